@@ -1,0 +1,232 @@
+//! Who may do what. Staff hold roles scoped to an org unit; machine clients hold scopes and may be
+//! limited to one org unit. Every rule here is a pure function of the principal and the target,
+//! so the web layer only asks and the authorization matrix can be tested without HTTP.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Cán bộ một cửa: accepts, refuses and returns dossiers at the desk.
+    DeskOfficer,
+    /// Chuyên viên xử lý: appraises dossiers.
+    Specialist,
+    /// Lãnh đạo: approves and signs.
+    Leader,
+    /// Văn thư: registers and issues documents.
+    Clerk,
+    /// Quản trị: manages the unit's catalog, users and settings.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [Role::DeskOfficer, Role::Specialist, Role::Leader, Role::Clerk, Role::Admin];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::DeskOfficer => "desk_officer",
+            Role::Specialist => "specialist",
+            Role::Leader => "leader",
+            Role::Clerk => "clerk",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Role::DeskOfficer => "Cán bộ tiếp nhận (một cửa)",
+            Role::Specialist => "Chuyên viên xử lý",
+            Role::Leader => "Lãnh đạo",
+            Role::Clerk => "Văn thư",
+            Role::Admin => "Quản trị hệ thống",
+        }
+    }
+}
+
+/// A role held in one org unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RoleGrant {
+    pub role: Role,
+    pub org_unit_id: Uuid,
+}
+
+/// What a machine client may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum Scope {
+    /// Submit dossiers on behalf of applicants (a portal, a kiosk, a partner system).
+    #[serde(rename = "dossiers:submit")]
+    DossiersSubmit,
+    /// Read dossiers (all, or those of its org unit when the client is unit-scoped).
+    #[serde(rename = "dossiers:read")]
+    DossiersRead,
+    /// Manage the procedure catalog and org units.
+    #[serde(rename = "catalog:write")]
+    CatalogWrite,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 3] = [Scope::DossiersSubmit, Scope::DossiersRead, Scope::CatalogWrite];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::DossiersSubmit => "dossiers:submit",
+            Scope::DossiersRead => "dossiers:read",
+            Scope::CatalogWrite => "catalog:write",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Anonymous,
+    Staff { user_id: Uuid, grants: Vec<RoleGrant> },
+    Client { client_id: Uuid, scopes: Vec<Scope>, org_unit_id: Option<Uuid> },
+}
+
+/// Why access was refused; the text reaches the caller and the security log.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    #[error("Cần đăng nhập hoặc khóa API để thực hiện thao tác này")]
+    Unauthenticated,
+    #[error("Khóa API không có quyền {0}")]
+    MissingScope(&'static str),
+    #[error("Tài khoản không có vai trò phù hợp tại đơn vị này")]
+    NoRoleInUnit,
+    #[error("Khóa API chỉ được dùng cho đơn vị khác")]
+    OutsideClientUnit,
+}
+
+impl Principal {
+    pub fn is_authenticated(&self) -> bool {
+        !matches!(self, Principal::Anonymous)
+    }
+
+    /// Whether a staff member holds one of `roles` in `unit`. Admin of a unit covers every role
+    /// there, which matches how provinces delegate.
+    pub fn has_role_in(&self, unit: Uuid, roles: &[Role]) -> bool {
+        match self {
+            Principal::Staff { grants, .. } => grants
+                .iter()
+                .any(|g| g.org_unit_id == unit && (roles.contains(&g.role) || g.role == Role::Admin)),
+            _ => false,
+        }
+    }
+
+    fn client_scope(&self, scope: Scope, unit: Uuid) -> Option<Result<(), Denied>> {
+        match self {
+            Principal::Client { scopes, org_unit_id, .. } => Some(if !scopes.contains(&scope) {
+                Err(Denied::MissingScope(scope.as_str()))
+            } else if org_unit_id.is_some_and(|u| u != unit) {
+                Err(Denied::OutsideClientUnit)
+            } else {
+                Ok(())
+            }),
+            _ => None,
+        }
+    }
+
+    /// May submit a dossier to `receiving_unit`: a client with `dossiers:submit` (limited to its
+    /// unit if it has one) or a desk officer of that unit (counter intake).
+    pub fn may_submit(&self, receiving_unit: Uuid) -> Result<(), Denied> {
+        if let Some(r) = self.client_scope(Scope::DossiersSubmit, receiving_unit) {
+            return r;
+        }
+        match self {
+            Principal::Anonymous => Err(Denied::Unauthenticated),
+            _ if self.has_role_in(receiving_unit, &[Role::DeskOfficer]) => Ok(()),
+            _ => Err(Denied::NoRoleInUnit),
+        }
+    }
+
+    /// May read a dossier's full record (applicant, form data, files). `units` are the units that
+    /// hold or held the dossier; `submitted_by` is the client that submitted it, if any.
+    pub fn may_read_dossier(&self, units: &[Uuid], submitted_by: Option<Uuid>) -> Result<(), Denied> {
+        match self {
+            Principal::Anonymous => Err(Denied::Unauthenticated),
+            Principal::Client { client_id, .. } if Some(*client_id) == submitted_by => Ok(()),
+            Principal::Client { scopes, org_unit_id, .. } => {
+                if !scopes.contains(&Scope::DossiersRead) {
+                    Err(Denied::MissingScope(Scope::DossiersRead.as_str()))
+                } else if org_unit_id.is_some_and(|u| !units.contains(&u)) {
+                    Err(Denied::OutsideClientUnit)
+                } else {
+                    Ok(())
+                }
+            }
+            Principal::Staff { .. } => {
+                if units.iter().any(|u| self.has_role_in(*u, &Role::ALL)) {
+                    Ok(())
+                } else {
+                    Err(Denied::NoRoleInUnit)
+                }
+            }
+        }
+    }
+
+    /// May change the catalog (procedures, org units): an admin of the province's root unit, or
+    /// a client with `catalog:write`.
+    pub fn may_write_catalog(&self, root_unit: Uuid) -> Result<(), Denied> {
+        if let Some(r) = self.client_scope(Scope::CatalogWrite, root_unit) {
+            return r;
+        }
+        match self {
+            Principal::Anonymous => Err(Denied::Unauthenticated),
+            _ if self.has_role_in(root_unit, &[Role::Admin]) => Ok(()),
+            _ => Err(Denied::NoRoleInUnit),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn staff(role: Role, unit: Uuid) -> Principal {
+        Principal::Staff { user_id: Uuid::now_v7(), grants: vec![RoleGrant { role, org_unit_id: unit }] }
+    }
+
+    #[test]
+    fn submission_rules() {
+        let (x, y) = (Uuid::now_v7(), Uuid::now_v7());
+        assert_eq!(Principal::Anonymous.may_submit(x), Err(Denied::Unauthenticated));
+        assert_eq!(staff(Role::DeskOfficer, x).may_submit(x), Ok(()));
+        assert_eq!(staff(Role::DeskOfficer, y).may_submit(x), Err(Denied::NoRoleInUnit));
+        assert_eq!(staff(Role::Specialist, x).may_submit(x), Err(Denied::NoRoleInUnit));
+        assert_eq!(staff(Role::Admin, x).may_submit(x), Ok(()));
+        let portal = Principal::Client { client_id: Uuid::now_v7(), scopes: vec![Scope::DossiersSubmit], org_unit_id: None };
+        assert_eq!(portal.may_submit(x), Ok(()));
+        let kiosk = Principal::Client { client_id: Uuid::now_v7(), scopes: vec![Scope::DossiersSubmit], org_unit_id: Some(y) };
+        assert_eq!(kiosk.may_submit(x), Err(Denied::OutsideClientUnit));
+        assert_eq!(kiosk.may_submit(y), Ok(()));
+        let reader = Principal::Client { client_id: Uuid::now_v7(), scopes: vec![Scope::DossiersRead], org_unit_id: None };
+        assert_eq!(reader.may_submit(x), Err(Denied::MissingScope("dossiers:submit")));
+    }
+
+    #[test]
+    fn reading_rules() {
+        let (x, y) = (Uuid::now_v7(), Uuid::now_v7());
+        let submitter = Uuid::now_v7();
+        let own = Principal::Client { client_id: submitter, scopes: vec![Scope::DossiersSubmit], org_unit_id: None };
+        assert_eq!(own.may_read_dossier(&[x], Some(submitter)), Ok(()));
+        assert_eq!(own.may_read_dossier(&[x], None), Err(Denied::MissingScope("dossiers:read")));
+        let unit_reader = Principal::Client { client_id: Uuid::now_v7(), scopes: vec![Scope::DossiersRead], org_unit_id: Some(y) };
+        assert_eq!(unit_reader.may_read_dossier(&[x, y], None), Ok(()));
+        assert_eq!(unit_reader.may_read_dossier(&[x], None), Err(Denied::OutsideClientUnit));
+        assert_eq!(staff(Role::Clerk, x).may_read_dossier(&[x], None), Ok(()));
+        assert_eq!(staff(Role::Leader, y).may_read_dossier(&[x], None), Err(Denied::NoRoleInUnit));
+        assert_eq!(Principal::Anonymous.may_read_dossier(&[x], None), Err(Denied::Unauthenticated));
+    }
+
+    #[test]
+    fn catalog_rules() {
+        let root = Uuid::now_v7();
+        assert_eq!(staff(Role::Admin, root).may_write_catalog(root), Ok(()));
+        assert_eq!(staff(Role::Leader, root).may_write_catalog(root), Err(Denied::NoRoleInUnit));
+        assert!(Role::parse("desk_officer").is_some() && Scope::parse("catalog:write").is_some());
+    }
+}

@@ -1,0 +1,11 @@
+//! Pure domain types and rules of Chính Quyền Số. No I/O, no async, no SQL: every rule here is a
+//! function a unit test can call.
+
+pub mod auth;
+pub mod catalog;
+pub mod dossier;
+pub mod form;
+pub mod ids;
+pub mod org;
+pub mod status;
+pub mod text;
