@@ -1,1 +1,117 @@
-//! placeholder
+//! Persistence for Chính Quyền Số. One [`Store`] interface with two backends, SQLite (the
+//! embedded default, WAL mode) and PostgreSQL (the scale path), sharing their SQL text. Every
+//! state change writes its history row and its outbox row in the same transaction.
+
+mod backend;
+pub mod files;
+mod model;
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
+
+pub use model::*;
+
+/// Errors a store reports. Database faults are kept whole for logs; callers turn the rest into
+/// 4xx answers.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("không tìm thấy: {0}")]
+    NotFound(&'static str),
+    #[error("xung đột dữ liệu: {0}")]
+    Conflict(String),
+    #[error("khóa Idempotency-Key đã được dùng cho một yêu cầu khác")]
+    IdempotencyMismatch,
+    #[error("đơn vị đã dùng hết số thứ tự hồ sơ trong ngày")]
+    DailySequenceExhausted,
+    #[error("dữ liệu lưu trữ không hợp lệ: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How the store is opened.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// `sqlite://path` or `postgres://...`.
+    pub url: String,
+    /// SQLite `synchronous` mode: `normal` survives a process crash (the WAL is durable once
+    /// written), `full` also survives power loss at some cost in write rate.
+    pub sqlite_synchronous_full: bool,
+    /// Largest number of pooled connections for reads (and for writes on PostgreSQL).
+    pub max_connections: u32,
+}
+
+impl StoreOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self { url: url.into(), sqlite_synchronous_full: false, max_connections: 8 }
+    }
+}
+
+/// The persistence interface every module goes through. Both backends pass the same
+/// conformance suite (`tests/conformance.rs`).
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`, for health output and benchmarks.
+    fn backend(&self) -> &'static str;
+    async fn ping(&self) -> Result<()>;
+
+    // Org units and fields.
+    /// Inserts units that are new and updates the ones whose code exists, in one transaction.
+    async fn upsert_org_units(&self, specs: &[cqs_domain::org::OrgUnitSpec]) -> Result<usize>;
+    async fn org_units(&self) -> Result<Vec<cqs_domain::org::OrgUnit>>;
+    async fn org_unit_by_code(&self, code: &str) -> Result<Option<cqs_domain::org::OrgUnit>>;
+    async fn upsert_fields(&self, fields: &[cqs_domain::catalog::Field]) -> Result<usize>;
+    async fn fields(&self) -> Result<Vec<cqs_domain::catalog::Field>>;
+
+    // Catalog.
+    /// Adds each spec as a new version of its procedure, all or nothing. A spec identical to the
+    /// procedure's latest version adds nothing (so loading the same file twice is a no-op).
+    async fn add_procedure_versions(
+        &self,
+        specs: &[cqs_domain::catalog::ProcedureSpec],
+        publish: bool,
+    ) -> Result<Vec<AddedVersion>>;
+    async fn publish_procedure_version(&self, code: &str, version: i32) -> Result<()>;
+    async fn procedure_versions(&self, code: &str) -> Result<Vec<cqs_domain::catalog::ProcedureVersion>>;
+    /// Every published version of every procedure (the catalog is small: thousands at most).
+    async fn published_versions(&self) -> Result<Vec<cqs_domain::catalog::ProcedureVersion>>;
+
+    // Staff and API keys.
+    async fn create_user(&self, user: &NewUser) -> Result<User>;
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>>;
+    async fn user_by_id(&self, id: uuid::Uuid) -> Result<Option<User>>;
+    async fn create_api_key(&self, key: &NewApiKey) -> Result<()>;
+    async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKeyRecord>>;
+    /// Records use of a key at most once per `min_interval`, to keep reads from turning into writes.
+    async fn touch_api_key(&self, id: uuid::Uuid, at: chrono::DateTime<chrono::Utc>) -> Result<()>;
+    async fn revoke_api_key(&self, prefix: &str, at: chrono::DateTime<chrono::Utc>) -> Result<bool>;
+
+    // Dossiers.
+    /// Creates a dossier with its code, attachments, first history row and outbox event in one
+    /// transaction; with an idempotency key, a repeat returns the first receipt instead.
+    async fn create_dossier(&self, new: &NewDossier) -> Result<CreateOutcome>;
+    async fn dossier_by_code(&self, code: &str) -> Result<Option<cqs_domain::dossier::Dossier>>;
+    async fn public_status(&self, code: &str) -> Result<Option<PublicStatus>>;
+    async fn history(&self, dossier_id: uuid::Uuid) -> Result<Vec<cqs_domain::dossier::HistoryEntry>>;
+    async fn attachments(&self, dossier_id: uuid::Uuid) -> Result<Vec<StoredAttachment>>;
+    /// Whether any attachment row points at this storage key (for the orphan sweep).
+    async fn storage_key_exists(&self, key: &str) -> Result<bool>;
+    async fn count_dossiers(&self) -> Result<i64>;
+
+    // Outbox.
+    async fn pending_events(&self, limit: i64) -> Result<Vec<OutboxEvent>>;
+}
+
+/// Opens the store named by the URL, creating the SQLite file if needed, and runs migrations.
+pub async fn open(opts: &StoreOptions) -> Result<Arc<dyn Store>> {
+    if opts.url.starts_with("postgres://") || opts.url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::connect(opts).await?))
+    } else {
+        Ok(Arc::new(sqlite::SqliteStore::connect(opts).await?))
+    }
+}

@@ -1,0 +1,694 @@
+//! The store implementation shared by both backends. SQLite accepts PostgreSQL's `$1` placeholder
+//! style and both speak `ON CONFLICT ... DO UPDATE` and `RETURNING`, so one SQL text serves both;
+//! the macro stamps the code out once per sqlx database type. A backend only supplies how it
+//! connects, which pool serves reads, and how a write transaction begins.
+
+/// Maps a decode or enum-parse failure to a store error naming the column.
+pub(crate) fn corrupt(what: &str) -> crate::StoreError {
+    crate::StoreError::Corrupt(what.to_owned())
+}
+
+macro_rules! impl_store {
+    ($store:ty, $db:ty, $name:literal) => {
+        use chrono::{DateTime, Utc};
+        use cqs_domain::auth::{Role, RoleGrant, Scope};
+        use cqs_domain::catalog::{Field, ProcedureSpec, ProcedureVersion, VersionStatus};
+        use cqs_domain::dossier::{
+            Actor, ActorKind, Applicant, Attachment, Channel, Dossier, DossierState, HistoryEntry,
+        };
+        use cqs_domain::ids::{AgencyCode, DossierCode, ProcedureCode};
+        use cqs_domain::org::{OrgUnit, OrgUnitKind, OrgUnitSpec};
+        use sqlx::types::Json;
+        use sqlx::Row;
+        use uuid::Uuid;
+
+        use crate::backend::corrupt;
+        use crate::model::*;
+        use crate::{Result, StoreError};
+
+        type DbRow = <$db as sqlx::Database>::Row;
+
+        fn org_unit_from_row(r: &DbRow) -> Result<OrgUnit> {
+            Ok(OrgUnit {
+                id: r.try_get("id")?,
+                code: AgencyCode::parse(r.try_get::<&str, _>("code")?).map_err(|_| corrupt("org_units.code"))?,
+                name: r.try_get("name")?,
+                short_name: r.try_get("short_name")?,
+                kind: OrgUnitKind::parse(r.try_get::<&str, _>("kind")?).ok_or_else(|| corrupt("org_units.kind"))?,
+                parent_id: r.try_get("parent_id")?,
+                valid_from: r.try_get("valid_from")?,
+                valid_to: r.try_get("valid_to")?,
+                successor_id: r.try_get("successor_id")?,
+                address: r.try_get("address")?,
+                phone: r.try_get("phone")?,
+            })
+        }
+
+        fn version_from_row(r: &DbRow) -> Result<ProcedureVersion> {
+            let status = match r.try_get::<&str, _>("status")? {
+                "draft" => VersionStatus::Draft,
+                "published" => VersionStatus::Published,
+                _ => return Err(corrupt("procedure_versions.status")),
+            };
+            Ok(ProcedureVersion {
+                id: r.try_get("id")?,
+                version: r.try_get("version")?,
+                status,
+                spec: r.try_get::<Json<ProcedureSpec>, _>("spec")?.0,
+                created_at: r.try_get("created_at")?,
+                published_at: r.try_get("published_at")?,
+            })
+        }
+
+        fn state_col(r: &DbRow, col: &str) -> Result<DossierState> {
+            DossierState::parse(r.try_get::<&str, _>(col)?).ok_or_else(|| corrupt("dossier state"))
+        }
+
+        fn dossier_from_row(r: &DbRow) -> Result<Dossier> {
+            Ok(Dossier {
+                id: r.try_get("id")?,
+                code: DossierCode::parse(r.try_get::<&str, _>("code")?).map_err(|_| corrupt("dossiers.code"))?,
+                procedure_id: r.try_get("procedure_version_id")?,
+                procedure_code: ProcedureCode::parse(r.try_get::<&str, _>("procedure_code")?)
+                    .map_err(|_| corrupt("dossiers.procedure_code"))?,
+                procedure_version: r.try_get("procedure_version")?,
+                receiving_unit_id: r.try_get("receiving_unit_id")?,
+                state: state_col(r, "state")?,
+                channel: Channel::parse(r.try_get::<&str, _>("channel")?).ok_or_else(|| corrupt("dossiers.channel"))?,
+                applicant: r.try_get::<Json<Applicant>, _>("applicant")?.0,
+                form_data: r.try_get::<Json<serde_json::Value>, _>("form_data")?.0,
+                received_at: r.try_get("received_at")?,
+                due_at: r.try_get("due_at")?,
+                submitted_by_client: r.try_get("submitted_by_client")?,
+                updated_at: r.try_get("updated_at")?,
+                version: r.try_get("version")?,
+            })
+        }
+
+        fn actor_kind_str(k: ActorKind) -> &'static str {
+            match k {
+                ActorKind::Staff => "staff",
+                ActorKind::Client => "client",
+                ActorKind::Citizen => "citizen",
+                ActorKind::System => "system",
+            }
+        }
+
+        fn actor_kind_parse(s: &str) -> Result<ActorKind> {
+            Ok(match s {
+                "staff" => ActorKind::Staff,
+                "client" => ActorKind::Client,
+                "citizen" => ActorKind::Citizen,
+                "system" => ActorKind::System,
+                _ => return Err(corrupt("dossier_history.actor_kind")),
+            })
+        }
+
+        fn is_unique_violation(e: &sqlx::Error) -> bool {
+            matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+        }
+
+        async fn grants_of(conn: &mut <$db as sqlx::Database>::Connection, user_id: Uuid) -> Result<Vec<RoleGrant>> {
+            let rows = sqlx::query("SELECT role, org_unit_id FROM user_roles WHERE user_id = $1 ORDER BY role")
+                .bind(user_id)
+                .fetch_all(&mut *conn)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(RoleGrant {
+                        role: Role::parse(r.try_get::<&str, _>("role")?).ok_or_else(|| corrupt("user_roles.role"))?,
+                        org_unit_id: r.try_get("org_unit_id")?,
+                    })
+                })
+                .collect()
+        }
+
+        const DOSSIER_COLUMNS: &str = "id, code, procedure_version_id, procedure_code, procedure_version, receiving_unit_id, state, channel, applicant, form_data, received_at, due_at, submitted_by_client, updated_at, version";
+
+        #[async_trait::async_trait]
+        impl crate::Store for $store {
+            fn backend(&self) -> &'static str {
+                $name
+            }
+
+            async fn ping(&self) -> Result<()> {
+                sqlx::query("SELECT 1").execute(self.read_pool()).await?;
+                Ok(())
+            }
+
+            async fn upsert_org_units(&self, specs: &[OrgUnitSpec]) -> Result<usize> {
+                let mut tx = self.begin_write().await?;
+                for s in specs {
+                    let parent: Option<Uuid> = match &s.parent {
+                        Some(p) => Some(
+                            sqlx::query_scalar("SELECT id FROM org_units WHERE code = $1")
+                                .bind(p.as_str())
+                                .fetch_optional(&mut *tx)
+                                .await?
+                                .ok_or(StoreError::NotFound("đơn vị cha"))?,
+                        ),
+                        None => None,
+                    };
+                    sqlx::query(
+                        "INSERT INTO org_units (id, code, name, short_name, kind, parent_id, valid_from, valid_to, address, phone)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                         ON CONFLICT (code) DO UPDATE SET name = excluded.name, short_name = excluded.short_name,
+                           kind = excluded.kind, parent_id = excluded.parent_id, valid_from = excluded.valid_from,
+                           valid_to = excluded.valid_to, address = excluded.address, phone = excluded.phone",
+                    )
+                    .bind(Uuid::now_v7())
+                    .bind(s.code.as_str())
+                    .bind(&s.name)
+                    .bind(&s.short_name)
+                    .bind(s.kind.as_str())
+                    .bind(parent)
+                    .bind(s.valid_from)
+                    .bind(s.valid_to)
+                    .bind(&s.address)
+                    .bind(&s.phone)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for s in specs {
+                    let successor: Option<Uuid> = match &s.successor {
+                        Some(c) => Some(
+                            sqlx::query_scalar("SELECT id FROM org_units WHERE code = $1")
+                                .bind(c.as_str())
+                                .fetch_optional(&mut *tx)
+                                .await?
+                                .ok_or(StoreError::NotFound("đơn vị kế thừa"))?,
+                        ),
+                        None => None,
+                    };
+                    sqlx::query("UPDATE org_units SET successor_id = $1 WHERE code = $2")
+                        .bind(successor)
+                        .bind(s.code.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(specs.len())
+            }
+
+            async fn org_units(&self) -> Result<Vec<OrgUnit>> {
+                let rows = sqlx::query("SELECT * FROM org_units ORDER BY code").fetch_all(self.read_pool()).await?;
+                rows.iter().map(org_unit_from_row).collect()
+            }
+
+            async fn org_unit_by_code(&self, code: &str) -> Result<Option<OrgUnit>> {
+                let row = sqlx::query("SELECT * FROM org_units WHERE code = $1")
+                    .bind(code)
+                    .fetch_optional(self.read_pool())
+                    .await?;
+                row.as_ref().map(org_unit_from_row).transpose()
+            }
+
+            async fn upsert_fields(&self, fields: &[Field]) -> Result<usize> {
+                let mut tx = self.begin_write().await?;
+                for f in fields {
+                    sqlx::query("INSERT INTO fields (code, name) VALUES ($1, $2) ON CONFLICT (code) DO UPDATE SET name = excluded.name")
+                        .bind(&f.code)
+                        .bind(&f.name)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(fields.len())
+            }
+
+            async fn fields(&self) -> Result<Vec<Field>> {
+                let rows = sqlx::query("SELECT code, name FROM fields ORDER BY code").fetch_all(self.read_pool()).await?;
+                rows.iter().map(|r| Ok(Field { code: r.try_get("code")?, name: r.try_get("name")? })).collect()
+            }
+
+            async fn add_procedure_versions(&self, specs: &[ProcedureSpec], publish: bool) -> Result<Vec<AddedVersion>> {
+                let now = Utc::now();
+                let mut out = Vec::with_capacity(specs.len());
+                let mut tx = self.begin_write().await?;
+                for spec in specs {
+                    let code = spec.code.as_str();
+                    let latest = sqlx::query(
+                        "SELECT * FROM procedure_versions WHERE code = $1 ORDER BY version DESC LIMIT 1",
+                    )
+                    .bind(code)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let latest = latest.as_ref().map(version_from_row).transpose()?;
+                    if let Some(v) = latest.as_ref().filter(|v| &v.spec == spec) {
+                        if publish && v.status == VersionStatus::Draft {
+                            sqlx::query("UPDATE procedure_versions SET status = 'published', published_at = $1 WHERE id = $2")
+                                .bind(now)
+                                .bind(v.id)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        out.push(AddedVersion { code: code.to_owned(), version: v.version, created: false });
+                        continue;
+                    }
+                    let version = latest.map_or(1, |v| v.version + 1);
+                    sqlx::query(
+                        "INSERT INTO procedure_versions (id, code, version, status, name, field, search_text, spec,
+                           effective_from, effective_to, created_at, published_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                    )
+                    .bind(Uuid::now_v7())
+                    .bind(code)
+                    .bind(version)
+                    .bind(if publish { "published" } else { "draft" })
+                    .bind(&spec.name)
+                    .bind(&spec.field)
+                    .bind(spec.search_text())
+                    .bind(Json(spec))
+                    .bind(spec.effective_from)
+                    .bind(spec.effective_to)
+                    .bind(now)
+                    .bind(publish.then_some(now))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| {
+                        if is_unique_violation(&e) {
+                            StoreError::Conflict(format!("thủ tục {code} vừa được cập nhật đồng thời"))
+                        } else {
+                            e.into()
+                        }
+                    })?;
+                    out.push(AddedVersion { code: code.to_owned(), version, created: true });
+                }
+                tx.commit().await?;
+                Ok(out)
+            }
+
+            async fn publish_procedure_version(&self, code: &str, version: i32) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE procedure_versions SET status = 'published', published_at = $1
+                     WHERE code = $2 AND version = $3 AND status = 'draft'",
+                )
+                .bind(Utc::now())
+                .bind(code)
+                .bind(version)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound("phiên bản nháp của thủ tục"));
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn procedure_versions(&self, code: &str) -> Result<Vec<ProcedureVersion>> {
+                let rows = sqlx::query("SELECT * FROM procedure_versions WHERE code = $1 ORDER BY version")
+                    .bind(code)
+                    .fetch_all(self.read_pool())
+                    .await?;
+                rows.iter().map(version_from_row).collect()
+            }
+
+            async fn published_versions(&self) -> Result<Vec<ProcedureVersion>> {
+                let rows = sqlx::query("SELECT * FROM procedure_versions WHERE status = 'published' ORDER BY code, version")
+                    .fetch_all(self.read_pool())
+                    .await?;
+                rows.iter().map(version_from_row).collect()
+            }
+
+            async fn create_user(&self, user: &NewUser) -> Result<User> {
+                let id = Uuid::now_v7();
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO users (id, username, full_name, email, disabled, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(id)
+                .bind(&user.username)
+                .bind(&user.full_name)
+                .bind(&user.email)
+                .bind(false)
+                .bind(Utc::now())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::Conflict(format!("tên đăng nhập {} đã tồn tại", user.username))
+                    } else {
+                        e.into()
+                    }
+                })?;
+                for g in &user.grants {
+                    sqlx::query("INSERT INTO user_roles (user_id, role, org_unit_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                        .bind(id)
+                        .bind(g.role.as_str())
+                        .bind(g.org_unit_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(User {
+                    id,
+                    username: user.username.clone(),
+                    full_name: user.full_name.clone(),
+                    email: user.email.clone(),
+                    disabled: false,
+                    grants: user.grants.clone(),
+                })
+            }
+
+            async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
+                let id: Option<Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+                    .bind(username)
+                    .fetch_optional(self.read_pool())
+                    .await?;
+                match id {
+                    Some(id) => self.user_by_id(id).await,
+                    None => Ok(None),
+                }
+            }
+
+            async fn user_by_id(&self, id: Uuid) -> Result<Option<User>> {
+                let mut conn = self.read_pool().acquire().await?;
+                let Some(r) = sqlx::query("SELECT * FROM users WHERE id = $1").bind(id).fetch_optional(&mut *conn).await? else {
+                    return Ok(None);
+                };
+                Ok(Some(User {
+                    id,
+                    username: r.try_get("username")?,
+                    full_name: r.try_get("full_name")?,
+                    email: r.try_get("email")?,
+                    disabled: r.try_get("disabled")?,
+                    grants: grants_of(&mut conn, id).await?,
+                }))
+            }
+
+            async fn create_api_key(&self, key: &NewApiKey) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO api_keys (id, prefix, secret_hash, name, user_id, scopes, org_unit_id, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(key.id)
+                .bind(&key.prefix)
+                .bind(&key.secret_hash)
+                .bind(&key.name)
+                .bind(key.user_id)
+                .bind(Json(&key.scopes))
+                .bind(key.org_unit_id)
+                .bind(key.created_at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKeyRecord>> {
+                let row = sqlx::query("SELECT * FROM api_keys WHERE prefix = $1")
+                    .bind(prefix)
+                    .fetch_optional(self.read_pool())
+                    .await?;
+                row.map(|r| {
+                    Ok(ApiKeyRecord {
+                        id: r.try_get("id")?,
+                        prefix: r.try_get("prefix")?,
+                        secret_hash: r.try_get("secret_hash")?,
+                        name: r.try_get("name")?,
+                        user_id: r.try_get("user_id")?,
+                        scopes: r.try_get::<Json<Vec<Scope>>, _>("scopes")?.0,
+                        org_unit_id: r.try_get("org_unit_id")?,
+                        last_used_at: r.try_get("last_used_at")?,
+                        revoked_at: r.try_get("revoked_at")?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn touch_api_key(&self, id: Uuid, at: DateTime<Utc>) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+                    .bind(at)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn revoke_api_key(&self, prefix: &str, at: DateTime<Utc>) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE prefix = $2 AND revoked_at IS NULL")
+                    .bind(at)
+                    .bind(prefix)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn create_dossier(&self, new: &NewDossier) -> Result<CreateOutcome> {
+                let mut tx = self.begin_write().await?;
+                if let Some(idem) = &new.idempotency {
+                    let fresh = sqlx::query(
+                        "INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (scope, key) DO NOTHING",
+                    )
+                    .bind(&idem.scope)
+                    .bind(&idem.key)
+                    .bind(&idem.request_hash)
+                    .bind(new.received_at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                        == 1;
+                    if !fresh {
+                        let r = sqlx::query("SELECT request_hash, response FROM idempotency_keys WHERE scope = $1 AND key = $2")
+                            .bind(&idem.scope)
+                            .bind(&idem.key)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        tx.rollback().await?;
+                        if r.try_get::<&str, _>("request_hash")? != idem.request_hash {
+                            return Err(StoreError::IdempotencyMismatch);
+                        }
+                        let receipt = r
+                            .try_get::<Option<Json<SubmissionReceipt>>, _>("response")?
+                            .ok_or_else(|| corrupt("idempotency_keys.response"))?;
+                        return Ok(CreateOutcome::Replayed(receipt.0));
+                    }
+                }
+                let seq: i64 = sqlx::query_scalar(
+                    "INSERT INTO dossier_counters (unit_code, day, last) VALUES ($1, $2, 1)
+                     ON CONFLICT (unit_code, day) DO UPDATE SET last = dossier_counters.last + 1
+                     RETURNING last",
+                )
+                .bind(new.receiving_unit_code.as_str())
+                .bind(new.local_day)
+                .fetch_one(&mut *tx)
+                .await?;
+                let seq = u32::try_from(seq).map_err(|_| StoreError::DailySequenceExhausted)?;
+                let code = DossierCode::new(&new.receiving_unit_code, new.local_day, seq)
+                    .map_err(|_| StoreError::DailySequenceExhausted)?;
+                let state = new.channel.initial_state();
+                sqlx::query(
+                    "INSERT INTO dossiers (id, code, procedure_version_id, procedure_code, procedure_version, procedure_name,
+                       receiving_unit_id, state, channel, applicant, applicant_identity, applicant_search, form_data,
+                       received_at, due_at, submitted_by_client, updated_at, version)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1)",
+                )
+                .bind(new.id)
+                .bind(code.as_str())
+                .bind(new.procedure_version_id)
+                .bind(&new.procedure_code)
+                .bind(new.procedure_version)
+                .bind(&new.procedure_name)
+                .bind(new.receiving_unit_id)
+                .bind(state.as_str())
+                .bind(new.channel.as_str())
+                .bind(Json(&new.applicant))
+                .bind(&new.applicant.identity_number)
+                .bind(cqs_domain::text::fold(&new.applicant.name))
+                .bind(Json(&new.form_data))
+                .bind(new.received_at)
+                .bind(new.due_at)
+                .bind(new.submitted_by_client)
+                .bind(new.received_at)
+                .execute(&mut *tx)
+                .await?;
+                for a in &new.attachments {
+                    sqlx::query(
+                        "INSERT INTO dossier_attachments (id, dossier_id, component, file_name, content_type, size, sha256, storage_key, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(a.id)
+                    .bind(new.id)
+                    .bind(&a.component)
+                    .bind(&a.file_name)
+                    .bind(&a.content_type)
+                    .bind(a.size)
+                    .bind(&a.sha256)
+                    .bind(&a.storage_key)
+                    .bind(new.received_at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query(
+                    "INSERT INTO dossier_history (dossier_id, seq, at, actor_kind, actor_id, org_unit_id, action, from_state, to_state, note)
+                     VALUES ($1, 1, $2, $3, $4, $5, 'submit', NULL, $6, NULL)",
+                )
+                .bind(new.id)
+                .bind(new.received_at)
+                .bind(actor_kind_str(new.actor.kind))
+                .bind(new.actor.id)
+                .bind(new.actor_unit_id)
+                .bind(state.as_str())
+                .execute(&mut *tx)
+                .await?;
+                let receipt = SubmissionReceipt {
+                    id: new.id,
+                    code: code.as_str().to_owned(),
+                    state,
+                    procedure_code: new.procedure_code.clone(),
+                    procedure_version: new.procedure_version,
+                    received_at: new.received_at,
+                    due_at: new.due_at,
+                };
+                let payload = serde_json::json!({
+                    "dossier_id": new.id,
+                    "code": code.as_str(),
+                    "procedure_code": new.procedure_code,
+                    "procedure_version": new.procedure_version,
+                    "receiving_unit_id": new.receiving_unit_id,
+                    "channel": new.channel,
+                    "state": state,
+                    "received_at": new.received_at,
+                    "due_at": new.due_at,
+                });
+                sqlx::query(
+                    "INSERT INTO outbox (event_id, topic, aggregate_id, payload, created_at) VALUES ($1, 'dossier.submitted', $2, $3, $4)",
+                )
+                .bind(Uuid::now_v7())
+                .bind(new.id)
+                .bind(Json(&payload))
+                .bind(new.received_at)
+                .execute(&mut *tx)
+                .await?;
+                if let Some(idem) = &new.idempotency {
+                    sqlx::query("UPDATE idempotency_keys SET response = $1 WHERE scope = $2 AND key = $3")
+                        .bind(Json(&receipt))
+                        .bind(&idem.scope)
+                        .bind(&idem.key)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(CreateOutcome::Created(receipt))
+            }
+
+            async fn dossier_by_code(&self, code: &str) -> Result<Option<Dossier>> {
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {DOSSIER_COLUMNS} FROM dossiers WHERE code = $1")))
+                    .bind(code)
+                    .fetch_optional(self.read_pool())
+                    .await?;
+                row.as_ref().map(dossier_from_row).transpose()
+            }
+
+            async fn public_status(&self, code: &str) -> Result<Option<PublicStatus>> {
+                let row = sqlx::query(
+                    "SELECT code, state, procedure_code, procedure_name, received_at, due_at FROM dossiers WHERE code = $1",
+                )
+                .bind(code)
+                .fetch_optional(self.read_pool())
+                .await?;
+                row.map(|r| {
+                    Ok(PublicStatus {
+                        code: r.try_get("code")?,
+                        state: state_col(&r, "state")?,
+                        procedure_code: r.try_get("procedure_code")?,
+                        procedure_name: r.try_get("procedure_name")?,
+                        received_at: r.try_get("received_at")?,
+                        due_at: r.try_get("due_at")?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn history(&self, dossier_id: Uuid) -> Result<Vec<HistoryEntry>> {
+                let rows = sqlx::query("SELECT * FROM dossier_history WHERE dossier_id = $1 ORDER BY seq")
+                    .bind(dossier_id)
+                    .fetch_all(self.read_pool())
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(HistoryEntry {
+                            seq: r.try_get("seq")?,
+                            at: r.try_get("at")?,
+                            actor: Actor {
+                                kind: actor_kind_parse(r.try_get::<&str, _>("actor_kind")?)?,
+                                id: r.try_get("actor_id")?,
+                            },
+                            org_unit_id: r.try_get("org_unit_id")?,
+                            action: r.try_get("action")?,
+                            from_state: r
+                                .try_get::<Option<&str>, _>("from_state")?
+                                .map(|s| DossierState::parse(s).ok_or_else(|| corrupt("dossier_history.from_state")))
+                                .transpose()?,
+                            to_state: state_col(r, "to_state")?,
+                            note: r.try_get("note")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn attachments(&self, dossier_id: Uuid) -> Result<Vec<StoredAttachment>> {
+                let rows = sqlx::query("SELECT * FROM dossier_attachments WHERE dossier_id = $1 ORDER BY component, created_at, id")
+                    .bind(dossier_id)
+                    .fetch_all(self.read_pool())
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(StoredAttachment {
+                            attachment: Attachment {
+                                id: r.try_get("id")?,
+                                component: r.try_get("component")?,
+                                file_name: r.try_get("file_name")?,
+                                content_type: r.try_get("content_type")?,
+                                size: r.try_get("size")?,
+                                sha256: r.try_get("sha256")?,
+                                created_at: r.try_get("created_at")?,
+                            },
+                            storage_key: r.try_get("storage_key")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn storage_key_exists(&self, key: &str) -> Result<bool> {
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dossier_attachments WHERE storage_key = $1")
+                    .bind(key)
+                    .fetch_one(self.read_pool())
+                    .await?;
+                Ok(n > 0)
+            }
+
+            async fn count_dossiers(&self) -> Result<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM dossiers").fetch_one(self.read_pool()).await?)
+            }
+
+            async fn pending_events(&self, limit: i64) -> Result<Vec<OutboxEvent>> {
+                let rows = sqlx::query("SELECT * FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1")
+                    .bind(limit)
+                    .fetch_all(self.read_pool())
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(OutboxEvent {
+                            id: r.try_get("id")?,
+                            event_id: r.try_get("event_id")?,
+                            topic: r.try_get("topic")?,
+                            aggregate_id: r.try_get("aggregate_id")?,
+                            payload: r.try_get::<Json<serde_json::Value>, _>("payload")?.0,
+                            created_at: r.try_get("created_at")?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+
+pub(crate) use impl_store;

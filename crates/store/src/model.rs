@@ -1,0 +1,153 @@
+//! Records that cross the store boundary and are not domain types themselves.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use cqs_domain::auth::{RoleGrant, Scope};
+use cqs_domain::dossier::{Actor, Applicant, Channel, DossierState};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Result of adding one procedure spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddedVersion {
+    pub code: String,
+    pub version: i32,
+    /// False when the spec equalled the latest version and nothing was written.
+    pub created: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub full_name: String,
+    pub email: Option<String>,
+    pub grants: Vec<RoleGrant>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    pub full_name: String,
+    pub email: Option<String>,
+    pub disabled: bool,
+    pub grants: Vec<RoleGrant>,
+}
+
+/// A new API key: the secret itself is never stored, only its SHA-256 (keys are 256-bit random,
+/// so a slow password hash adds nothing).
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub id: Uuid,
+    pub prefix: String,
+    pub secret_hash: String,
+    pub name: String,
+    /// Set when the key acts as a staff member; unset for a system client.
+    pub user_id: Option<Uuid>,
+    pub scopes: Vec<Scope>,
+    pub org_unit_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiKeyRecord {
+    pub id: Uuid,
+    pub prefix: String,
+    pub secret_hash: String,
+    pub name: String,
+    pub user_id: Option<Uuid>,
+    pub scopes: Vec<Scope>,
+    pub org_unit_id: Option<Uuid>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// An attachment to record with a new dossier; its bytes are already in file storage.
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub id: Uuid,
+    pub component: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub storage_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredAttachment {
+    pub attachment: cqs_domain::dossier::Attachment,
+    pub storage_key: String,
+}
+
+/// Everything needed to create a dossier; the store adds the code from the unit's daily counter.
+#[derive(Debug, Clone)]
+pub struct NewDossier {
+    pub id: Uuid,
+    pub procedure_version_id: Uuid,
+    pub procedure_code: String,
+    pub procedure_version: i32,
+    pub procedure_name: String,
+    pub receiving_unit_id: Uuid,
+    pub receiving_unit_code: cqs_domain::ids::AgencyCode,
+    /// Local business date the code is numbered in.
+    pub local_day: NaiveDate,
+    pub channel: Channel,
+    pub applicant: Applicant,
+    pub form_data: serde_json::Value,
+    pub received_at: DateTime<Utc>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub submitted_by_client: Option<Uuid>,
+    pub actor: Actor,
+    pub actor_unit_id: Option<Uuid>,
+    pub attachments: Vec<NewAttachment>,
+    pub idempotency: Option<IdempotencyKey>,
+}
+
+/// A client's `Idempotency-Key`, scoped to the caller, with the hash of the request it came with.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    pub scope: String,
+    pub key: String,
+    pub request_hash: String,
+}
+
+/// What a submission returns, and what a retried submission returns again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SubmissionReceipt {
+    pub id: Uuid,
+    #[schema(value_type = String, example = "000.00.31.H99-261123-0001")]
+    pub code: String,
+    pub state: DossierState,
+    pub procedure_code: String,
+    pub procedure_version: i32,
+    pub received_at: DateTime<Utc>,
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateOutcome {
+    Created(SubmissionReceipt),
+    /// The same idempotency key and request were seen before: the first receipt.
+    Replayed(SubmissionReceipt),
+}
+
+/// What anyone may see of a dossier by its code: no personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicStatus {
+    pub code: String,
+    pub state: DossierState,
+    pub procedure_code: String,
+    pub procedure_name: String,
+    pub received_at: DateTime<Utc>,
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxEvent {
+    pub id: i64,
+    pub event_id: Uuid,
+    pub topic: String,
+    pub aggregate_id: Uuid,
+    pub payload: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}

@@ -1,0 +1,47 @@
+//! SQLite backend: the embedded default. WAL mode; one writer connection (SQLite allows one
+//! writer at a time, so a single connection avoids lock retries) and a pool of readers.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+use crate::StoreOptions;
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    readers: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(opts: &StoreOptions) -> Result<Self> {
+        let base = SqliteConnectOptions::from_str(&opts.url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(if opts.sqlite_synchronous_full { SqliteSynchronous::Full } else { SqliteSynchronous::Normal })
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-32000");
+        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(base.clone()).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(opts.max_connections.max(1))
+            .connect_with(base.read_only(true))
+            .await?;
+        Ok(Self { writer, readers })
+    }
+
+    fn read_pool(&self) -> &SqlitePool {
+        &self.readers
+    }
+
+    /// `BEGIN IMMEDIATE` takes the write lock up front, so a transaction never fails half-way
+    /// when it turns from reading to writing.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+crate::backend::impl_store!(SqliteStore, sqlx::Sqlite, "sqlite");
