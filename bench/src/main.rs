@@ -1,1 +1,84 @@
-fn main() {}
+//! `cqs-bench`: the benchmark harness. It starts a `cqs` server on a fresh database of the chosen
+//! backend with the demo data, drives it over HTTP with many concurrent clients, and reports
+//! throughput and latency percentiles, plus the raw single-row insert rate of the same database
+//! measured in the same run, so figures can be read as a fraction of what the database allows.
+//! Results print as Markdown rows for `docs/benchmarks.md`.
+
+mod load;
+mod raw;
+mod server;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+#[derive(Parser, Debug)]
+#[command(about = "Benchmark harness for cqs")]
+struct Args {
+    /// The cqs binary to benchmark (build it with --release for real figures).
+    #[arg(long, default_value = "target/release/cqs")]
+    cqs: PathBuf,
+    /// sqlite or postgres.
+    #[arg(long, default_value = "sqlite")]
+    backend: String,
+    /// Server URL of PostgreSQL whose user may create databases (for --backend postgres).
+    #[arg(long, env = "CQS_TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1/postgres")]
+    pg_admin_url: String,
+    /// Seconds per closed-loop measurement.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent clients for the peak measurements.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Short run for CI: a few seconds, no figures worth publishing.
+    #[arg(long)]
+    smoke: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let secs = if args.smoke { 1 } else { args.seconds };
+    let dur = Duration::from_secs(secs);
+    let conc = if args.smoke { 8 } else { args.concurrency };
+
+    let db = server::Database::create(&args.backend, &args.pg_admin_url).await?;
+    let raw = raw::insert_rate(&db, dur).await?;
+    let srv = server::Server::start(&args.cqs, &db).await?;
+    let client = load::Client::new(&srv.base_url, &srv.token)?;
+
+    let submit_peak = load::closed_loop(&client, load::Op::Submit, conc, dur).await?;
+    let lookup_peak = load::closed_loop(&client, load::Op::Lookup, conc, dur).await?;
+    let submit_half = load::open_loop(&client, load::Op::Submit, submit_peak.throughput / 2.0, dur).await?;
+    let lookup_half = load::open_loop(&client, load::Op::Lookup, lookup_peak.throughput / 2.0, dur).await?;
+    let rss_mb = srv.rss_mb();
+    drop(srv);
+    db.drop().await?;
+
+    let date = chrono::Utc::now().format("%Y-%m-%d");
+    println!("| date | backend | scenario | clients | req/s | p50 ms | p95 ms | p99 ms | errors |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (name, r, c) in [
+        ("submit, peak", &submit_peak, conc.to_string()),
+        ("lookup, peak", &lookup_peak, conc.to_string()),
+        ("submit, half peak rate", &submit_half, "open loop".into()),
+        ("lookup, half peak rate", &lookup_half, "open loop".into()),
+    ] {
+        println!(
+            "| {date} | {} | {name} | {c} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+            args.backend, r.throughput, r.p50, r.p95, r.p99, r.errors
+        );
+    }
+    println!();
+    println!(
+        "raw single-row insert rate ({}, {} writer connection(s)): {:.0}/s; submissions reach {:.0} % of it",
+        args.backend,
+        raw.connections,
+        raw.rate,
+        100.0 * submit_peak.throughput / raw.rate
+    );
+    println!("server resident memory after the run: {rss_mb:.0} MB");
+    anyhow::ensure!(submit_peak.ok > 0 && lookup_peak.ok > 0, "no request succeeded");
+    Ok(())
+}

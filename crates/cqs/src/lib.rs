@@ -1,1 +1,8 @@
-//! placeholder
+//! The `cqs` binary's library half: configuration, start-up, administrative commands, the
+//! catalog importer and the demo loader. `main.rs` only parses arguments and calls in here.
+
+pub mod commands;
+pub mod config;
+pub mod demo;
+pub mod import;
+pub mod server;

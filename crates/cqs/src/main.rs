@@ -1,1 +1,211 @@
-fn main() {}
+//! `cqs`: Chính Quyền Số, the digital-government platform, as one binary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use cqs::commands::{self, ImportOutcome};
+use cqs::config::{CliOverrides, Config};
+use cqs_domain::auth::Scope;
+
+#[derive(Parser)]
+#[command(name = "cqs", version, about = "Chính Quyền Số: nền tảng chính quyền số cho tỉnh, thành phố",
+    long_about = "Chính Quyền Số (cqs): cổng dịch vụ công và hệ thống một cửa điện tử trong một tệp chạy.\n\
+    Không cần cấu hình: dữ liệu nằm trong ./cqs-data (SQLite), máy chủ nghe tại 127.0.0.1:8080.\n\
+    Cấu hình bằng tệp TOML (--config) và biến môi trường CQS_* (ví dụ CQS_LISTEN, CQS_DATABASE_URL).")]
+struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "CQS_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (SQLite database and files); default ./cqs-data.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Database URL: postgres://user@host/db for PostgreSQL; default the SQLite file in the data directory.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Address to listen on; default 127.0.0.1:8080.
+    #[arg(long, global = true)]
+    listen: Option<SocketAddr>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the server.
+    Serve,
+    /// Load the demo province (idempotent), then start the server.
+    Demo {
+        /// Load the demo data and exit without serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Create or upgrade the database schema and exit.
+    Migrate,
+    /// Import data.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API keys for systems and staff tools.
+    #[command(subcommand)]
+    Apikey(ApiKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import procedures from CSV or XLSX: every row is checked first; all are imported or none.
+    Procedures {
+        file: PathBuf,
+        /// Publish the imported versions at once (otherwise they stay drafts).
+        #[arg(long)]
+        publish: bool,
+        /// Check the file and report problems without importing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write the demo catalog as a CSV in the import format (a template to start from).
+    Template { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a staff account with roles, each as role@agency-code (e.g. desk_officer@000.00.31.H99).
+    Add(UserAdd),
+}
+
+#[derive(Args)]
+struct UserAdd {
+    #[arg(long)]
+    username: String,
+    #[arg(long)]
+    name: String,
+    #[arg(long)]
+    email: Option<String>,
+    /// role@agency-code; repeatable. Roles: desk_officer, specialist, leader, clerk, admin.
+    #[arg(long = "role", required = true)]
+    roles: Vec<String>,
+    /// Also issue an API key acting as this user.
+    #[arg(long)]
+    with_key: bool,
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key for a system client with scopes (dossiers:submit, dossiers:read, catalog:write).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Repeatable.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Limit the key to one org unit (agency code).
+        #[arg(long)]
+        unit: Option<String>,
+    },
+    /// Revoke a key by its prefix (the 8 characters after "cqs_").
+    Revoke { prefix: String },
+}
+
+fn init_logging(cfg: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CQS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if cfg.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("Lỗi: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<std::process::ExitCode> {
+    let cli = Cli::parse();
+    let overrides = CliOverrides { listen: cli.listen, data_dir: cli.data_dir, database_url: cli.database_url };
+    let cfg = Config::load(cli.config.as_deref(), &overrides)?;
+    init_logging(&cfg);
+    let (store, files) = cqs::server::open(&cfg).await?;
+    match cli.command {
+        Command::Serve => cqs::server::serve(&cfg, store, files).await?,
+        Command::Migrate => println!("Cơ sở dữ liệu đã ở phiên bản mới nhất ({}).", store.backend()),
+        Command::Demo { no_serve } => {
+            let s = cqs::demo::load(store.as_ref(), &cfg.data_dir).await?;
+            println!(
+                "Đã nạp dữ liệu mẫu tỉnh Lạc Hồng: {} đơn vị, {} lĩnh vực, {} thủ tục mới ({} không đổi), {} tài khoản mới.",
+                s.org_units, s.fields, s.procedures_added, s.procedures_unchanged, s.users_created
+            );
+            if !s.keys_created.is_empty() {
+                println!("Khóa API thử nghiệm đã ghi vào {}", cfg.data_dir.join("demo-credentials.txt").display());
+            }
+            if !no_serve {
+                cqs::server::serve(&cfg, store, files).await?;
+            }
+        }
+        Command::Import(ImportCommand::Template { file }) => {
+            std::fs::write(&file, cqs::import::to_csv(&cqs::demo::procedures()?))?;
+            println!("Đã ghi mẫu nhập liệu vào {}", file.display());
+        }
+        Command::Import(ImportCommand::Procedures { file, publish, dry_run }) => {
+            let bytes = std::fs::read(&file)?;
+            let name = file.to_string_lossy();
+            match commands::import_procedures(store.as_ref(), &name, &bytes, publish, dry_run).await? {
+                ImportOutcome::Imported { added, unchanged } => {
+                    println!("Đã nhập {added} phiên bản thủ tục mới ({unchanged} không thay đổi).")
+                }
+                ImportOutcome::Checked { rows } => println!("Tệp hợp lệ: {rows} thủ tục. Chưa nhập (--dry-run)."),
+                ImportOutcome::Rejected(errors) => {
+                    eprintln!("Không nhập thủ tục nào vì tệp có {} lỗi:", errors.len());
+                    for e in errors {
+                        eprintln!("  - {e}");
+                    }
+                    return Ok(std::process::ExitCode::from(2));
+                }
+            }
+        }
+        Command::User(UserCommand::Add(u)) => {
+            let mut grants = Vec::new();
+            for r in &u.roles {
+                grants.push(commands::parse_grant(store.as_ref(), r).await?);
+            }
+            let user = store
+                .create_user(&cqs_store::NewUser { username: u.username, full_name: u.name, email: u.email, grants })
+                .await?;
+            println!("Đã tạo tài khoản {} ({}).", user.username, user.id);
+            if u.with_key {
+                let token = commands::issue_key(store.as_ref(), &format!("Khóa của {}", user.username), Some(user.id), vec![], None).await?;
+                println!("Khóa API (chỉ hiển thị một lần): {token}");
+            }
+        }
+        Command::Apikey(ApiKeyCommand::Create { name, scopes, unit }) => {
+            let scopes = scopes
+                .iter()
+                .map(|s| Scope::parse(s).ok_or_else(|| anyhow::anyhow!("quyền {s} không hợp lệ")))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let unit = match unit {
+                Some(code) => Some(store.org_unit_by_code(&code).await?.ok_or_else(|| anyhow::anyhow!("không có đơn vị {code}"))?.id),
+                None => None,
+            };
+            let token = commands::issue_key(store.as_ref(), &name, None, scopes, unit).await?;
+            println!("Khóa API (chỉ hiển thị một lần): {token}");
+        }
+        Command::Apikey(ApiKeyCommand::Revoke { prefix }) => {
+            if store.revoke_api_key(&prefix, chrono::Utc::now()).await? {
+                println!("Đã thu hồi khóa {prefix}.");
+            } else {
+                anyhow::bail!("không có khóa đang hoạt động với tiền tố {prefix}");
+            }
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}

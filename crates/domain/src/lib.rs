@@ -2,6 +2,7 @@
 //! function a unit test can call.
 
 pub mod auth;
+pub mod calendar;
 pub mod catalog;
 pub mod dossier;
 pub mod form;

@@ -429,6 +429,14 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn api_key_named_exists(&self, name: &str) -> Result<bool> {
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE name = $1 AND revoked_at IS NULL")
+                    .bind(name)
+                    .fetch_one(self.read_pool())
+                    .await?;
+                Ok(n > 0)
+            }
+
             async fn revoke_api_key(&self, prefix: &str, at: DateTime<Utc>) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
                 let done = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE prefix = $2 AND revoked_at IS NULL")

@@ -32,6 +32,13 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+impl StoreError {
+    /// The database is overloaded or unreachable: the caller should retry later (503).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed))
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// How the store is opened.
@@ -89,6 +96,7 @@ pub trait Store: Send + Sync + 'static {
     async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKeyRecord>>;
     /// Records use of a key at most once per `min_interval`, to keep reads from turning into writes.
     async fn touch_api_key(&self, id: uuid::Uuid, at: chrono::DateTime<chrono::Utc>) -> Result<()>;
+    async fn api_key_named_exists(&self, name: &str) -> Result<bool>;
     async fn revoke_api_key(&self, prefix: &str, at: chrono::DateTime<chrono::Utc>) -> Result<bool>;
 
     // Dossiers.

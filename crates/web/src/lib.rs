@@ -1,1 +1,95 @@
-//! placeholder
+//! The HTTP edge of Chính Quyền Số: the JSON API under `/api/v1` with its OpenAPI document,
+//! problem+json errors and API-key authentication. Handlers parse input into domain types, ask
+//! the domain to decide, and hand the result to the store in one call.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod rules;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, StatusCode};
+use axum::response::IntoResponse;
+use cqs_store::Store;
+use cqs_store::files::FileStore;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use api::catalog::FormCache;
+pub use rules::Rules;
+
+/// Explicit limits on what a request may carry.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest JSON body (bytes).
+    pub json_body: usize,
+    /// Largest whole multipart submission (bytes).
+    pub submission_body: usize,
+    /// Largest single attachment (bytes).
+    pub attachment: usize,
+    /// Most files in one submission.
+    pub files_per_submission: usize,
+    /// Time a request may take before it is answered 408.
+    pub request_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            json_body: 1024 * 1024,
+            submission_body: 60 * 1024 * 1024,
+            attachment: 20 * 1024 * 1024,
+            files_per_submission: 40,
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub files: FileStore,
+    pub rules: Arc<Rules>,
+    pub limits: Limits,
+    pub forms: FormCache,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, files: FileStore, rules: Rules, limits: Limits) -> Self {
+        Self { store, files, rules: Arc::new(rules), limits, forms: FormCache::default() }
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let timeout = state.limits.request_timeout;
+    api::router(state)
+        .fallback(|| async {
+            error::ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "Không có địa chỉ này").into_response()
+        })
+        .method_not_allowed_fallback(|| async {
+            error::ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Phương thức không được hỗ trợ")
+                .into_response()
+        })
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                // Route template, not the URI: paths may carry dossier codes.
+                let route = req
+                    .extensions()
+                    .get::<axum::extract::MatchedPath>()
+                    .map_or("unmatched", |m| m.as_str())
+                    .to_owned();
+                let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                tracing::info_span!("request", method = %req.method(), route, request_id = id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}

@@ -1,0 +1,197 @@
+//! HTTP load: closed loop (N clients as fast as they can, for peak throughput) and open loop
+//! (requests started at a fixed rate whether or not earlier ones finished, so latency under a
+//! given load is not hidden by clients waiting).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Mutex;
+
+#[derive(Clone, Copy, Debug)]
+pub enum Op {
+    Submit,
+    Lookup,
+}
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    /// Codes of dossiers created so far, for lookups.
+    codes: Arc<Mutex<Vec<String>>>,
+    next: Arc<AtomicUsize>,
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub throughput: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub ok: usize,
+    pub errors: usize,
+}
+
+fn submission(i: usize, form: &serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "procedure_code": "1.001193",
+        "receiving_unit": "000.00.31.H99",
+        "channel": "online",
+        "applicant": {
+            "kind": "person", "identity_kind": "citizen",
+            "identity_number": format!("{:012}", 1_000_000 + i),
+            "name": "Nguyễn Văn An", "phone": "0912345678"
+        },
+        "form_data": form,
+    })
+}
+
+impl Client {
+    pub fn new(base: &str, token: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            http: reqwest::Client::builder().pool_max_idle_per_host(1024).build()?,
+            base: base.to_owned(),
+            token: token.to_owned(),
+            codes: Arc::default(),
+            next: Arc::default(),
+        })
+    }
+
+    async fn once(&self, op: Op, form: &serde_json::Value) -> anyhow::Result<()> {
+        match op {
+            Op::Submit => {
+                let i = self.next.fetch_add(1, Ordering::Relaxed);
+                let body = submission(i, form);
+                let r = self
+                    .http
+                    .post(format!("{}/api/v1/dossiers", self.base))
+                    .bearer_auth(&self.token)
+                    .json(&body)
+                    .send()
+                    .await?;
+                anyhow::ensure!(r.status() == 201, "submit answered {}", r.status());
+                let v: serde_json::Value = r.json().await?;
+                let code = v["code"].as_str().unwrap_or_default().to_owned();
+                self.codes.lock().await.push(code);
+            }
+            Op::Lookup => {
+                let code = {
+                    let codes = self.codes.lock().await;
+                    anyhow::ensure!(!codes.is_empty(), "no dossier to look up");
+                    let i = self.next.fetch_add(1, Ordering::Relaxed);
+                    codes[i % codes.len()].clone()
+                };
+                let r = self.http.get(format!("{}/api/v1/lookup/{code}", self.base)).send().await?;
+                anyhow::ensure!(r.status() == 200, "lookup answered {}", r.status());
+                r.bytes().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A valid form for the benchmark procedure, built from its schema's required fields.
+    async fn form(&self) -> anyhow::Result<serde_json::Value> {
+        let p: serde_json::Value =
+            self.http.get(format!("{}/api/v1/procedures/1.001193", self.base)).send().await?.json().await?;
+        let schema = &p["spec"]["form_schema"];
+        let mut form = serde_json::Map::new();
+        for key in schema["required"].as_array().into_iter().flatten().filter_map(|k| k.as_str()) {
+            let prop = &schema["properties"][key];
+            let v = if let Some(first) = prop["enum"].as_array().and_then(|e| e.first()) {
+                first.clone()
+            } else if prop["format"] == "date" {
+                "2026-01-15".into()
+            } else if prop["type"] == "integer" {
+                prop["minimum"].as_i64().unwrap_or(1).max(1).into()
+            } else if prop["pattern"].as_str().is_some_and(|p| p.contains("[0-9]{12}")) {
+                "001203004567".into()
+            } else {
+                "Nguyễn Thị Bình".into()
+            };
+            form.insert(key.to_owned(), v);
+        }
+        Ok(serde_json::Value::Object(form))
+    }
+}
+
+fn report(mut lat_us: Vec<u64>, errors: usize, elapsed: Duration) -> Report {
+    lat_us.sort_unstable();
+    let pct = |p: f64| {
+        if lat_us.is_empty() { f64::NAN } else { lat_us[((lat_us.len() - 1) as f64 * p) as usize] as f64 / 1000.0 }
+    };
+    Report {
+        throughput: lat_us.len() as f64 / elapsed.as_secs_f64(),
+        p50: pct(0.50),
+        p95: pct(0.95),
+        p99: pct(0.99),
+        ok: lat_us.len(),
+        errors,
+    }
+}
+
+pub async fn closed_loop(client: &Client, op: Op, concurrency: usize, dur: Duration) -> anyhow::Result<Report> {
+    let form = Arc::new(client.form().await?);
+    if matches!(op, Op::Lookup) && client.codes.lock().await.is_empty() {
+        client.once(Op::Submit, &form).await?;
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (c, form) = (client.clone(), form.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut lat, mut errors) = (Vec::new(), 0usize);
+            while started.elapsed() < dur {
+                let t = Instant::now();
+                match c.once(op, &form).await {
+                    Ok(()) => lat.push(t.elapsed().as_micros() as u64),
+                    Err(e) => {
+                        errors += 1;
+                        if errors == 1 {
+                            eprintln!("{op:?}: {e}");
+                        }
+                    }
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let (mut all, mut errors) = (Vec::new(), 0);
+    for t in tasks {
+        let (l, e) = t.await?;
+        all.extend(l);
+        errors += e;
+    }
+    Ok(report(all, errors, started.elapsed()))
+}
+
+pub async fn open_loop(client: &Client, op: Op, rate: f64, dur: Duration) -> anyhow::Result<Report> {
+    let form = Arc::new(client.form().await?);
+    let rate = rate.max(1.0);
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let started = Instant::now();
+    let results = Arc::new(Mutex::new((Vec::new(), 0usize)));
+    let mut tasks = Vec::new();
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    while started.elapsed() < dur {
+        ticker.tick().await;
+        let (c, form, results) = (client.clone(), form.clone(), results.clone());
+        tasks.push(tokio::spawn(async move {
+            let t = Instant::now();
+            let r = c.once(op, &form).await;
+            let mut g = results.lock().await;
+            match r {
+                Ok(()) => g.0.push(t.elapsed().as_micros() as u64),
+                Err(_) => g.1 += 1,
+            }
+        }));
+    }
+    for t in tasks {
+        t.await?;
+    }
+    let elapsed = started.elapsed();
+    let (lat, errors) = std::mem::take(&mut *results.lock().await);
+    Ok(report(lat, errors, elapsed))
+}

@@ -1,0 +1,111 @@
+//! A throw-away database and a `cqs` server process on it, loaded with the demo province.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sqlx::Connection;
+
+pub struct Database {
+    pub backend: String,
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    admin: Option<(String, String)>,
+}
+
+impl Database {
+    pub async fn create(backend: &str, pg_admin: &str) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        match backend {
+            "sqlite" => Ok(Self { backend: backend.into(), url: String::new(), dir, admin: None }),
+            "postgres" => {
+                let name = format!("cqs_bench_{}", uuid::Uuid::new_v4().simple());
+                let mut c = sqlx::PgConnection::connect(pg_admin).await?;
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut c).await?;
+                let (base, _) = pg_admin.rsplit_once('/').ok_or_else(|| anyhow::anyhow!("URL needs a database"))?;
+                Ok(Self {
+                    backend: backend.into(),
+                    url: format!("{base}/{name}"),
+                    dir,
+                    admin: Some((pg_admin.to_owned(), name)),
+                })
+            }
+            other => anyhow::bail!("unknown backend {other}"),
+        }
+    }
+
+    pub async fn drop(self) -> anyhow::Result<()> {
+        if let Some((admin, name)) = &self.admin {
+            let mut c = sqlx::PgConnection::connect(admin).await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut c).await?;
+        }
+        Ok(())
+    }
+}
+
+pub struct Server {
+    child: Child,
+    pub base_url: String,
+    pub token: String,
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+impl Server {
+    pub async fn start(bin: &Path, db: &Database) -> anyhow::Result<Self> {
+        let port = free_port()?;
+        let mut base = Command::new(bin);
+        base.arg("--data-dir").arg(db.dir.path()).arg("--listen").arg(format!("127.0.0.1:{port}"));
+        if !db.url.is_empty() {
+            base.arg("--database-url").arg(&db.url);
+        }
+        base.env("CQS_LOG", "warn");
+        let status = Command::new(bin)
+            .args(base.get_args())
+            .env("CQS_LOG", "warn")
+            .args(["demo", "--no-serve"])
+            .stdout(Stdio::null())
+            .status()?;
+        anyhow::ensure!(status.success(), "cqs demo failed");
+        let creds = std::fs::read_to_string(db.dir.path().join("demo-credentials.txt"))?;
+        let token = creds
+            .lines()
+            .find(|l| l.starts_with("Cổng dịch vụ công"))
+            .and_then(|l| l.split('\t').nth(1))
+            .ok_or_else(|| anyhow::anyhow!("no portal key in demo credentials"))?
+            .to_owned();
+        let child = base.arg("serve").stdout(Stdio::null()).spawn()?;
+        let base_url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        loop {
+            if reqwest::get(format!("{base_url}/readyz")).await.is_ok_and(|r| r.status().is_success()) {
+                break;
+            }
+            anyhow::ensure!(started.elapsed() < Duration::from_secs(30), "server did not become ready");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(Self { child, base_url, token })
+    }
+
+    /// Resident set size of the server process, from /proc.
+    pub fn rss_mb(&self) -> f64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|kb| kb.parse::<f64>().ok())
+            })
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

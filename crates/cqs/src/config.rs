@@ -1,0 +1,144 @@
+//! Configuration: built-in defaults, then a TOML file, then `CQS_*` environment variables, then
+//! command-line flags. With nothing set, `cqs` keeps everything in `./cqs-data`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The default port: documented in the README and `cqs --help`.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Where the SQLite database and uploaded files live.
+    pub data_dir: PathBuf,
+    /// `postgres://...` to use PostgreSQL; empty for the embedded SQLite database in `data_dir`.
+    pub database_url: String,
+    /// `normal` (survives a process crash) or `full` (also survives power loss).
+    pub sqlite_synchronous: String,
+    pub max_connections: u32,
+    /// `text` for people, `json` for log collectors.
+    pub log_format: String,
+    pub limits: LimitsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub json_body_kb: usize,
+    pub submission_body_mb: usize,
+    pub attachment_mb: usize,
+    pub files_per_submission: usize,
+    pub request_timeout_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let l = cqs_web::Limits::default();
+        Self {
+            listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+            data_dir: PathBuf::from("cqs-data"),
+            database_url: String::new(),
+            sqlite_synchronous: "normal".into(),
+            max_connections: 8,
+            log_format: "text".into(),
+            limits: LimitsConfig {
+                json_body_kb: l.json_body / 1024,
+                submission_body_mb: l.submission_body / (1024 * 1024),
+                attachment_mb: l.attachment / (1024 * 1024),
+                files_per_submission: l.files_per_submission,
+                request_timeout_secs: l.request_timeout.as_secs(),
+            },
+        }
+    }
+}
+
+/// Overrides from the command line; unset flags leave the layers below alone.
+#[derive(Debug, Default, Serialize)]
+pub struct CliOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+impl Config {
+    pub fn load(file: Option<&std::path::Path>, cli: &CliOverrides) -> anyhow::Result<Self> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            anyhow::ensure!(f.exists(), "không tìm thấy tệp cấu hình {}", f.display());
+            fig = fig.merge(Toml::file(f));
+        }
+        let cfg: Config = fig
+            .merge(Env::prefixed("CQS_").split("__"))
+            .merge(Serialized::defaults(cli))
+            .extract()
+            .map_err(|e| anyhow::anyhow!("cấu hình không hợp lệ: {e}"))?;
+        anyhow::ensure!(
+            matches!(cfg.sqlite_synchronous.as_str(), "normal" | "full"),
+            "sqlite_synchronous phải là normal hoặc full"
+        );
+        anyhow::ensure!(matches!(cfg.log_format.as_str(), "text" | "json"), "log_format phải là text hoặc json");
+        Ok(cfg)
+    }
+
+    pub fn store_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("cqs.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    pub fn limits(&self) -> cqs_web::Limits {
+        cqs_web::Limits {
+            json_body: self.limits.json_body_kb * 1024,
+            submission_body: self.limits.submission_body_mb * 1024 * 1024,
+            attachment: self.limits.attachment_mb * 1024 * 1024,
+            files_per_submission: self.limits.files_per_submission,
+            request_timeout: std::time::Duration::from_secs(self.limits.request_timeout_secs),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("cqs.toml", "listen = \"0.0.0.0:9000\"\n[limits]\nattachment_mb = 5\n")?;
+            jail.set_env("CQS_DATA_DIR", "/srv/cqs");
+            jail.set_env("CQS_LIMITS__FILES_PER_SUBMISSION", "7");
+            let cli = CliOverrides { database_url: Some("postgres://x/y".into()), ..Default::default() };
+            let c = Config::load(Some(std::path::Path::new("cqs.toml")), &cli).unwrap();
+            assert_eq!(c.listen.port(), 9000);
+            assert_eq!(c.data_dir, PathBuf::from("/srv/cqs"));
+            assert_eq!(c.limits.attachment_mb, 5);
+            assert_eq!(c.limits.files_per_submission, 7);
+            assert_eq!(c.store_url(), "postgres://x/y");
+            jail.set_env("CQS_SQLITE_SYNCHRONOUS", "sometimes");
+            assert!(Config::load(None, &CliOverrides::default()).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn zero_configuration_uses_sqlite_in_data_dir() {
+        figment::Jail::expect_with(|_| {
+            let c = Config::load(None, &CliOverrides::default()).unwrap();
+            assert_eq!(c.store_url(), "sqlite://cqs-data/cqs.db");
+            assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,364 @@
+//! Reading a procedure catalog from CSV or XLSX. One row per procedure, one column per spec
+//! field (header names as in `docs/import.md`); list columns use `;`, structured columns (fees,
+//! components, form schema, process) hold JSON. Every row is checked before anything is written,
+//! and every problem is reported with its row and column in Vietnamese.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+
+use calamine::{Data, Reader};
+use chrono::NaiveDate;
+use cqs_domain::catalog::{
+    ComponentSpec, Deadline, Fee, OnlineLevel, ProcedureSpec, ProcessStep, ResultSpec, ReturnChannel, UnitRef,
+    UnitSelector,
+};
+use cqs_domain::ids::ProcedureCode;
+
+/// Largest import file accepted (bytes); a catalog of thousands of procedures is well under it.
+pub const MAX_IMPORT_BYTES: usize = 20 * 1024 * 1024;
+/// Most rows in one import.
+pub const MAX_ROWS: usize = 20_000;
+
+/// The columns an import file must have, in the order the template lists them.
+pub const COLUMNS: [&str; 20] = [
+    "code",
+    "name",
+    "field",
+    "summary",
+    "applicants",
+    "receiving_units",
+    "deciding_unit",
+    "online_level",
+    "deadline_kind",
+    "deadline_value",
+    "fees",
+    "components",
+    "form_schema",
+    "result_name",
+    "result_document_type",
+    "return_channels",
+    "legal_basis",
+    "process",
+    "effective_from",
+    "effective_to",
+];
+
+/// One problem in one row (row numbers as a spreadsheet shows them: the header is row 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub row: usize,
+    pub column: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.row == 0 {
+            write!(f, "Tệp: {}", self.message)
+        } else {
+            write!(f, "Dòng {}, cột {}: {}", self.row, self.column, self.message)
+        }
+    }
+}
+
+fn file_error(message: impl Into<String>) -> Vec<RowError> {
+    vec![RowError { row: 0, column: String::new(), message: message.into() }]
+}
+
+/// A table of strings: header then rows.
+pub type Table = Vec<Vec<String>>;
+
+/// Decodes CSV bytes that may carry a BOM, be UTF-16, or be in the legacy Vietnamese code page.
+pub fn read_csv(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
+    if bytes.len() > MAX_IMPORT_BYTES {
+        return Err(file_error(format!("tệp lớn hơn {} MB", MAX_IMPORT_BYTES / 1024 / 1024)));
+    }
+    let text = match encoding_rs::Encoding::for_bom(bytes) {
+        Some((enc, bom)) => enc.decode_without_bom_handling(&bytes[bom..]).0.into_owned(),
+        None => match std::str::from_utf8(bytes) {
+            Ok(s) => s.to_owned(),
+            Err(_) => encoding_rs::WINDOWS_1258.decode_without_bom_handling(bytes).0.into_owned(),
+        },
+    };
+    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut table = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|e| file_error(format!("dòng {} không đọc được: {e}", i + 1)))?;
+        table.push(rec.iter().map(str::to_owned).collect());
+        if table.len() > MAX_ROWS + 1 {
+            return Err(file_error(format!("tệp có hơn {MAX_ROWS} dòng")));
+        }
+    }
+    Ok(table)
+}
+
+/// Reads the first worksheet of an XLSX workbook.
+pub fn read_xlsx(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
+    if bytes.len() > MAX_IMPORT_BYTES {
+        return Err(file_error(format!("tệp lớn hơn {} MB", MAX_IMPORT_BYTES / 1024 / 1024)));
+    }
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
+        .map_err(|e| file_error(format!("không mở được tệp Excel: {e}")))?;
+    let range = wb
+        .worksheet_range_at(0)
+        .ok_or_else(|| file_error("tệp Excel không có trang tính nào"))?
+        .map_err(|e| file_error(format!("không đọc được trang tính: {e}")))?;
+    if range.height() > MAX_ROWS + 1 {
+        return Err(file_error(format!("tệp có hơn {MAX_ROWS} dòng")));
+    }
+    Ok(range
+        .rows()
+        .map(|r| {
+            r.iter()
+                .map(|c| match c {
+                    Data::Empty => String::new(),
+                    Data::DateTime(d) => d.as_datetime().map(|t| t.date().to_string()).unwrap_or_else(|| c.to_string()),
+                    Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect())
+}
+
+struct Row<'a> {
+    number: usize,
+    cells: &'a [String],
+    index: &'a HashMap<&'static str, usize>,
+    errors: Vec<RowError>,
+}
+
+impl Row<'_> {
+    fn cell(&self, col: &str) -> &str {
+        self.index.get(col).and_then(|&i| self.cells.get(i)).map_or("", |s| s.trim())
+    }
+    fn err(&mut self, col: &str, message: impl Into<String>) {
+        self.errors.push(RowError { row: self.number, column: col.to_owned(), message: message.into() });
+    }
+    fn text(&mut self, col: &str) -> String {
+        let v = cqs_domain::text::nfc(self.cell(col));
+        if v.is_empty() {
+            self.err(col, "không được để trống");
+        }
+        v
+    }
+    fn list(&self, col: &str) -> Vec<String> {
+        self.cell(col).split([';', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(cqs_domain::text::nfc).collect()
+    }
+    fn json<T: serde::de::DeserializeOwned>(&mut self, col: &str) -> Option<T> {
+        let raw = self.cell(col).to_owned();
+        let raw = if raw.is_empty() { "[]".to_owned() } else { raw };
+        match serde_json::from_str(&raw) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.err(col, format!("JSON không hợp lệ: {e}"));
+                None
+            }
+        }
+    }
+    fn date(&mut self, col: &str, required: bool) -> Option<NaiveDate> {
+        let raw = self.cell(col).to_owned();
+        if raw.is_empty() {
+            if required {
+                self.err(col, "không được để trống (định dạng YYYY-MM-DD hoặc dd/mm/yyyy)");
+            }
+            return None;
+        }
+        match NaiveDate::parse_from_str(&raw, "%Y-%m-%d").or_else(|_| NaiveDate::parse_from_str(&raw, "%d/%m/%Y")) {
+            Ok(d) => Some(d),
+            Err(_) => {
+                self.err(col, format!("ngày \"{raw}\" không hợp lệ (YYYY-MM-DD hoặc dd/mm/yyyy)"));
+                None
+            }
+        }
+    }
+    fn parse_each<T: std::str::FromStr<Err = String>>(&mut self, col: &str) -> Vec<T> {
+        let mut out = Vec::new();
+        for item in self.list(col) {
+            match item.parse() {
+                Ok(v) => out.push(v),
+                Err(e) => self.err(col, e),
+            }
+        }
+        out
+    }
+}
+
+fn enum_value<T: serde::de::DeserializeOwned>(raw: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(raw.to_owned())).ok()
+}
+
+/// Turns a table into specs, checking every row; all problems of all rows come back together.
+pub fn parse_table(table: &Table) -> Result<Vec<ProcedureSpec>, Vec<RowError>> {
+    let Some((header, rows)) = table.split_first() else {
+        return Err(file_error("tệp trống"));
+    };
+    let mut index = HashMap::new();
+    for col in COLUMNS {
+        match header.iter().position(|h| h.trim().eq_ignore_ascii_case(col)) {
+            Some(i) => {
+                index.insert(col, i);
+            }
+            None if col == "effective_to" => {}
+            None => return Err(file_error(format!("thiếu cột \"{col}\" ở dòng tiêu đề"))),
+        }
+    }
+    let mut specs = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen = HashMap::new();
+    for (i, cells) in rows.iter().enumerate() {
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let mut r = Row { number: i + 2, cells, index: &index, errors: Vec::new() };
+        let code = match ProcedureCode::parse(r.cell("code")) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                r.err("code", e.to_string());
+                None
+            }
+        };
+        if let Some(c) = &code {
+            if let Some(first) = seen.insert(c.clone(), r.number) {
+                r.err("code", format!("mã thủ tục trùng với dòng {first}"));
+            }
+        }
+        let name = r.text("name");
+        let field = r.text("field");
+        let summary = r.text("summary");
+        let applicants = r.text("applicants");
+        let receiving_units: Vec<UnitSelector> = r.parse_each("receiving_units");
+        let deciding_unit = match r.cell("deciding_unit").parse::<UnitRef>() {
+            Ok(u) => Some(u),
+            Err(e) => {
+                r.err("deciding_unit", e);
+                None
+            }
+        };
+        let online_level: Option<OnlineLevel> = enum_value(r.cell("online_level"));
+        if online_level.is_none() {
+            r.err("online_level", "phải là full, partial hoặc info_only");
+        }
+        let value = r.cell("deadline_value").to_owned();
+        let num = value.parse::<u32>();
+        let deadline = match (r.cell("deadline_kind"), num) {
+            ("working_hours", Ok(hours)) => Some(Deadline::WorkingHours { hours }),
+            ("calendar_days", Ok(days)) => Some(Deadline::CalendarDays { days }),
+            ("none", _) => Some(Deadline::None),
+            ("working_hours" | "calendar_days", Err(_)) => {
+                r.err("deadline_value", format!("\"{value}\" không phải số nguyên dương"));
+                None
+            }
+            _ => {
+                r.err("deadline_kind", "phải là working_hours, calendar_days hoặc none");
+                None
+            }
+        };
+        let fees: Option<Vec<Fee>> = r.json("fees");
+        let components: Option<Vec<ComponentSpec>> = r.json("components");
+        let form_schema: Option<serde_json::Value> = r.json("form_schema");
+        let process: Option<Vec<ProcessStep>> = r.json("process");
+        let result = ResultSpec { name: r.text("result_name"), document_type: r.text("result_document_type") };
+        let mut return_channels = Vec::new();
+        for ch in r.list("return_channels") {
+            match enum_value::<ReturnChannel>(&ch) {
+                Some(c) => return_channels.push(c),
+                None => r.err("return_channels", format!("\"{ch}\" không phải counter, online hoặc post")),
+            }
+        }
+        let legal_basis = r.list("legal_basis");
+        let effective_from = r.date("effective_from", true);
+        let effective_to = r.date("effective_to", false);
+        if let (
+            Some(code),
+            Some(deciding_unit),
+            Some(online_level),
+            Some(deadline),
+            Some(fees),
+            Some(components),
+            Some(form_schema),
+            Some(process),
+            Some(effective_from),
+        ) = (code, deciding_unit, online_level, deadline, fees, components, form_schema, process, effective_from)
+        {
+            let spec = ProcedureSpec {
+                code,
+                name,
+                field,
+                summary,
+                applicants,
+                receiving_units,
+                deciding_unit,
+                online_level,
+                deadline,
+                fees,
+                components,
+                form_schema,
+                result,
+                return_channels,
+                legal_basis,
+                process,
+                effective_from,
+                effective_to,
+            };
+            if r.errors.is_empty() {
+                for p in spec.check() {
+                    r.err(&p.field, p.message);
+                }
+            }
+            specs.push(spec);
+        }
+        errors.append(&mut r.errors);
+    }
+    if specs.is_empty() && errors.is_empty() {
+        return Err(file_error("tệp không có dòng dữ liệu nào"));
+    }
+    if errors.is_empty() { Ok(specs) } else { Err(errors) }
+}
+
+/// Writes specs as a CSV table in the import format (the template, and a round-trip check).
+pub fn to_csv(specs: &[ProcedureSpec]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(COLUMNS).expect("in-memory write");
+    for s in specs {
+        let (kind, value) = match s.deadline {
+            Deadline::WorkingHours { hours } => ("working_hours", hours.to_string()),
+            Deadline::CalendarDays { days } => ("calendar_days", days.to_string()),
+            Deadline::None => ("none", String::new()),
+        };
+        let join = |v: Vec<String>| v.join("; ");
+        w.write_record([
+            s.code.to_string(),
+            s.name.clone(),
+            s.field.clone(),
+            s.summary.clone(),
+            s.applicants.clone(),
+            join(s.receiving_units.iter().map(ToString::to_string).collect()),
+            s.deciding_unit.to_string(),
+            serde_json::to_value(s.online_level).expect("enum").as_str().unwrap_or_default().to_owned(),
+            kind.to_owned(),
+            value,
+            js(&s.fees),
+            js(&s.components),
+            js(&s.form_schema),
+            s.result.name.clone(),
+            s.result.document_type.clone(),
+            join(
+                s.return_channels
+                    .iter()
+                    .map(|c| serde_json::to_value(c).expect("enum").as_str().unwrap_or_default().to_owned())
+                    .collect(),
+            ),
+            join(s.legal_basis.clone()),
+            js(&s.process),
+            s.effective_from.to_string(),
+            s.effective_to.map(|d| d.to_string()).unwrap_or_default(),
+        ])
+        .expect("in-memory write");
+    }
+    String::from_utf8(w.into_inner().expect("in-memory flush")).expect("CSV of UTF-8 strings")
+}
+
+fn js<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("serializable")
+}

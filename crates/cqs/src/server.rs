@@ -1,0 +1,65 @@
+//! Starting the platform: open the store, settle files left pending by a crash, serve HTTP until
+//! a shutdown signal.
+
+use std::sync::Arc;
+
+use cqs_store::files::FileStore;
+use cqs_store::{Store, StoreOptions};
+
+use crate::config::Config;
+
+/// Opens the store and file storage the configuration names, running migrations.
+pub async fn open(cfg: &Config) -> anyhow::Result<(Arc<dyn Store>, FileStore)> {
+    std::fs::create_dir_all(&cfg.data_dir)?;
+    let mut opts = StoreOptions::new(cfg.store_url());
+    opts.sqlite_synchronous_full = cfg.sqlite_synchronous == "full";
+    opts.max_connections = cfg.max_connections;
+    let store = cqs_store::open(&opts).await.map_err(|e| anyhow::anyhow!("không mở được cơ sở dữ liệu: {e}"))?;
+    let files = FileStore::open(cfg.data_dir.join("files"))?;
+    Ok((store, files))
+}
+
+/// Promotes pending files a committed row references and deletes the rest.
+pub async fn reconcile_files(store: &Arc<dyn Store>, files: &FileStore) -> anyhow::Result<()> {
+    let s = store.clone();
+    let (promoted, deleted) = files
+        .reconcile(move |key| {
+            let s = s.clone();
+            async move { s.storage_key_exists(&key).await.unwrap_or(true) }
+        })
+        .await?;
+    if promoted + deleted > 0 {
+        tracing::info!(promoted, deleted, "settled attachments left pending");
+    }
+    Ok(())
+}
+
+pub async fn serve(cfg: &Config, store: Arc<dyn Store>, files: FileStore) -> anyhow::Result<()> {
+    reconcile_files(&store, &files).await?;
+    let rules = cqs_web::Rules::embedded().map_err(|e| anyhow::anyhow!(e))?;
+    let state = cqs_web::AppState::new(store.clone(), files, rules, cfg.limits());
+    let app = cqs_web::router(state);
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("không mở được cổng {}: {e}", cfg.listen))?;
+    tracing::info!(address = %cfg.listen, backend = store.backend(), "cqs đang chạy");
+    println!("Chính Quyền Số đang chạy tại http://{} (API: /api/docs)", listener.local_addr()?);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,268 @@
+//! The working calendar: which days are working days and which hours of them count, so legal
+//! deadlines in working hours can be computed (vn-standards §4). All arithmetic is on local
+//! time in Asia/Ho_Chi_Minh through chrono-tz; instants in and out are UTC.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Asia::Ho_Chi_Minh;
+use serde::Deserialize;
+
+/// A day the yearly decision changes: a day off on a weekday, or a make-up working Saturday.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DayEntry {
+    pub date: NaiveDate,
+    pub name: String,
+}
+
+/// One year's official schedule for civil servants, as published by the government.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct YearDecision {
+    pub year: i32,
+    pub legal_basis: String,
+    pub days_off: Vec<DayEntry>,
+    #[serde(default)]
+    pub working_days: Vec<DayEntry>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CalendarError {
+    #[error("giờ làm việc không hợp lệ: các buổi phải tăng dần và không chồng nhau")]
+    BadPeriods,
+    #[error("lịch năm {0}: {1}")]
+    BadDecision(i32, String),
+}
+
+/// Working days and hours.
+#[derive(Debug, Clone)]
+pub struct WorkingCalendar {
+    /// Work periods of a working day, local time, ascending and disjoint.
+    periods: Vec<(NaiveTime, NaiveTime)>,
+    /// Dates whose status differs from the weekday rule: true = working, false = day off.
+    overrides: BTreeMap<NaiveDate, bool>,
+}
+
+fn t(h: u32, m: u32) -> NaiveTime {
+    NaiveTime::from_hms_opt(h, m, 0).expect("valid time")
+}
+
+/// Default civil-service hours: 07:00–11:30 and 13:30–17:00 (8 hours).
+pub fn default_periods() -> Vec<(NaiveTime, NaiveTime)> {
+    vec![(t(7, 0), t(11, 30)), (t(13, 30), t(17, 0))]
+}
+
+fn to_utc(date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+    Ho_Chi_Minh
+        .from_local_datetime(&date.and_time(time))
+        .earliest()
+        .expect("Asia/Ho_Chi_Minh has no gaps since 1975")
+        .with_timezone(&Utc)
+}
+
+impl WorkingCalendar {
+    pub fn new(periods: Vec<(NaiveTime, NaiveTime)>, decisions: &[YearDecision]) -> Result<Self, CalendarError> {
+        if periods.is_empty() || periods.iter().any(|(a, b)| a >= b) || periods.windows(2).any(|w| w[0].1 > w[1].0) {
+            return Err(CalendarError::BadPeriods);
+        }
+        let mut overrides = BTreeMap::new();
+        for d in decisions {
+            for e in &d.days_off {
+                if e.date.year() != d.year {
+                    return Err(CalendarError::BadDecision(d.year, format!("ngày {} không thuộc năm", e.date)));
+                }
+                overrides.insert(e.date, false);
+            }
+            for e in &d.working_days {
+                if overrides.get(&e.date) == Some(&false) {
+                    return Err(CalendarError::BadDecision(d.year, format!("ngày {} vừa nghỉ vừa làm", e.date)));
+                }
+                overrides.insert(e.date, true);
+            }
+        }
+        Ok(Self { periods, overrides })
+    }
+
+    /// Minutes of work in one working day.
+    pub fn minutes_per_day(&self) -> i64 {
+        self.periods.iter().map(|(a, b)| (*b - *a).num_minutes()).sum()
+    }
+
+    pub fn is_working_day(&self, d: NaiveDate) -> bool {
+        self.overrides.get(&d).copied().unwrap_or(!matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
+    }
+
+    fn next_working_day(&self, mut d: NaiveDate) -> NaiveDate {
+        loop {
+            d = d.succ_opt().expect("date in range");
+            if self.is_working_day(d) {
+                return d;
+            }
+        }
+    }
+
+    /// The moment the legal clock starts for something received at `at`: `at` itself inside a
+    /// work period, else the next period start (lunch gap, before hours, after hours, day off).
+    pub fn clock_start(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        let local = at.with_timezone(&Ho_Chi_Minh);
+        let (date, time) = (local.date_naive(), local.time());
+        if self.is_working_day(date) {
+            for (start, end) in &self.periods {
+                if time < *start {
+                    return to_utc(date, *start);
+                }
+                if time < *end {
+                    return at;
+                }
+            }
+        }
+        to_utc(self.next_working_day(date), self.periods[0].0)
+    }
+
+    /// The moment `minutes` working minutes after `start`. A deadline that ends exactly at a
+    /// period's end stays there (8 hours from Monday 07:00 is Monday 17:00, not Tuesday 07:00).
+    pub fn add_working_minutes(&self, start: DateTime<Utc>, minutes: i64) -> DateTime<Utc> {
+        let mut at = self.clock_start(start);
+        let mut left = minutes.max(0);
+        let per_day = self.minutes_per_day();
+        loop {
+            let local = at.with_timezone(&Ho_Chi_Minh);
+            let (date, time) = (local.date_naive(), local.time());
+            // Whole days can be skipped when we are at the start of a working day.
+            if time == self.periods[0].0 && left > per_day {
+                at = to_utc(self.next_working_day(date), self.periods[0].0);
+                left -= per_day;
+                continue;
+            }
+            let (_, end) = *self.periods.iter().find(|(s, e)| *s <= time && time < *e).expect("clock_start is in a period");
+            let room = (end - time).num_minutes();
+            if left <= room {
+                return at + Duration::minutes(left);
+            }
+            left -= room;
+            at = self.clock_start(to_utc(date, end));
+        }
+    }
+
+    /// Working minutes in `[a, b)`.
+    pub fn working_minutes_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
+        let (mut at, mut total) = (self.clock_start(a), 0);
+        while at < b {
+            let local = at.with_timezone(&Ho_Chi_Minh);
+            let (date, time) = (local.date_naive(), local.time());
+            let (_, end) = *self.periods.iter().find(|(s, e)| *s <= time && time < *e).expect("in a period");
+            let end_at = to_utc(date, end);
+            if b <= end_at {
+                return total + (b - at).num_minutes();
+            }
+            total += (end_at - at).num_minutes();
+            at = self.clock_start(end_at);
+        }
+        total
+    }
+
+    /// Due moment for a time limit in calendar days: the day `days` after receipt, moved off a
+    /// non-working day when `skip_days_off`, due at the end of that day's work.
+    pub fn add_calendar_days(&self, start: DateTime<Utc>, days: u32, skip_days_off: bool) -> DateTime<Utc> {
+        let mut date = start.with_timezone(&Ho_Chi_Minh).date_naive() + Duration::days(i64::from(days));
+        if skip_days_off && !self.is_working_day(date) {
+            date = self.next_working_day(date);
+        }
+        to_utc(date, self.periods.last().expect("non-empty").1)
+    }
+}
+
+/// Timeliness at date precision (vn-standards §4.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Timeliness {
+    Early,
+    OnTime,
+    Late,
+}
+
+/// Compares the local dates of finishing and of the due moment.
+pub fn classify(finished: DateTime<Utc>, due: DateTime<Utc>) -> Timeliness {
+    let (f, d) = (crate::dossier::local_date(finished), crate::dossier::local_date(due));
+    match f.cmp(&d) {
+        std::cmp::Ordering::Less => Timeliness::Early,
+        std::cmp::Ordering::Equal => Timeliness::OnTime,
+        std::cmp::Ordering::Greater => Timeliness::Late,
+    }
+}
+
+/// Yearly decisions shipped with the binary.
+pub const EMBEDDED_DECISIONS: &[(&str, &str)] = &[
+    ("2025", include_str!("../../../rules/calendar/2025.json")),
+    ("2026", include_str!("../../../rules/calendar/2026.json")),
+];
+
+/// The calendar from the shipped yearly decisions and the default hours.
+pub fn embedded_calendar() -> Result<WorkingCalendar, CalendarError> {
+    let decisions = EMBEDDED_DECISIONS
+        .iter()
+        .map(|(y, text)| {
+            serde_json::from_str::<YearDecision>(text)
+                .map_err(|e| CalendarError::BadDecision(y.parse().unwrap_or(0), e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    WorkingCalendar::new(default_periods(), &decisions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cal() -> WorkingCalendar {
+        embedded_calendar().unwrap()
+    }
+    fn vn(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        to_utc(NaiveDate::from_ymd_opt(y, mo, d).unwrap(), t(h, mi))
+    }
+
+    #[test]
+    fn hand_checked_cases() {
+        let c = cal();
+        // Monday 07:00 + 8h = Monday 17:00.
+        assert_eq!(c.add_working_minutes(vn(2026, 11, 23, 7, 0), 480), vn(2026, 11, 23, 17, 0));
+        // Friday 16:00 + 8h = Monday 16:00.
+        assert_eq!(c.add_working_minutes(vn(2026, 11, 20, 16, 0), 480), vn(2026, 11, 23, 16, 0));
+        // Saturday: clock starts Monday 07:00.
+        assert_eq!(c.clock_start(vn(2026, 11, 21, 9, 0)), vn(2026, 11, 23, 7, 0));
+        // Lunch gap: clock starts 13:30; + 4h = 17:00 would exceed 3.5h afternoon, so next morning 07:30.
+        assert_eq!(c.clock_start(vn(2026, 11, 23, 12, 0)), vn(2026, 11, 23, 13, 30));
+        assert_eq!(c.add_working_minutes(vn(2026, 11, 23, 12, 0), 240), vn(2026, 11, 24, 7, 30));
+        // After hours: next working morning.
+        assert_eq!(c.clock_start(vn(2026, 11, 23, 18, 0)), vn(2026, 11, 24, 7, 0));
+        // Calendar days ending on a Sunday move to Monday, due at 17:00.
+        assert_eq!(c.add_calendar_days(vn(2026, 11, 23, 9, 0), 6, true), vn(2026, 11, 30, 17, 0));
+        assert_eq!(c.working_minutes_between(vn(2026, 11, 20, 16, 0), vn(2026, 11, 23, 16, 0)), 480);
+    }
+
+    #[test]
+    fn rejects_bad_periods() {
+        assert!(WorkingCalendar::new(vec![(t(13, 0), t(12, 0))], &[]).is_err());
+        assert!(WorkingCalendar::new(vec![(t(7, 0), t(12, 0)), (t(11, 0), t(17, 0))], &[]).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn due_dates_fall_on_working_days(day in 0i64..730, minute in 0i64..1440, hours in 0i64..200) {
+            let c = cal();
+            let start = vn(2025, 1, 1, 0, 0) + Duration::days(day) + Duration::minutes(minute);
+            let due = c.add_working_minutes(start, hours * 60);
+            prop_assert!(c.is_working_day(crate::dossier::local_date(due)));
+            prop_assert_eq!(c.working_minutes_between(start, due), hours * 60);
+        }
+
+        #[test]
+        fn adding_is_monotonic_and_additive(day in 0i64..700, minute in 0i64..1440, a in 0i64..6000, b in 1i64..6000) {
+            let c = cal();
+            let start = vn(2025, 1, 1, 0, 0) + Duration::days(day) + Duration::minutes(minute);
+            prop_assert!(c.add_working_minutes(start, a) <= c.add_working_minutes(start, a + b));
+            prop_assert_eq!(c.add_working_minutes(c.add_working_minutes(start, a), b), c.add_working_minutes(start, a + b));
+        }
+    }
+}

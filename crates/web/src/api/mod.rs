@@ -1,0 +1,83 @@
+//! `/api/v1`: routes, their OpenAPI description, and the self-hosted docs page.
+
+pub mod catalog;
+pub mod dossiers;
+pub mod health;
+pub mod lookup;
+
+use axum::Router;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Chính Quyền Số API",
+        description = "API của hệ thống thông tin giải quyết thủ tục hành chính: danh mục thủ tục, nộp hồ sơ, tra cứu. Lỗi trả về theo RFC 9457 (application/problem+json) với mã `code` cố định và thông điệp tiếng Việt.",
+        license(name = "AGPL-3.0-or-later")
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "catalog", description = "Danh mục thủ tục hành chính, lĩnh vực và cơ quan"),
+        (name = "dossiers", description = "Nộp và xem hồ sơ"),
+        (name = "lookup", description = "Tra cứu công khai tình trạng hồ sơ"),
+        (name = "health", description = "Tình trạng hoạt động")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("cqs_<prefix>_<secret>")
+                    .description(Some("Khóa API do quản trị viên cấp bằng lệnh `cqs apikey create`"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The API routes with their OpenAPI document. The multipart submission route gets the larger
+/// submission body limit; every other route keeps the JSON limit set in [`router`].
+pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
+    let (schemas, paths, submit) = routes!(dossiers::submit);
+    let submit = submit.layer(axum::extract::DefaultBodyLimit::max(submission_limit));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(catalog::list_procedures, catalog::create_procedure_version))
+        .routes(routes!(catalog::get_procedure))
+        .routes(routes!(catalog::publish_version))
+        .routes(routes!(catalog::list_fields))
+        .routes(routes!(catalog::list_org_units))
+        .routes((schemas, paths, submit))
+        .routes(routes!(dossiers::get_dossier))
+        .routes(routes!(dossiers::get_history))
+        .routes(routes!(dossiers::download_attachment))
+        .routes(routes!(lookup::lookup))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+}
+
+/// The OpenAPI document, for `/api/openapi.json` and for tests.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes(crate::Limits::default().submission_body).split_for_parts().1
+}
+
+pub fn router(state: AppState) -> Router {
+    let (router, api) = api_routes(state.limits.submission_body).split_for_parts();
+    let docs = utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", api);
+    router
+        .layer(axum::extract::DefaultBodyLimit::max(state.limits.json_body))
+        .with_state(state)
+        .merge(docs)
+}

@@ -1,0 +1,115 @@
+//! Who is calling. Machines and, until web sign-in lands, staff tools authenticate with an API
+//! key in `Authorization: Bearer cqs_<prefix>_<secret>`. The prefix finds the key row; the
+//! secret's SHA-256 must match. A staff-owned key acts with that staff member's current roles.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use chrono::Utc;
+use cqs_domain::auth::{Denied, Principal};
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// How often at most a key's last-used time is written.
+const TOUCH_INTERVAL: chrono::Duration = chrono::Duration::seconds(60);
+
+/// A freshly generated key: the full token (shown once) and what the store keeps.
+pub struct GeneratedKey {
+    pub token: String,
+    pub prefix: String,
+    pub secret_hash: String,
+}
+
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Makes a key with an 8-character prefix and a 256-bit secret.
+pub fn generate_key() -> GeneratedKey {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    let prefix: String = (0..8).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
+    let secret = hex::encode(rng.random::<[u8; 32]>());
+    GeneratedKey { token: format!("cqs_{prefix}_{secret}"), secret_hash: hash_secret(&secret), prefix }
+}
+
+fn parse_token(token: &str) -> Option<(&str, &str)> {
+    let rest = token.strip_prefix("cqs_")?;
+    let (prefix, secret) = rest.split_once('_')?;
+    (prefix.len() == 8 && secret.len() == 64).then_some((prefix, secret))
+}
+
+/// The caller, resolved from the request's credentials. A request with no credentials is
+/// `Anonymous`; a request with wrong ones is refused outright (401), never treated as anonymous.
+pub struct Caller(pub Principal);
+
+impl Caller {
+    /// A stable string naming the caller, for idempotency scopes and logs (never a secret).
+    pub fn scope_key(&self) -> String {
+        match &self.0 {
+            Principal::Anonymous => "anonymous".into(),
+            Principal::Staff { user_id, .. } => format!("staff:{user_id}"),
+            Principal::Client { client_id, .. } => format!("client:{client_id}"),
+        }
+    }
+}
+
+fn invalid_key() -> ApiError {
+    ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid_credentials", "Khóa API không hợp lệ hoặc đã bị thu hồi")
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+            return Ok(Caller(Principal::Anonymous));
+        };
+        let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or_else(invalid_key)?;
+        let (prefix, secret) = parse_token(token.trim()).ok_or_else(invalid_key)?;
+        let key = state.store.api_key_by_prefix(prefix).await?.ok_or_else(invalid_key)?;
+        if key.revoked_at.is_some() || key.secret_hash != hash_secret(secret) {
+            tracing::info!(target: "security", key_prefix = prefix, "rejected API key");
+            return Err(invalid_key());
+        }
+        let now = Utc::now();
+        if key.last_used_at.is_none_or(|t| now - t > TOUCH_INTERVAL) {
+            state.store.touch_api_key(key.id, now).await?;
+        }
+        let principal = match key.user_id {
+            Some(user_id) => {
+                let user = state.store.user_by_id(user_id).await?.ok_or_else(invalid_key)?;
+                if user.disabled {
+                    return Err(invalid_key());
+                }
+                Principal::Staff { user_id, grants: user.grants }
+            }
+            None => Principal::Client { client_id: key.id, scopes: key.scopes, org_unit_id: key.org_unit_id },
+        };
+        Ok(Caller(principal))
+    }
+}
+
+impl Caller {
+    pub fn require_authenticated(&self) -> Result<(), ApiError> {
+        if self.0.is_authenticated() { Ok(()) } else { Err(Denied::Unauthenticated.into()) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip() {
+        let k = generate_key();
+        let (prefix, secret) = parse_token(&k.token).unwrap();
+        assert_eq!(prefix, k.prefix);
+        assert_eq!(hash_secret(secret), k.secret_hash);
+        assert!(parse_token("cqs_short_x").is_none());
+        assert!(parse_token("Bearer x").is_none());
+        assert_ne!(generate_key().token, k.token);
+    }
+}

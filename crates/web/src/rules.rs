@@ -1,0 +1,84 @@
+//! Legal rule data the handlers consult: the working calendar (deadlines) and the national
+//! status mapping. Both are data files under `rules/`, embedded at build time and overridable
+//! from the data directory, each with its effective period and legal basis.
+
+use chrono::{DateTime, Utc};
+use cqs_domain::calendar::WorkingCalendar;
+use cqs_domain::catalog::{Deadline, ProcedureSpec, UnitRef, UnitSelector};
+use cqs_domain::form::FieldError;
+use cqs_domain::status::{StatusMapping, StatusTable};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub struct Rules {
+    pub calendar: WorkingCalendar,
+    pub statuses: StatusTable,
+}
+
+/// The status mapping shipped with the binary.
+pub const EMBEDDED_STATUS_MAPPING: &str = include_str!("../../../rules/status-mapping.json");
+
+impl Rules {
+    /// Rules from the files shipped with the binary.
+    pub fn embedded() -> Result<Self, String> {
+        let mappings: Vec<StatusMapping> =
+            serde_json::from_str(EMBEDDED_STATUS_MAPPING).map_err(|e| format!("rules/status-mapping.json: {e}"))?;
+        let statuses = StatusTable::new(mappings).map_err(|e| e.to_string())?;
+        let calendar = cqs_domain::calendar::embedded_calendar().map_err(|e| e.to_string())?;
+        Ok(Self { calendar, statuses })
+    }
+
+    /// The legal due moment of a dossier received at `received`. For an online dossier this is
+    /// provisional until the desk accepts it, when the clock is restarted from acceptance.
+    pub fn due_at(&self, received: DateTime<Utc>, deadline: Deadline) -> Option<DateTime<Utc>> {
+        match deadline {
+            Deadline::WorkingHours { hours } => Some(self.calendar.add_working_minutes(received, i64::from(hours) * 60)),
+            Deadline::CalendarDays { days } => Some(self.calendar.add_calendar_days(received, days, true)),
+            Deadline::None => None,
+        }
+    }
+}
+
+/// Checks what a spec names outside itself: its field and every org unit it references. Returns
+/// the spec's own problems too, as field errors.
+pub async fn check_spec_references(state: &AppState, spec: &ProcedureSpec) -> Result<Vec<FieldError>, ApiError> {
+    let units = state.store.org_units().await?;
+    let fields = state.store.fields().await?;
+    Ok(spec_problems(spec, &units, &fields))
+}
+
+/// Pure part of [`check_spec_references`], shared with the CSV/XLSX importer.
+pub fn spec_problems(
+    spec: &ProcedureSpec,
+    units: &[cqs_domain::org::OrgUnit],
+    fields: &[cqs_domain::catalog::Field],
+) -> Vec<FieldError> {
+    let fe = |field: &str, message: String| FieldError { field: field.to_owned(), label: field.to_owned(), message };
+    let mut out: Vec<FieldError> = spec.check().into_iter().map(|p| fe(&p.field, p.message)).collect();
+    if !fields.iter().any(|f| f.code == spec.field) {
+        out.push(fe("field", format!("lĩnh vực {} không có trong danh mục", spec.field)));
+    }
+    let unit_known = |code: &cqs_domain::ids::AgencyCode| units.iter().any(|u| &u.code == code);
+    for s in &spec.receiving_units {
+        match s {
+            UnitSelector::Code(c) if !unit_known(c) => {
+                out.push(fe("receiving_units", format!("đơn vị {c} không có trong danh mục")))
+            }
+            UnitSelector::Kind(k) if !units.iter().any(|u| u.kind == *k) => {
+                out.push(fe("receiving_units", format!("không có đơn vị nào thuộc loại {}", k.as_str())))
+            }
+            _ => {}
+        }
+    }
+    let mut refs: Vec<(&str, &UnitRef)> = vec![("deciding_unit", &spec.deciding_unit)];
+    refs.extend(spec.process.iter().map(|p| ("process", &p.unit)));
+    for (field, r) in refs {
+        if let UnitRef::Code(c) = r {
+            if !unit_known(c) {
+                out.push(fe(field, format!("đơn vị {c} không có trong danh mục")));
+            }
+        }
+    }
+    out
+}
