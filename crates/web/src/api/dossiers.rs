@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use cqs_domain::auth::Principal;
 use cqs_domain::catalog::select_in_force;
 use cqs_domain::dossier::{
@@ -163,7 +163,8 @@ pub async fn submit(State(state): State<AppState>, caller: Caller, req: Request)
             message: e.to_string(),
         }])
     })?;
-    let now = Utc::now();
+    // Microsecond precision: what both backends store, so a replayed receipt matches the row.
+    let now = Utc::now().trunc_subsecs(6);
     let today = local_date(now);
     let unit = state
         .store
