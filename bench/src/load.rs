@@ -51,7 +51,9 @@ fn submission(i: usize, form: &serde_json::Value) -> serde_json::Value {
 impl Client {
     pub fn new(base: &str, token: &str) -> anyhow::Result<Self> {
         Ok(Self {
-            http: reqwest::Client::builder().pool_max_idle_per_host(1024).build()?,
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(1024)
+                .build()?,
             base: base.to_owned(),
             token: token.to_owned(),
             codes: Arc::default(),
@@ -83,7 +85,11 @@ impl Client {
                     let i = self.next.fetch_add(1, Ordering::Relaxed);
                     codes[i % codes.len()].clone()
                 };
-                let r = self.http.get(format!("{}/api/v1/lookup/{code}", self.base)).send().await?;
+                let r = self
+                    .http
+                    .get(format!("{}/api/v1/lookup/{code}", self.base))
+                    .send()
+                    .await?;
                 anyhow::ensure!(r.status() == 200, "lookup answered {}", r.status());
                 r.bytes().await?;
             }
@@ -93,11 +99,21 @@ impl Client {
 
     /// A valid form for the benchmark procedure, built from its schema's required fields.
     async fn form(&self) -> anyhow::Result<serde_json::Value> {
-        let p: serde_json::Value =
-            self.http.get(format!("{}/api/v1/procedures/1.001193", self.base)).send().await?.json().await?;
+        let p: serde_json::Value = self
+            .http
+            .get(format!("{}/api/v1/procedures/1.001193", self.base))
+            .send()
+            .await?
+            .json()
+            .await?;
         let schema = &p["spec"]["form_schema"];
         let mut form = serde_json::Map::new();
-        for key in schema["required"].as_array().into_iter().flatten().filter_map(|k| k.as_str()) {
+        for key in schema["required"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|k| k.as_str())
+        {
             let prop = &schema["properties"][key];
             let v = if let Some(first) = prop["enum"].as_array().and_then(|e| e.first()) {
                 first.clone()
@@ -105,7 +121,10 @@ impl Client {
                 "2026-01-15".into()
             } else if prop["type"] == "integer" {
                 prop["minimum"].as_i64().unwrap_or(1).max(1).into()
-            } else if prop["pattern"].as_str().is_some_and(|p| p.contains("[0-9]{12}")) {
+            } else if prop["pattern"]
+                .as_str()
+                .is_some_and(|p| p.contains("[0-9]{12}"))
+            {
                 "001203004567".into()
             } else {
                 "Nguyễn Thị Bình".into()
@@ -119,7 +138,11 @@ impl Client {
 fn report(mut lat_us: Vec<u64>, errors: usize, elapsed: Duration) -> Report {
     lat_us.sort_unstable();
     let pct = |p: f64| {
-        if lat_us.is_empty() { f64::NAN } else { lat_us[((lat_us.len() - 1) as f64 * p) as usize] as f64 / 1000.0 }
+        if lat_us.is_empty() {
+            f64::NAN
+        } else {
+            lat_us[((lat_us.len() - 1) as f64 * p) as usize] as f64 / 1000.0
+        }
     };
     Report {
         throughput: lat_us.len() as f64 / elapsed.as_secs_f64(),
@@ -131,7 +154,12 @@ fn report(mut lat_us: Vec<u64>, errors: usize, elapsed: Duration) -> Report {
     }
 }
 
-pub async fn closed_loop(client: &Client, op: Op, concurrency: usize, dur: Duration) -> anyhow::Result<Report> {
+pub async fn closed_loop(
+    client: &Client,
+    op: Op,
+    concurrency: usize,
+    dur: Duration,
+) -> anyhow::Result<Report> {
     let form = Arc::new(client.form().await?);
     if matches!(op, Op::Lookup) && client.codes.lock().await.is_empty() {
         client.once(Op::Submit, &form).await?;
@@ -166,7 +194,12 @@ pub async fn closed_loop(client: &Client, op: Op, concurrency: usize, dur: Durat
     Ok(report(all, errors, started.elapsed()))
 }
 
-pub async fn open_loop(client: &Client, op: Op, rate: f64, dur: Duration) -> anyhow::Result<Report> {
+pub async fn open_loop(
+    client: &Client,
+    op: Op,
+    rate: f64,
+    dur: Duration,
+) -> anyhow::Result<Report> {
     let form = Arc::new(client.form().await?);
     let rate = rate.max(1.0);
     let interval = Duration::from_secs_f64(1.0 / rate);

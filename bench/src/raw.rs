@@ -50,13 +50,15 @@ pub async fn insert_rate(db: &Database, dur: Duration) -> anyhow::Result<RawRate
                 let mut c = sqlx::PgConnection::connect(&url).await?;
                 while started.elapsed() < dur {
                     let n = count.fetch_add(1, Ordering::Relaxed);
-                    sqlx::query("INSERT INTO raw (id, code, data, at) VALUES ($1, $2, $3::jsonb, $4)")
-                        .bind(uuid::Uuid::now_v7())
-                        .bind(format!("raw-{n}"))
-                        .bind(ROW)
-                        .bind(chrono::Utc::now())
-                        .execute(&mut c)
-                        .await?;
+                    sqlx::query(
+                        "INSERT INTO raw (id, code, data, at) VALUES ($1, $2, $3::jsonb, $4)",
+                    )
+                    .bind(uuid::Uuid::now_v7())
+                    .bind(format!("raw-{n}"))
+                    .bind(ROW)
+                    .bind(chrono::Utc::now())
+                    .execute(&mut c)
+                    .await?;
                 }
                 anyhow::Ok(())
             }));
@@ -66,5 +68,8 @@ pub async fn insert_rate(db: &Database, dur: Duration) -> anyhow::Result<RawRate
         }
         16
     };
-    Ok(RawRate { rate: count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64(), connections })
+    Ok(RawRate {
+        rate: count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64(),
+        connections,
+    })
 }

@@ -17,12 +17,21 @@ impl Database {
     pub async fn create(backend: &str, pg_admin: &str) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         match backend {
-            "sqlite" => Ok(Self { backend: backend.into(), url: String::new(), dir, admin: None }),
+            "sqlite" => Ok(Self {
+                backend: backend.into(),
+                url: String::new(),
+                dir,
+                admin: None,
+            }),
             "postgres" => {
                 let name = format!("cqs_bench_{}", uuid::Uuid::new_v4().simple());
                 let mut c = sqlx::PgConnection::connect(pg_admin).await?;
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut c).await?;
-                let (base, _) = pg_admin.rsplit_once('/').ok_or_else(|| anyhow::anyhow!("URL needs a database"))?;
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut c)
+                    .await?;
+                let (base, _) = pg_admin
+                    .rsplit_once('/')
+                    .ok_or_else(|| anyhow::anyhow!("URL needs a database"))?;
                 Ok(Self {
                     backend: backend.into(),
                     url: format!("{base}/{name}"),
@@ -37,7 +46,11 @@ impl Database {
     pub async fn drop(self) -> anyhow::Result<()> {
         if let Some((admin, name)) = &self.admin {
             let mut c = sqlx::PgConnection::connect(admin).await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut c).await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut c)
+            .await?;
         }
         Ok(())
     }
@@ -50,14 +63,19 @@ pub struct Server {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 impl Server {
     pub async fn start(bin: &Path, db: &Database) -> anyhow::Result<Self> {
         let port = free_port()?;
         let mut base = Command::new(bin);
-        base.arg("--data-dir").arg(db.dir.path()).arg("--listen").arg(format!("127.0.0.1:{port}"));
+        base.arg("--data-dir")
+            .arg(db.dir.path())
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"));
         if !db.url.is_empty() {
             base.arg("--database-url").arg(&db.url);
         }
@@ -80,13 +98,23 @@ impl Server {
         let base_url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
         loop {
-            if reqwest::get(format!("{base_url}/readyz")).await.is_ok_and(|r| r.status().is_success()) {
+            if reqwest::get(format!("{base_url}/readyz"))
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
                 break;
             }
-            anyhow::ensure!(started.elapsed() < Duration::from_secs(30), "server did not become ready");
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(30),
+                "server did not become ready"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Ok(Self { child, base_url, token })
+        Ok(Self {
+            child,
+            base_url,
+            token,
+        })
     }
 
     /// Resident set size of the server process, from /proc.

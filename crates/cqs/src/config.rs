@@ -86,7 +86,10 @@ impl Config {
             matches!(cfg.sqlite_synchronous.as_str(), "normal" | "full"),
             "sqlite_synchronous phải là normal hoặc full"
         );
-        anyhow::ensure!(matches!(cfg.log_format.as_str(), "text" | "json"), "log_format phải là text hoặc json");
+        anyhow::ensure!(
+            matches!(cfg.log_format.as_str(), "text" | "json"),
+            "log_format phải là text hoặc json"
+        );
         Ok(cfg)
     }
 
@@ -116,10 +119,16 @@ mod tests {
     #[test]
     fn layers_apply_in_order() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("cqs.toml", "listen = \"0.0.0.0:9000\"\n[limits]\nattachment_mb = 5\n")?;
+            jail.create_file(
+                "cqs.toml",
+                "listen = \"0.0.0.0:9000\"\n[limits]\nattachment_mb = 5\n",
+            )?;
             jail.set_env("CQS_DATA_DIR", "/srv/cqs");
             jail.set_env("CQS_LIMITS__FILES_PER_SUBMISSION", "7");
-            let cli = CliOverrides { database_url: Some("postgres://x/y".into()), ..Default::default() };
+            let cli = CliOverrides {
+                database_url: Some("postgres://x/y".into()),
+                ..Default::default()
+            };
             let c = Config::load(Some(std::path::Path::new("cqs.toml")), &cli).unwrap();
             assert_eq!(c.listen.port(), 9000);
             assert_eq!(c.data_dir, PathBuf::from("/srv/cqs"));

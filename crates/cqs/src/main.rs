@@ -9,10 +9,14 @@ use cqs::config::{CliOverrides, Config};
 use cqs_domain::auth::Scope;
 
 #[derive(Parser)]
-#[command(name = "cqs", version, about = "Chính Quyền Số: nền tảng chính quyền số cho tỉnh, thành phố",
+#[command(
+    name = "cqs",
+    version,
+    about = "Chính Quyền Số: nền tảng chính quyền số cho tỉnh, thành phố",
     long_about = "Chính Quyền Số (cqs): cổng dịch vụ công và hệ thống một cửa điện tử trong một tệp chạy.\n\
     Không cần cấu hình: dữ liệu nằm trong ./cqs-data (SQLite), máy chủ nghe tại 127.0.0.1:8080.\n\
-    Cấu hình bằng tệp TOML (--config) và biến môi trường CQS_* (ví dụ CQS_LISTEN, CQS_DATABASE_URL).")]
+    Cấu hình bằng tệp TOML (--config) và biến môi trường CQS_* (ví dụ CQS_LISTEN, CQS_DATABASE_URL)."
+)]
 struct Cli {
     /// TOML configuration file.
     #[arg(long, global = true, env = "CQS_CONFIG")]
@@ -111,7 +115,9 @@ enum ApiKeyCommand {
 fn init_logging(cfg: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CQS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if cfg.log_format == "json" {
         builder.json().init();
     } else {
@@ -132,13 +138,20 @@ async fn main() -> std::process::ExitCode {
 
 async fn run() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
-    let overrides = CliOverrides { listen: cli.listen, data_dir: cli.data_dir, database_url: cli.database_url };
+    let overrides = CliOverrides {
+        listen: cli.listen,
+        data_dir: cli.data_dir,
+        database_url: cli.database_url,
+    };
     let cfg = Config::load(cli.config.as_deref(), &overrides)?;
     init_logging(&cfg);
     let (store, files) = cqs::server::open(&cfg).await?;
     match cli.command {
         Command::Serve => cqs::server::serve(&cfg, store, files).await?,
-        Command::Migrate => println!("Cơ sở dữ liệu đã ở phiên bản mới nhất ({}).", store.backend()),
+        Command::Migrate => println!(
+            "Cơ sở dữ liệu đã ở phiên bản mới nhất ({}).",
+            store.backend()
+        ),
         Command::Demo { no_serve } => {
             let s = cqs::demo::load(store.as_ref(), &cfg.data_dir).await?;
             println!(
@@ -146,7 +159,10 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
                 s.org_units, s.fields, s.procedures_added, s.procedures_unchanged, s.users_created
             );
             if !s.keys_created.is_empty() {
-                println!("Khóa API thử nghiệm đã ghi vào {}", cfg.data_dir.join("demo-credentials.txt").display());
+                println!(
+                    "Khóa API thử nghiệm đã ghi vào {}",
+                    cfg.data_dir.join("demo-credentials.txt").display()
+                );
             }
             if !no_serve {
                 cqs::server::serve(&cfg, store, files).await?;
@@ -156,14 +172,22 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
             std::fs::write(&file, cqs::import::to_csv(&cqs::demo::procedures()?))?;
             println!("Đã ghi mẫu nhập liệu vào {}", file.display());
         }
-        Command::Import(ImportCommand::Procedures { file, publish, dry_run }) => {
+        Command::Import(ImportCommand::Procedures {
+            file,
+            publish,
+            dry_run,
+        }) => {
             let bytes = std::fs::read(&file)?;
             let name = file.to_string_lossy();
-            match commands::import_procedures(store.as_ref(), &name, &bytes, publish, dry_run).await? {
+            match commands::import_procedures(store.as_ref(), &name, &bytes, publish, dry_run)
+                .await?
+            {
                 ImportOutcome::Imported { added, unchanged } => {
                     println!("Đã nhập {added} phiên bản thủ tục mới ({unchanged} không thay đổi).")
                 }
-                ImportOutcome::Checked { rows } => println!("Tệp hợp lệ: {rows} thủ tục. Chưa nhập (--dry-run)."),
+                ImportOutcome::Checked { rows } => {
+                    println!("Tệp hợp lệ: {rows} thủ tục. Chưa nhập (--dry-run).")
+                }
                 ImportOutcome::Rejected(errors) => {
                     eprintln!("Không nhập thủ tục nào vì tệp có {} lỗi:", errors.len());
                     for e in errors {
@@ -179,11 +203,23 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
                 grants.push(commands::parse_grant(store.as_ref(), r).await?);
             }
             let user = store
-                .create_user(&cqs_store::NewUser { username: u.username, full_name: u.name, email: u.email, grants })
+                .create_user(&cqs_store::NewUser {
+                    username: u.username,
+                    full_name: u.name,
+                    email: u.email,
+                    grants,
+                })
                 .await?;
             println!("Đã tạo tài khoản {} ({}).", user.username, user.id);
             if u.with_key {
-                let token = commands::issue_key(store.as_ref(), &format!("Khóa của {}", user.username), Some(user.id), vec![], None).await?;
+                let token = commands::issue_key(
+                    store.as_ref(),
+                    &format!("Khóa của {}", user.username),
+                    Some(user.id),
+                    vec![],
+                    None,
+                )
+                .await?;
                 println!("Khóa API (chỉ hiển thị một lần): {token}");
             }
         }
@@ -193,7 +229,13 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
                 .map(|s| Scope::parse(s).ok_or_else(|| anyhow::anyhow!("quyền {s} không hợp lệ")))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let unit = match unit {
-                Some(code) => Some(store.org_unit_by_code(&code).await?.ok_or_else(|| anyhow::anyhow!("không có đơn vị {code}"))?.id),
+                Some(code) => Some(
+                    store
+                        .org_unit_by_code(&code)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("không có đơn vị {code}"))?
+                        .id,
+                ),
                 None => None,
             };
             let token = commands::issue_key(store.as_ref(), &name, None, scopes, unit).await?;

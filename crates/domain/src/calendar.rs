@@ -62,21 +62,33 @@ fn to_utc(date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
 }
 
 impl WorkingCalendar {
-    pub fn new(periods: Vec<(NaiveTime, NaiveTime)>, decisions: &[YearDecision]) -> Result<Self, CalendarError> {
-        if periods.is_empty() || periods.iter().any(|(a, b)| a >= b) || periods.windows(2).any(|w| w[0].1 > w[1].0) {
+    pub fn new(
+        periods: Vec<(NaiveTime, NaiveTime)>,
+        decisions: &[YearDecision],
+    ) -> Result<Self, CalendarError> {
+        if periods.is_empty()
+            || periods.iter().any(|(a, b)| a >= b)
+            || periods.windows(2).any(|w| w[0].1 > w[1].0)
+        {
             return Err(CalendarError::BadPeriods);
         }
         let mut overrides = BTreeMap::new();
         for d in decisions {
             for e in &d.days_off {
                 if e.date.year() != d.year {
-                    return Err(CalendarError::BadDecision(d.year, format!("ngày {} không thuộc năm", e.date)));
+                    return Err(CalendarError::BadDecision(
+                        d.year,
+                        format!("ngày {} không thuộc năm", e.date),
+                    ));
                 }
                 overrides.insert(e.date, false);
             }
             for e in &d.working_days {
                 if overrides.get(&e.date) == Some(&false) {
-                    return Err(CalendarError::BadDecision(d.year, format!("ngày {} vừa nghỉ vừa làm", e.date)));
+                    return Err(CalendarError::BadDecision(
+                        d.year,
+                        format!("ngày {} vừa nghỉ vừa làm", e.date),
+                    ));
                 }
                 overrides.insert(e.date, true);
             }
@@ -86,11 +98,17 @@ impl WorkingCalendar {
 
     /// Minutes of work in one working day.
     pub fn minutes_per_day(&self) -> i64 {
-        self.periods.iter().map(|(a, b)| (*b - *a).num_minutes()).sum()
+        self.periods
+            .iter()
+            .map(|(a, b)| (*b - *a).num_minutes())
+            .sum()
     }
 
     pub fn is_working_day(&self, d: NaiveDate) -> bool {
-        self.overrides.get(&d).copied().unwrap_or(!matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
+        self.overrides
+            .get(&d)
+            .copied()
+            .unwrap_or(!matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
     }
 
     fn next_working_day(&self, mut d: NaiveDate) -> NaiveDate {
@@ -135,7 +153,11 @@ impl WorkingCalendar {
                 left -= per_day;
                 continue;
             }
-            let (_, end) = *self.periods.iter().find(|(s, e)| *s <= time && time < *e).expect("clock_start is in a period");
+            let (_, end) = *self
+                .periods
+                .iter()
+                .find(|(s, e)| *s <= time && time < *e)
+                .expect("clock_start is in a period");
             let room = (end - time).num_minutes();
             if left <= room {
                 return at + Duration::minutes(left);
@@ -151,7 +173,11 @@ impl WorkingCalendar {
         while at < b {
             let local = at.with_timezone(&Ho_Chi_Minh);
             let (date, time) = (local.date_naive(), local.time());
-            let (_, end) = *self.periods.iter().find(|(s, e)| *s <= time && time < *e).expect("in a period");
+            let (_, end) = *self
+                .periods
+                .iter()
+                .find(|(s, e)| *s <= time && time < *e)
+                .expect("in a period");
             let end_at = to_utc(date, end);
             if b <= end_at {
                 return total + (b - at).num_minutes();
@@ -164,8 +190,14 @@ impl WorkingCalendar {
 
     /// Due moment for a time limit in calendar days: the day `days` after receipt, moved off a
     /// non-working day when `skip_days_off`, due at the end of that day's work.
-    pub fn add_calendar_days(&self, start: DateTime<Utc>, days: u32, skip_days_off: bool) -> DateTime<Utc> {
-        let mut date = start.with_timezone(&Ho_Chi_Minh).date_naive() + Duration::days(i64::from(days));
+    pub fn add_calendar_days(
+        &self,
+        start: DateTime<Utc>,
+        days: u32,
+        skip_days_off: bool,
+    ) -> DateTime<Utc> {
+        let mut date =
+            start.with_timezone(&Ho_Chi_Minh).date_naive() + Duration::days(i64::from(days));
         if skip_days_off && !self.is_working_day(date) {
             date = self.next_working_day(date);
         }
@@ -184,7 +216,10 @@ pub enum Timeliness {
 
 /// Compares the local dates of finishing and of the due moment.
 pub fn classify(finished: DateTime<Utc>, due: DateTime<Utc>) -> Timeliness {
-    let (f, d) = (crate::dossier::local_date(finished), crate::dossier::local_date(due));
+    let (f, d) = (
+        crate::dossier::local_date(finished),
+        crate::dossier::local_date(due),
+    );
     match f.cmp(&d) {
         std::cmp::Ordering::Less => Timeliness::Early,
         std::cmp::Ordering::Equal => Timeliness::OnTime,
@@ -226,25 +261,51 @@ mod tests {
     fn hand_checked_cases() {
         let c = cal();
         // Monday 07:00 + 8h = Monday 17:00.
-        assert_eq!(c.add_working_minutes(vn(2026, 11, 23, 7, 0), 480), vn(2026, 11, 23, 17, 0));
+        assert_eq!(
+            c.add_working_minutes(vn(2026, 11, 23, 7, 0), 480),
+            vn(2026, 11, 23, 17, 0)
+        );
         // Friday 16:00 + 8h = Monday 16:00.
-        assert_eq!(c.add_working_minutes(vn(2026, 11, 20, 16, 0), 480), vn(2026, 11, 23, 16, 0));
+        assert_eq!(
+            c.add_working_minutes(vn(2026, 11, 20, 16, 0), 480),
+            vn(2026, 11, 23, 16, 0)
+        );
         // Saturday: clock starts Monday 07:00.
-        assert_eq!(c.clock_start(vn(2026, 11, 21, 9, 0)), vn(2026, 11, 23, 7, 0));
+        assert_eq!(
+            c.clock_start(vn(2026, 11, 21, 9, 0)),
+            vn(2026, 11, 23, 7, 0)
+        );
         // Lunch gap: clock starts 13:30; + 4h = 17:00 would exceed 3.5h afternoon, so next morning 07:30.
-        assert_eq!(c.clock_start(vn(2026, 11, 23, 12, 0)), vn(2026, 11, 23, 13, 30));
-        assert_eq!(c.add_working_minutes(vn(2026, 11, 23, 12, 0), 240), vn(2026, 11, 24, 7, 30));
+        assert_eq!(
+            c.clock_start(vn(2026, 11, 23, 12, 0)),
+            vn(2026, 11, 23, 13, 30)
+        );
+        assert_eq!(
+            c.add_working_minutes(vn(2026, 11, 23, 12, 0), 240),
+            vn(2026, 11, 24, 7, 30)
+        );
         // After hours: next working morning.
-        assert_eq!(c.clock_start(vn(2026, 11, 23, 18, 0)), vn(2026, 11, 24, 7, 0));
+        assert_eq!(
+            c.clock_start(vn(2026, 11, 23, 18, 0)),
+            vn(2026, 11, 24, 7, 0)
+        );
         // Calendar days ending on a Sunday move to Monday, due at 17:00.
-        assert_eq!(c.add_calendar_days(vn(2026, 11, 23, 9, 0), 6, true), vn(2026, 11, 30, 17, 0));
-        assert_eq!(c.working_minutes_between(vn(2026, 11, 20, 16, 0), vn(2026, 11, 23, 16, 0)), 480);
+        assert_eq!(
+            c.add_calendar_days(vn(2026, 11, 23, 9, 0), 6, true),
+            vn(2026, 11, 30, 17, 0)
+        );
+        assert_eq!(
+            c.working_minutes_between(vn(2026, 11, 20, 16, 0), vn(2026, 11, 23, 16, 0)),
+            480
+        );
     }
 
     #[test]
     fn rejects_bad_periods() {
         assert!(WorkingCalendar::new(vec![(t(13, 0), t(12, 0))], &[]).is_err());
-        assert!(WorkingCalendar::new(vec![(t(7, 0), t(12, 0)), (t(11, 0), t(17, 0))], &[]).is_err());
+        assert!(
+            WorkingCalendar::new(vec![(t(7, 0), t(12, 0)), (t(11, 0), t(17, 0))], &[]).is_err()
+        );
     }
 
     proptest! {

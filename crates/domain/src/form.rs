@@ -15,7 +15,9 @@ pub struct FormSchema {
 
 impl std::fmt::Debug for FormSchema {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FormSchema").field("schema", &self.schema).finish()
+        f.debug_struct("FormSchema")
+            .field("schema", &self.schema)
+            .finish()
     }
 }
 
@@ -47,7 +49,10 @@ impl FormSchema {
             .should_validate_formats(true)
             .build(schema)
             .map_err(|e| format!("lược đồ JSON không hợp lệ: {e}"))?;
-        Ok(Self { schema: schema.clone(), validator })
+        Ok(Self {
+            schema: schema.clone(),
+            validator,
+        })
     }
 
     pub fn schema(&self) -> &Value {
@@ -57,7 +62,10 @@ impl FormSchema {
     /// Vietnamese title of a top-level property, falling back to its key.
     pub fn label(&self, key: &str) -> String {
         self.schema
-            .pointer(&format!("/properties/{}/title", key.replace('~', "~0").replace('/', "~1")))
+            .pointer(&format!(
+                "/properties/{}/title",
+                key.replace('~', "~0").replace('/', "~1")
+            ))
             .and_then(Value::as_str)
             .unwrap_or(key)
             .to_owned()
@@ -79,10 +87,18 @@ impl FormSchema {
                     ValidationErrorKind::AdditionalProperties { unexpected } => {
                         format!("Trường không có trong biểu mẫu: {}", unexpected.join(", "))
                     }
-                    ValidationErrorKind::Type { kind } => format!("Sai kiểu dữ liệu, cần {}", type_name(kind)),
-                    ValidationErrorKind::MinLength { limit } if *limit <= 1 => "Trường này là bắt buộc".to_owned(),
-                    ValidationErrorKind::MinLength { limit } => format!("Cần ít nhất {limit} ký tự"),
-                    ValidationErrorKind::MaxLength { limit } => format!("Không được dài quá {limit} ký tự"),
+                    ValidationErrorKind::Type { kind } => {
+                        format!("Sai kiểu dữ liệu, cần {}", type_name(kind))
+                    }
+                    ValidationErrorKind::MinLength { limit } if *limit <= 1 => {
+                        "Trường này là bắt buộc".to_owned()
+                    }
+                    ValidationErrorKind::MinLength { limit } => {
+                        format!("Cần ít nhất {limit} ký tự")
+                    }
+                    ValidationErrorKind::MaxLength { limit } => {
+                        format!("Không được dài quá {limit} ký tự")
+                    }
                     ValidationErrorKind::Pattern { .. } => "Không đúng định dạng".to_owned(),
                     ValidationErrorKind::Format { format } if format == "date" => {
                         "Ngày không hợp lệ (định dạng YYYY-MM-DD)".to_owned()
@@ -91,7 +107,13 @@ impl FormSchema {
                     ValidationErrorKind::Enum { options } => {
                         let opts: Vec<String> = options
                             .as_array()
-                            .map(|a| a.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect())
+                            .map(|a| {
+                                a.iter()
+                                    .map(|v| {
+                                        v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                                    })
+                                    .collect()
+                            })
                             .unwrap_or_default();
                         format!("Phải là một trong các giá trị: {}", opts.join(", "))
                     }
@@ -99,11 +121,28 @@ impl FormSchema {
                     ValidationErrorKind::Maximum { limit } => format!("Không được lớn hơn {limit}"),
                     _ => "Giá trị không hợp lệ".to_owned(),
                 };
-                let key = field.trim_start_matches('/').split('/').next().unwrap_or_default().to_owned();
-                FieldError { label: if key.is_empty() { "Biểu mẫu".into() } else { self.label(&key) }, field, message }
+                let key = field
+                    .trim_start_matches('/')
+                    .split('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                FieldError {
+                    label: if key.is_empty() {
+                        "Biểu mẫu".into()
+                    } else {
+                        self.label(&key)
+                    },
+                    field,
+                    message,
+                }
             })
             .collect();
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -173,7 +212,12 @@ mod tests {
     fn reports_each_field_in_vietnamese() {
         let bad = json!({"ho_ten": "", "ngay_sinh": "2026-02-30", "gioi_tinh": "X", "so_ban_sao": "hai", "la": 1});
         let errs = schema().validate(&bad).unwrap_err();
-        let by_field = |f: &str| errs.iter().find(|e| e.field == f).unwrap_or_else(|| panic!("{f}: {errs:?}")).clone();
+        let by_field = |f: &str| {
+            errs.iter()
+                .find(|e| e.field == f)
+                .unwrap_or_else(|| panic!("{f}: {errs:?}"))
+                .clone()
+        };
         assert_eq!(by_field("/ho_ten").message, "Trường này là bắt buộc");
         assert_eq!(by_field("/ho_ten").label, "Họ và tên");
         assert!(by_field("/ngay_sinh").message.contains("YYYY-MM-DD"));
@@ -187,8 +231,23 @@ mod tests {
     fn rejects_unsafe_or_odd_schemas() {
         assert!(FormSchema::compile(&json!({"type": "string"})).is_err());
         assert!(FormSchema::compile(&json!({"type": "object"})).is_err());
-        assert!(FormSchema::compile(&json!({"type": "object", "properties": {"a": {"$ref": "http://example.com/x"}}})).is_err());
-        assert!(FormSchema::compile(&json!({"type": "object", "properties": {"a": {"type": "string", "format": "uri"}}})).is_err());
-        assert!(FormSchema::compile(&json!({"type": "object", "properties": {"a": {"type": "nonsense"}}})).is_err());
+        assert!(
+            FormSchema::compile(
+                &json!({"type": "object", "properties": {"a": {"$ref": "http://example.com/x"}}})
+            )
+            .is_err()
+        );
+        assert!(
+            FormSchema::compile(
+                &json!({"type": "object", "properties": {"a": {"type": "string", "format": "uri"}}})
+            )
+            .is_err()
+        );
+        assert!(
+            FormSchema::compile(
+                &json!({"type": "object", "properties": {"a": {"type": "nonsense"}}})
+            )
+            .is_err()
+        );
     }
 }

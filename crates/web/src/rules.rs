@@ -22,8 +22,8 @@ pub const EMBEDDED_STATUS_MAPPING: &str = include_str!("../../../rules/status-ma
 impl Rules {
     /// Rules from the files shipped with the binary.
     pub fn embedded() -> Result<Self, String> {
-        let mappings: Vec<StatusMapping> =
-            serde_json::from_str(EMBEDDED_STATUS_MAPPING).map_err(|e| format!("rules/status-mapping.json: {e}"))?;
+        let mappings: Vec<StatusMapping> = serde_json::from_str(EMBEDDED_STATUS_MAPPING)
+            .map_err(|e| format!("rules/status-mapping.json: {e}"))?;
         let statuses = StatusTable::new(mappings).map_err(|e| e.to_string())?;
         let calendar = cqs_domain::calendar::embedded_calendar().map_err(|e| e.to_string())?;
         Ok(Self { calendar, statuses })
@@ -33,8 +33,13 @@ impl Rules {
     /// provisional until the desk accepts it, when the clock is restarted from acceptance.
     pub fn due_at(&self, received: DateTime<Utc>, deadline: Deadline) -> Option<DateTime<Utc>> {
         match deadline {
-            Deadline::WorkingHours { hours } => Some(self.calendar.add_working_minutes(received, i64::from(hours) * 60)),
-            Deadline::CalendarDays { days } => Some(self.calendar.add_calendar_days(received, days, true)),
+            Deadline::WorkingHours { hours } => Some(
+                self.calendar
+                    .add_working_minutes(received, i64::from(hours) * 60),
+            ),
+            Deadline::CalendarDays { days } => {
+                Some(self.calendar.add_calendar_days(received, days, true))
+            }
             Deadline::None => None,
         }
     }
@@ -42,7 +47,10 @@ impl Rules {
 
 /// Checks what a spec names outside itself: its field and every org unit it references. Returns
 /// the spec's own problems too, as field errors.
-pub async fn check_spec_references(state: &AppState, spec: &ProcedureSpec) -> Result<Vec<FieldError>, ApiError> {
+pub async fn check_spec_references(
+    state: &AppState,
+    spec: &ProcedureSpec,
+) -> Result<Vec<FieldError>, ApiError> {
     let units = state.store.org_units().await?;
     let fields = state.store.fields().await?;
     Ok(spec_problems(spec, &units, &fields))
@@ -54,20 +62,33 @@ pub fn spec_problems(
     units: &[cqs_domain::org::OrgUnit],
     fields: &[cqs_domain::catalog::Field],
 ) -> Vec<FieldError> {
-    let fe = |field: &str, message: String| FieldError { field: field.to_owned(), label: field.to_owned(), message };
-    let mut out: Vec<FieldError> = spec.check().into_iter().map(|p| fe(&p.field, p.message)).collect();
+    let fe = |field: &str, message: String| FieldError {
+        field: field.to_owned(),
+        label: field.to_owned(),
+        message,
+    };
+    let mut out: Vec<FieldError> = spec
+        .check()
+        .into_iter()
+        .map(|p| fe(&p.field, p.message))
+        .collect();
     if !fields.iter().any(|f| f.code == spec.field) {
-        out.push(fe("field", format!("lĩnh vực {} không có trong danh mục", spec.field)));
+        out.push(fe(
+            "field",
+            format!("lĩnh vực {} không có trong danh mục", spec.field),
+        ));
     }
     let unit_known = |code: &cqs_domain::ids::AgencyCode| units.iter().any(|u| &u.code == code);
     for s in &spec.receiving_units {
         match s {
-            UnitSelector::Code(c) if !unit_known(c) => {
-                out.push(fe("receiving_units", format!("đơn vị {c} không có trong danh mục")))
-            }
-            UnitSelector::Kind(k) if !units.iter().any(|u| u.kind == *k) => {
-                out.push(fe("receiving_units", format!("không có đơn vị nào thuộc loại {}", k.as_str())))
-            }
+            UnitSelector::Code(c) if !unit_known(c) => out.push(fe(
+                "receiving_units",
+                format!("đơn vị {c} không có trong danh mục"),
+            )),
+            UnitSelector::Kind(k) if !units.iter().any(|u| u.kind == *k) => out.push(fe(
+                "receiving_units",
+                format!("không có đơn vị nào thuộc loại {}", k.as_str()),
+            )),
             _ => {}
         }
     }

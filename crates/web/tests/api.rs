@@ -63,7 +63,12 @@ fn spec() -> ProcedureSpec {
     .unwrap()
 }
 
-async fn key(store: &Arc<dyn Store>, user: Option<Uuid>, scopes: Vec<Scope>, unit: Option<Uuid>) -> String {
+async fn key(
+    store: &Arc<dyn Store>,
+    user: Option<Uuid>,
+    scopes: Vec<Scope>,
+    unit: Option<Uuid>,
+) -> String {
     let k = cqs_web::auth::generate_key();
     store
         .create_api_key(&NewApiKey {
@@ -87,7 +92,10 @@ async fn staff(store: &Arc<dyn Store>, name: &str, role: Role, unit: Uuid) -> St
             username: name.into(),
             full_name: name.into(),
             email: None,
-            grants: vec![RoleGrant { role, org_unit_id: unit }],
+            grants: vec![RoleGrant {
+                role,
+                org_unit_id: unit,
+            }],
         })
         .await
         .unwrap();
@@ -96,35 +104,71 @@ async fn staff(store: &Arc<dyn Store>, name: &str, role: Role, unit: Uuid) -> St
 
 async fn app() -> App {
     let dir = tempfile::tempdir().unwrap();
-    let store = cqs_store::open(&StoreOptions::new(format!("sqlite://{}", dir.path().join("t.db").display()))).await.unwrap();
+    let store = cqs_store::open(&StoreOptions::new(format!(
+        "sqlite://{}",
+        dir.path().join("t.db").display()
+    )))
+    .await
+    .unwrap();
     store
         .upsert_org_units(&[
             unit("000.00.00.H99", OrgUnitKind::ProvinceCommittee, None),
             unit("000.00.31.H99", OrgUnitKind::Commune, Some("000.00.00.H99")),
             unit("000.00.32.H99", OrgUnitKind::Commune, Some("000.00.00.H99")),
-            unit("000.00.05.H99", OrgUnitKind::Department, Some("000.00.00.H99")),
+            unit(
+                "000.00.05.H99",
+                OrgUnitKind::Department,
+                Some("000.00.00.H99"),
+            ),
         ])
         .await
         .unwrap();
-    store.upsert_fields(&[Field { code: "ho-tich".into(), name: "Hộ tịch".into() }]).await.unwrap();
+    store
+        .upsert_fields(&[Field {
+            code: "ho-tich".into(),
+            name: "Hộ tịch".into(),
+        }])
+        .await
+        .unwrap();
     let mut strict = spec();
     strict.code = cqs_domain::ids::ProcedureCode::parse("1.000656").unwrap();
     strict.name = "Đăng ký lại khai sinh".into();
     strict.components[0].required = true;
-    store.add_procedure_versions(&[spec(), strict], true).await.unwrap();
+    store
+        .add_procedure_versions(&[spec(), strict], true)
+        .await
+        .unwrap();
     let id = |c: &'static str| {
         let store = store.clone();
         async move { store.org_unit_by_code(c).await.unwrap().unwrap().id }
     };
-    let (root, x, y) = (id("000.00.00.H99").await, id("000.00.31.H99").await, id("000.00.32.H99").await);
+    let (root, x, y) = (
+        id("000.00.00.H99").await,
+        id("000.00.31.H99").await,
+        id("000.00.32.H99").await,
+    );
     let portal = key(&store, None, vec![Scope::DossiersSubmit], None).await;
     let reader_other_unit = key(&store, None, vec![Scope::DossiersRead], Some(y)).await;
     let desk_x = staff(&store, "desk.x", Role::DeskOfficer, x).await;
     let desk_y = staff(&store, "desk.y", Role::DeskOfficer, y).await;
     let admin = staff(&store, "admin", Role::Admin, root).await;
     let files = FileStore::open(dir.path().join("files")).unwrap();
-    let state = cqs_web::AppState::new(store.clone(), files, cqs_web::Rules::embedded().unwrap(), Default::default());
-    App { router: cqs_web::router(state), store, dir, portal, reader_other_unit, desk_x, desk_y, admin }
+    let state = cqs_web::AppState::new(
+        store.clone(),
+        files,
+        cqs_web::Rules::embedded().unwrap(),
+        Default::default(),
+    );
+    App {
+        router: cqs_web::router(state),
+        store,
+        dir,
+        portal,
+        reader_other_unit,
+        desk_x,
+        desk_y,
+        admin,
+    }
 }
 
 struct Resp {
@@ -135,7 +179,8 @@ struct Resp {
 
 impl Resp {
     fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
     }
 }
 
@@ -145,7 +190,11 @@ impl App {
         let status = res.status();
         let headers = res.headers().clone();
         let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
-        Resp { status, headers, body }
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
     async fn get(&self, path: &str, token: Option<&str>) -> Resp {
         let mut b = Request::get(path);
@@ -154,7 +203,13 @@ impl App {
         }
         self.call(b.body(Body::empty()).unwrap()).await
     }
-    async fn post_json(&self, path: &str, token: Option<&str>, body: &Value, idem: Option<&str>) -> Resp {
+    async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+        idem: Option<&str>,
+    ) -> Resp {
         let mut b = Request::post(path).header(header::CONTENT_TYPE, "application/json");
         if let Some(t) = token {
             b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -162,9 +217,18 @@ impl App {
         if let Some(k) = idem {
             b = b.header("idempotency-key", k);
         }
-        self.call(b.body(Body::from(serde_json::to_vec(body).unwrap())).unwrap()).await
+        self.call(
+            b.body(Body::from(serde_json::to_vec(body).unwrap()))
+                .unwrap(),
+        )
+        .await
     }
-    async fn post_multipart(&self, token: &str, dossier: &Value, files: &[(&str, &str, &[u8])]) -> Resp {
+    async fn post_multipart(
+        &self,
+        token: &str,
+        dossier: &Value,
+        files: &[(&str, &str, &[u8])],
+    ) -> Resp {
         let boundary = "cqs-test-boundary";
         let mut body = Vec::new();
         let mut part = |headers: String, content: &[u8]| {
@@ -172,20 +236,34 @@ impl App {
             body.extend_from_slice(content);
             body.extend_from_slice(b"\r\n");
         };
-        part("Content-Disposition: form-data; name=\"dossier\"\r\nContent-Type: application/json".into(), &serde_json::to_vec(dossier).unwrap());
+        part(
+            "Content-Disposition: form-data; name=\"dossier\"\r\nContent-Type: application/json"
+                .into(),
+            &serde_json::to_vec(dossier).unwrap(),
+        );
         for (name, file, bytes) in files {
-            part(format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: application/octet-stream"), bytes);
+            part(
+                format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: application/octet-stream"
+                ),
+                bytes,
+            );
         }
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
         let req = Request::post("/api/v1/dossiers")
-            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
             .header(header::AUTHORIZATION, format!("Bearer {token}"))
             .body(Body::from(body))
             .unwrap();
         self.call(req).await
     }
     fn pending_files(&self) -> usize {
-        std::fs::read_dir(self.dir.path().join("files/pending")).unwrap().count()
+        std::fs::read_dir(self.dir.path().join("files/pending"))
+            .unwrap()
+            .count()
     }
 }
 
@@ -202,15 +280,32 @@ const PDF: &[u8] = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
 #[tokio::test]
 async fn submit_then_look_up_publicly() {
     let app = app().await;
-    let r = app.post_json("/api/v1/dossiers", Some(&app.portal), &submission("000.00.31.H99", "online"), None).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
+    let r = app
+        .post_json(
+            "/api/v1/dossiers",
+            Some(&app.portal),
+            &submission("000.00.31.H99", "online"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
     let receipt = r.json();
     let code = receipt["code"].as_str().unwrap();
-    let today = cqs_domain::dossier::local_date(chrono::Utc::now()).format("%y%m%d").to_string();
+    let today = cqs_domain::dossier::local_date(chrono::Utc::now())
+        .format("%y%m%d")
+        .to_string();
     assert_eq!(code, format!("000.00.31.H99-{today}-0001"));
     assert_eq!(receipt["state"], "submitted");
     assert!(receipt["due_at"].is_string());
-    assert_eq!(r.headers[header::LOCATION], format!("/api/v1/dossiers/{code}"));
+    assert_eq!(
+        r.headers[header::LOCATION],
+        format!("/api/v1/dossiers/{code}")
+    );
 
     let l = app.get(&format!("/api/v1/lookup/{code}"), None).await;
     assert_eq!(l.status, StatusCode::OK);
@@ -219,12 +314,23 @@ async fn submit_then_look_up_publicly() {
     assert_eq!(v["status"]["name"], "Mới đăng ký");
     assert_eq!(v["procedure_name"], "Đăng ký khai sinh");
     let text = String::from_utf8_lossy(&l.body);
-    assert!(!text.contains("Nguyễn Văn An") && !text.contains("001203004567"), "no personal data in lookup");
+    assert!(
+        !text.contains("Nguyễn Văn An") && !text.contains("001203004567"),
+        "no personal data in lookup"
+    );
 
-    assert_eq!(app.get("/api/v1/lookup/000.00.31.H99-991231-0001", None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/api/v1/lookup/000.00.31.H99-991231-0001", None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     let bad = app.get("/api/v1/lookup/abc", None).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    assert_eq!(bad.headers[header::CONTENT_TYPE], "application/problem+json");
+    assert_eq!(
+        bad.headers[header::CONTENT_TYPE],
+        "application/problem+json"
+    );
     assert_eq!(bad.json()["code"], "invalid_dossier_code");
 }
 
@@ -232,41 +338,98 @@ async fn submit_then_look_up_publicly() {
 async fn idempotency_key_returns_first_receipt() {
     let app = app().await;
     let body = submission("000.00.31.H99", "online");
-    let first = app.post_json("/api/v1/dossiers", Some(&app.portal), &body, Some("retry-1")).await;
+    let first = app
+        .post_json(
+            "/api/v1/dossiers",
+            Some(&app.portal),
+            &body,
+            Some("retry-1"),
+        )
+        .await;
     assert_eq!(first.status, StatusCode::CREATED);
-    let again = app.post_json("/api/v1/dossiers", Some(&app.portal), &body, Some("retry-1")).await;
+    let again = app
+        .post_json(
+            "/api/v1/dossiers",
+            Some(&app.portal),
+            &body,
+            Some("retry-1"),
+        )
+        .await;
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(again.headers["idempotent-replayed"], "true");
     assert_eq!(again.json(), first.json());
     let mut changed = body.clone();
     changed["form_data"]["ho_ten_tre"] = json!("Tên khác");
-    let clash = app.post_json("/api/v1/dossiers", Some(&app.portal), &changed, Some("retry-1")).await;
+    let clash = app
+        .post_json(
+            "/api/v1/dossiers",
+            Some(&app.portal),
+            &changed,
+            Some("retry-1"),
+        )
+        .await;
     assert_eq!(clash.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(clash.json()["code"], "idempotency_key_reused");
     assert_eq!(app.store.count_dossiers().await.unwrap(), 1);
-    let bad_key = app.post_json("/api/v1/dossiers", Some(&app.portal), &body, Some("có dấu")).await;
+    let bad_key = app
+        .post_json("/api/v1/dossiers", Some(&app.portal), &body, Some("có dấu"))
+        .await;
     assert_eq!(bad_key.status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn multipart_attachments_are_sniffed_hashed_and_downloadable() {
     let app = app().await;
-    let r = app.post_multipart(&app.portal, &submission("000.00.31.H99", "online"), &[("to-khai", "../../Tờ khai.pdf", PDF)]).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
+    let r = app
+        .post_multipart(
+            &app.portal,
+            &submission("000.00.31.H99", "online"),
+            &[("to-khai", "../../Tờ khai.pdf", PDF)],
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
     let code = r.json()["code"].as_str().unwrap().to_owned();
-    assert_eq!(app.pending_files(), 0, "committed files leave pending storage");
+    assert_eq!(
+        app.pending_files(),
+        0,
+        "committed files leave pending storage"
+    );
     // The submitting client may read its own dossier.
-    let d = app.get(&format!("/api/v1/dossiers/{code}"), Some(&app.portal)).await;
+    let d = app
+        .get(&format!("/api/v1/dossiers/{code}"), Some(&app.portal))
+        .await;
     assert_eq!(d.status, StatusCode::OK);
     let view = d.json();
     assert_eq!(view["applicant"]["name"], "Nguyễn Văn An");
     let att = &view["attachments"][0];
-    assert_eq!(att["file_name"], "Tờ khai.pdf", "path tricks are stripped from names");
+    assert_eq!(
+        att["file_name"], "Tờ khai.pdf",
+        "path tricks are stripped from names"
+    );
     assert_eq!(att["content_type"], "application/pdf");
-    let dl = app.get(&format!("/api/v1/dossiers/{code}/attachments/{}", att["id"].as_str().unwrap()), Some(&app.portal)).await;
+    let dl = app
+        .get(
+            &format!(
+                "/api/v1/dossiers/{code}/attachments/{}",
+                att["id"].as_str().unwrap()
+            ),
+            Some(&app.portal),
+        )
+        .await;
     assert_eq!(dl.status, StatusCode::OK);
     assert_eq!(dl.body, PDF);
-    let h = app.get(&format!("/api/v1/dossiers/{code}/history"), Some(&app.portal)).await.json();
+    let h = app
+        .get(
+            &format!("/api/v1/dossiers/{code}/history"),
+            Some(&app.portal),
+        )
+        .await
+        .json();
     assert_eq!(h[0]["to_status"]["name"], "Mới đăng ký");
     assert_eq!(h[0]["action"], "submit");
 }
@@ -275,7 +438,13 @@ async fn multipart_attachments_are_sniffed_hashed_and_downloadable() {
 async fn bad_input_is_refused_without_side_effects() {
     let app = app().await;
     // A program disguised as a PDF.
-    let exe = app.post_multipart(&app.portal, &submission("000.00.31.H99", "online"), &[("to-khai", "to-khai.pdf", b"MZ\x90\0\x03\0\0\0\x04\0")]).await;
+    let exe = app
+        .post_multipart(
+            &app.portal,
+            &submission("000.00.31.H99", "online"),
+            &[("to-khai", "to-khai.pdf", b"MZ\x90\0\x03\0\0\0\x04\0")],
+        )
+        .await;
     assert_eq!(exe.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(exe.json()["errors"][0]["field"], "/files/to-khai");
     // Missing required component, bad form data, bad identity number: all reported at once.
@@ -285,15 +454,33 @@ async fn bad_input_is_refused_without_side_effects() {
     bad["applicant"]["identity_number"] = json!("12");
     let r = app.post_multipart(&app.portal, &bad, &[]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<String> = r.json()["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
-    for f in ["/applicant/identity_number", "/form_data/ho_ten_tre", "/form_data/ngay_sinh", "/files/to-khai"] {
+    let fields: Vec<String> = r.json()["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect();
+    for f in [
+        "/applicant/identity_number",
+        "/form_data/ho_ten_tre",
+        "/form_data/ngay_sinh",
+        "/files/to-khai",
+    ] {
         assert!(fields.iter().any(|x| x == f), "{f} missing from {fields:?}");
     }
     // Unknown JSON field, broken JSON, wrong content type.
     let mut extra = submission("000.00.31.H99", "online");
     extra["surprise"] = json!(true);
-    let r = app.post_json("/api/v1/dossiers", Some(&app.portal), &extra, None).await;
-    assert_eq!((r.status, r.json()["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("invalid_json_fields")));
+    let r = app
+        .post_json("/api/v1/dossiers", Some(&app.portal), &extra, None)
+        .await;
+    assert_eq!(
+        (r.status, r.json()["code"].clone()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!("invalid_json_fields")
+        )
+    );
     let broken = Request::post("/api/v1/dossiers")
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::AUTHORIZATION, format!("Bearer {}", app.portal))
@@ -305,17 +492,37 @@ async fn bad_input_is_refused_without_side_effects() {
         .header(header::AUTHORIZATION, format!("Bearer {}", app.portal))
         .body(Body::from("hello"))
         .unwrap();
-    assert_eq!(app.call(text).await.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        app.call(text).await.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
     // Unknown procedure and a unit that does not receive it.
     let mut unknown = submission("000.00.31.H99", "online");
     unknown["procedure_code"] = json!("2.999999");
-    assert_eq!(app.post_json("/api/v1/dossiers", Some(&app.portal), &unknown, None).await.status, StatusCode::NOT_FOUND);
-    let wrong_unit = app.post_json("/api/v1/dossiers", Some(&app.portal), &submission("000.00.05.H99", "online"), None).await;
+    assert_eq!(
+        app.post_json("/api/v1/dossiers", Some(&app.portal), &unknown, None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let wrong_unit = app
+        .post_json(
+            "/api/v1/dossiers",
+            Some(&app.portal),
+            &submission("000.00.05.H99", "online"),
+            None,
+        )
+        .await;
     assert_eq!(wrong_unit.json()["code"], "unit_does_not_receive");
     // Oversized JSON body.
     let mut huge = submission("000.00.31.H99", "online");
     huge["form_data"]["ho_ten_tre"] = json!("x".repeat(2 * 1024 * 1024));
-    assert_eq!(app.post_json("/api/v1/dossiers", Some(&app.portal), &huge, None).await.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        app.post_json("/api/v1/dossiers", Some(&app.portal), &huge, None)
+            .await
+            .status,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
     assert_eq!(app.store.count_dossiers().await.unwrap(), 0);
     assert_eq!(app.pending_files(), 0, "no orphan file");
 }
@@ -324,55 +531,157 @@ async fn bad_input_is_refused_without_side_effects() {
 async fn every_route_checks_who_calls_it() {
     let app = app().await;
     let body = submission("000.00.31.H99", "online");
-    assert_eq!(app.post_json("/api/v1/dossiers", None, &body, None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.post_json("/api/v1/dossiers", None, &body, None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
     let forged = "cqs_abcdefgh_".to_owned() + &"0".repeat(64);
-    assert_eq!(app.post_json("/api/v1/dossiers", Some(&forged), &body, None).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.post_json("/api/v1/dossiers", Some(&app.reader_other_unit), &body, None).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.post_json("/api/v1/dossiers", Some(&forged), &body, None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.post_json(
+            "/api/v1/dossiers",
+            Some(&app.reader_other_unit),
+            &body,
+            None
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
     // Staff: counter intake only at their own unit, and accepted on the spot.
     let counter = submission("000.00.31.H99", "counter");
-    assert_eq!(app.post_json("/api/v1/dossiers", Some(&app.desk_y), &counter, None).await.status, StatusCode::FORBIDDEN);
-    let r = app.post_json("/api/v1/dossiers", Some(&app.desk_x), &counter, None).await;
+    assert_eq!(
+        app.post_json("/api/v1/dossiers", Some(&app.desk_y), &counter, None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = app
+        .post_json("/api/v1/dossiers", Some(&app.desk_x), &counter, None)
+        .await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert_eq!(r.json()["state"], "accepted");
-    assert_eq!(app.post_json("/api/v1/dossiers", Some(&app.desk_x), &body, None).await.json()["code"], "channel_not_allowed");
-    assert_eq!(app.post_json("/api/v1/dossiers", Some(&app.portal), &counter, None).await.json()["code"], "channel_not_allowed");
+    assert_eq!(
+        app.post_json("/api/v1/dossiers", Some(&app.desk_x), &body, None)
+            .await
+            .json()["code"],
+        "channel_not_allowed"
+    );
+    assert_eq!(
+        app.post_json("/api/v1/dossiers", Some(&app.portal), &counter, None)
+            .await
+            .json()["code"],
+        "channel_not_allowed"
+    );
     // Reading: the unit's staff yes, other units and other clients no, anonymous never.
     let code = r.json()["code"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/dossiers/{code}");
-    assert_eq!(app.get(&path, Some(&app.desk_x)).await.status, StatusCode::OK);
-    assert_eq!(app.get(&path, Some(&app.desk_y)).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.get(&path, Some(&app.reader_other_unit)).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.get(&path, Some(&app.portal)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get(&path, Some(&app.desk_x)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&path, Some(&app.desk_y)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get(&path, Some(&app.reader_other_unit)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get(&path, Some(&app.portal)).await.status,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(app.get(&path, None).await.status, StatusCode::UNAUTHORIZED);
     // Catalog writes: admin of the root unit only.
     let mut s = serde_json::to_value(spec()).unwrap();
     s["name"] = json!("Đăng ký khai sinh (sửa đổi)");
-    assert_eq!(app.post_json("/api/v1/procedures", Some(&app.desk_x), &s, None).await.status, StatusCode::FORBIDDEN);
-    let created = app.post_json("/api/v1/procedures", Some(&app.admin), &s, None).await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&created.body));
+    assert_eq!(
+        app.post_json("/api/v1/procedures", Some(&app.desk_x), &s, None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let created = app
+        .post_json("/api/v1/procedures", Some(&app.admin), &s, None)
+        .await;
+    assert_eq!(
+        created.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
     assert_eq!(created.json()["version"], 2);
-    assert_eq!(app.get("/api/v1/procedures/1.001193?version=2", None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/v1/procedures/1.001193?version=2", None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
     let publish = Request::post("/api/v1/procedures/1.001193/versions/2/publish")
         .header(header::AUTHORIZATION, format!("Bearer {}", app.admin))
         .body(Body::empty())
         .unwrap();
     assert_eq!(app.call(publish).await.status, StatusCode::NO_CONTENT);
-    assert_eq!(app.get("/api/v1/procedures/1.001193", None).await.json()["version"], 2);
+    assert_eq!(
+        app.get("/api/v1/procedures/1.001193", None).await.json()["version"],
+        2
+    );
 }
 
 #[tokio::test]
 async fn catalog_search_ignores_diacritics() {
     let app = app().await;
-    let r = app.get("/api/v1/procedures?q=dang%20ky%20KHAI%20sinh", None).await.json();
+    let r = app
+        .get("/api/v1/procedures?q=dang%20ky%20KHAI%20sinh", None)
+        .await
+        .json();
     assert_eq!(r["total"], 2, "both khai sinh procedures match");
     assert_eq!(r["items"][1]["name"], "Đăng ký khai sinh");
-    assert_eq!(app.get("/api/v1/procedures?q=lai%20khai%20sinh", None).await.json()["total"], 1);
-    assert_eq!(app.get("/api/v1/procedures?q=ket%20hon", None).await.json()["total"], 0);
-    assert_eq!(app.get("/api/v1/procedures?unit=000.00.05.H99", None).await.json()["total"], 0);
-    assert_eq!(app.get("/api/v1/procedures?limit=0", None).await.status, StatusCode::BAD_REQUEST);
-    assert_eq!(app.get("/api/v1/procedures?bogus=1", None).await.status, StatusCode::BAD_REQUEST);
-    assert_eq!(app.get("/api/v1/org-units", None).await.json().as_array().unwrap().len(), 4);
-    assert_eq!(app.get("/api/v1/nothing-here", None).await.json()["code"], "route_not_found");
+    assert_eq!(
+        app.get("/api/v1/procedures?q=lai%20khai%20sinh", None)
+            .await
+            .json()["total"],
+        1
+    );
+    assert_eq!(
+        app.get("/api/v1/procedures?q=ket%20hon", None).await.json()["total"],
+        0
+    );
+    assert_eq!(
+        app.get("/api/v1/procedures?unit=000.00.05.H99", None)
+            .await
+            .json()["total"],
+        0
+    );
+    assert_eq!(
+        app.get("/api/v1/procedures?limit=0", None).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        app.get("/api/v1/procedures?bogus=1", None).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        app.get("/api/v1/org-units", None)
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    assert_eq!(
+        app.get("/api/v1/nothing-here", None).await.json()["code"],
+        "route_not_found"
+    );
 }
 
 /// Every route in the OpenAPI document must appear here with what an anonymous caller gets, so
@@ -383,7 +692,11 @@ async fn route_table_covers_every_route() {
         ("get", "/api/v1/procedures", 200),
         ("post", "/api/v1/procedures", 401),
         ("get", "/api/v1/procedures/{code}", 200),
-        ("post", "/api/v1/procedures/{code}/versions/{version}/publish", 401),
+        (
+            "post",
+            "/api/v1/procedures/{code}/versions/{version}/publish",
+            401,
+        ),
         ("get", "/api/v1/fields", 200),
         ("get", "/api/v1/org-units", 200),
         ("post", "/api/v1/dossiers", 401),
@@ -397,22 +710,47 @@ async fn route_table_covers_every_route() {
     let doc = serde_json::to_value(cqs_web::api::openapi()).unwrap();
     let mut documented: Vec<(String, String)> = Vec::new();
     for (path, ops) in doc["paths"].as_object().unwrap() {
-        for method in ops.as_object().unwrap().keys().filter(|k| ["get", "post", "put", "patch", "delete"].contains(&k.as_str())) {
+        for method in ops
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| ["get", "post", "put", "patch", "delete"].contains(&k.as_str()))
+        {
             documented.push((method.clone(), path.clone()));
         }
     }
     documented.sort();
-    let mut listed: Vec<(String, String)> = table.iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
+    let mut listed: Vec<(String, String)> = table
+        .iter()
+        .map(|(m, p, _)| (m.to_string(), p.to_string()))
+        .collect();
     listed.sort();
-    assert_eq!(documented, listed, "every route needs an entry in this table");
+    assert_eq!(
+        documented, listed,
+        "every route needs an entry in this table"
+    );
     let app = app().await;
     for (method, path, expected) in table {
         let concrete = path
-            .replace("{code}", if path.contains("procedures") { "1.001193" } else { "000.00.31.H99-261123-0009" })
+            .replace(
+                "{code}",
+                if path.contains("procedures") {
+                    "1.001193"
+                } else {
+                    "000.00.31.H99-261123-0009"
+                },
+            )
             .replace("{version}", "1")
             .replace("{id}", &Uuid::nil().to_string());
-        let req = Request::builder().method(method.to_uppercase().as_str()).uri(&concrete);
-        let req = if *method == "post" { req.header(header::CONTENT_TYPE, "application/json").body(Body::from("{}")) } else { req.body(Body::empty()) };
+        let req = Request::builder()
+            .method(method.to_uppercase().as_str())
+            .uri(&concrete);
+        let req = if *method == "post" {
+            req.header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{}"))
+        } else {
+            req.body(Body::empty())
+        };
         let r = app.call(req.unwrap()).await;
         assert_eq!(r.status.as_u16(), *expected, "{method} {path}");
     }

@@ -29,9 +29,17 @@ pub struct PublicDossier {
     params(("code" = String, Path, description = "Mã hồ sơ, ví dụ 000.00.31.H99-261123-0001")),
     responses((status = 200, body = PublicDossier), (status = 400, body = crate::error::Problem),
         (status = 404, body = crate::error::Problem)))]
-pub async fn lookup(State(state): State<AppState>, ApiPath(code): ApiPath<String>) -> Result<Json<PublicDossier>, ApiError> {
-    let code = DossierCode::parse(&code).map_err(|e| ApiError::bad_request("invalid_dossier_code", e.to_string()))?;
-    let p = state.store.public_status(code.as_str()).await?.ok_or_else(|| ApiError::not_found("hồ sơ"))?;
+pub async fn lookup(
+    State(state): State<AppState>,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Json<PublicDossier>, ApiError> {
+    let code = DossierCode::parse(&code)
+        .map_err(|e| ApiError::bad_request("invalid_dossier_code", e.to_string()))?;
+    let p = state
+        .store
+        .public_status(code.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found("hồ sơ"))?;
     let fmt = |t: DateTime<Utc>| local_date(t).format("%d/%m/%Y").to_string();
     Ok(Json(PublicDossier {
         status: StatusView::of(&state, p.state, Utc::now())?,

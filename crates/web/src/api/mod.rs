@@ -41,7 +41,9 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("cqs_<prefix>_<secret>")
-                    .description(Some("Khóa API do quản trị viên cấp bằng lệnh `cqs apikey create`"))
+                    .description(Some(
+                        "Khóa API do quản trị viên cấp bằng lệnh `cqs apikey create`",
+                    ))
                     .build(),
             ),
         );
@@ -54,7 +56,10 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
     let (schemas, paths, submit) = routes!(dossiers::submit);
     let submit = submit.layer(axum::extract::DefaultBodyLimit::max(submission_limit));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(catalog::list_procedures, catalog::create_procedure_version))
+        .routes(routes!(
+            catalog::list_procedures,
+            catalog::create_procedure_version
+        ))
         .routes(routes!(catalog::get_procedure))
         .routes(routes!(catalog::publish_version))
         .routes(routes!(catalog::list_fields))
@@ -70,7 +75,9 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document, for `/api/openapi.json` and for tests.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_routes(crate::Limits::default().submission_body).split_for_parts().1
+    api_routes(crate::Limits::default().submission_body)
+        .split_for_parts()
+        .1
 }
 
 pub fn router(state: AppState) -> Router {

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: formatting, lints, every test on SQLite and PostgreSQL,
+# and a smoke run of the benchmark harness. Installs and starts what it needs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+
+ensure_postgres() {
+  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    log "installing PostgreSQL"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+  if ! pg_isready -h 127.0.0.1 -q 2>/dev/null; then
+    log "starting PostgreSQL"
+    cluster=$(ls /etc/postgresql | sort -V | tail -n 1)
+    pg_ctlcluster --skip-systemctl-redirect "$cluster" main start
+    for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -q && break; sleep 1; done
+  fi
+  url=${CQS_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1/postgres}
+  if ! psql "$url" -Atqc 'select 1' >/dev/null 2>&1; then
+    # A fresh Debian cluster asks for a password on TCP: give the superuser a local one.
+    su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'cqs-test'\"" >/dev/null
+    url=postgres://postgres:cqs-test@127.0.0.1/postgres
+  fi
+  export CQS_TEST_POSTGRES_URL=$url
+}
+
+drop_test_databases() {
+  psql "$CQS_TEST_POSTGRES_URL" -Atqc "select datname from pg_database where datname like 'cqs_t_%' or datname like 'cqs_bench_%'" 2>/dev/null |
+    while read -r db; do psql "$CQS_TEST_POSTGRES_URL" -qc "drop database if exists \"$db\" with (force)" >/dev/null; done
+}
+
+ensure_postgres
+trap drop_test_databases EXIT
+
+if ! cargo nextest --version >/dev/null 2>&1; then
+  log "installing cargo-nextest"
+  cargo install cargo-nextest --locked
+fi
+
+log "format"
+cargo fmt --all -- --check
+
+log "lints"
+cargo clippy --workspace --all-targets -- -D warnings
+
+log "build"
+cargo build --workspace --all-targets
+
+log "benchmark harness smoke run (SQLite, PostgreSQL)"
+target/debug/cqs-bench --cqs target/debug/cqs --backend sqlite --smoke
+target/debug/cqs-bench --cqs target/debug/cqs --backend postgres --pg-admin-url "$CQS_TEST_POSTGRES_URL" --smoke
+
+log "tests (SQLite and PostgreSQL)"
+cargo nextest run --workspace --all-targets --no-fail-fast
