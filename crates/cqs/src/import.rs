@@ -282,10 +282,10 @@ pub fn parse_table(table: &Table) -> Result<Vec<ProcedureSpec>, Vec<RowError>> {
                 None
             }
         };
-        if let Some(c) = &code {
-            if let Some(first) = seen.insert(c.clone(), r.number) {
-                r.err("code", format!("mã thủ tục trùng với dòng {first}"));
-            }
+        if let Some(c) = &code
+            && let Some(first) = seen.insert(c.clone(), r.number)
+        {
+            r.err("code", format!("mã thủ tục trùng với dòng {first}"));
         }
         let name = r.text("name");
         let field = r.text("field");

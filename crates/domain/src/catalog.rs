@@ -347,13 +347,13 @@ impl ProcedureSpec {
                 "ngày hết hiệu lực trước ngày có hiệu lực",
             ));
         }
-        if let Some(h) = self.deadline.budget_hours() {
-            if h == 0 || h > MAX_DEADLINE_HOURS {
-                out.push(problem(
-                    "deadline",
-                    format!("thời hạn giải quyết phải từ 1 đến {MAX_DEADLINE_HOURS} giờ làm việc"),
-                ));
-            }
+        if let Some(h) = self.deadline.budget_hours()
+            && (h == 0 || h > MAX_DEADLINE_HOURS)
+        {
+            out.push(problem(
+                "deadline",
+                format!("thời hạn giải quyết phải từ 1 đến {MAX_DEADLINE_HOURS} giờ làm việc"),
+            ));
         }
         for (i, f) in self.fees.iter().enumerate() {
             text(&mut out, &format!("fees[{i}].name"), &f.name, 300);
@@ -435,13 +435,15 @@ impl ProcedureSpec {
                 },
             }
         }
-        if let Some(budget) = self.deadline.budget_hours() {
-            if total != budget {
-                out.push(problem(
-                    "process",
-                    format!("tổng thời gian các bước ({total} giờ) khác thời hạn giải quyết ({budget} giờ)"),
-                ));
-            }
+        if let Some(budget) = self.deadline.budget_hours()
+            && total != budget
+        {
+            out.push(problem(
+                "process",
+                format!(
+                    "tổng thời gian các bước ({total} giờ) khác thời hạn giải quyết ({budget} giờ)"
+                ),
+            ));
         }
         out
     }

@@ -226,21 +226,12 @@ impl ApplicantInput {
                 ));
             }
         }
-        let address = match self
+        let address = self
             .address
             .as_deref()
             .map(str::trim)
             .filter(|a| !a.is_empty())
-        {
-            Some(a) => Some(clean_text(
-                &mut errors,
-                "/applicant/address",
-                "Địa chỉ",
-                a,
-                500,
-            )),
-            None => None,
-        };
+            .map(|a| clean_text(&mut errors, "/applicant/address", "Địa chỉ", a, 500));
         if !errors.is_empty() {
             return Err(errors);
         }

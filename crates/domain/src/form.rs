@@ -166,10 +166,10 @@ fn check_refs_and_formats(v: &Value) -> Result<(), String> {
     match v {
         Value::Object(map) => {
             for (k, child) in map {
-                if k == "$ref" || k == "$dynamicRef" {
-                    if !child.as_str().is_some_and(|r| r.starts_with('#')) {
-                        return Err("biểu mẫu không được tham chiếu lược đồ bên ngoài".into());
-                    }
+                if (k == "$ref" || k == "$dynamicRef")
+                    && !child.as_str().is_some_and(|r| r.starts_with('#'))
+                {
+                    return Err("biểu mẫu không được tham chiếu lược đồ bên ngoài".into());
                 }
                 if k == "format" && !child.as_str().is_some_and(|f| ALLOWED_FORMATS.contains(&f)) {
                     return Err(format!("định dạng trường không được hỗ trợ: {child}"));

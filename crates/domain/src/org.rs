@@ -120,23 +120,23 @@ pub fn validate_specs(specs: &[OrgUnitSpec]) -> Result<(), OrgError> {
         if s.valid_to.is_some_and(|to| to < s.valid_from) {
             return Err(OrgError::InvalidPeriod(code));
         }
-        if let Some(p) = &s.parent {
-            if !seen.contains(p) {
-                return Err(OrgError::UnknownParent(code, p.to_string()));
-            }
+        if let Some(p) = &s.parent
+            && !seen.contains(p)
+        {
+            return Err(OrgError::UnknownParent(code, p.to_string()));
         }
         if !seen.insert(s.code.clone()) {
             return Err(OrgError::Duplicate(code));
         }
     }
     for s in specs {
-        if let Some(succ) = &s.successor {
-            if !seen.contains(succ) {
-                return Err(OrgError::UnknownSuccessor(
-                    s.code.to_string(),
-                    succ.to_string(),
-                ));
-            }
+        if let Some(succ) = &s.successor
+            && !seen.contains(succ)
+        {
+            return Err(OrgError::UnknownSuccessor(
+                s.code.to_string(),
+                succ.to_string(),
+            ));
         }
     }
     Ok(())

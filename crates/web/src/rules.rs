@@ -95,10 +95,10 @@ pub fn spec_problems(
     let mut refs: Vec<(&str, &UnitRef)> = vec![("deciding_unit", &spec.deciding_unit)];
     refs.extend(spec.process.iter().map(|p| ("process", &p.unit)));
     for (field, r) in refs {
-        if let UnitRef::Code(c) = r {
-            if !unit_known(c) {
-                out.push(fe(field, format!("đơn vị {c} không có trong danh mục")));
-            }
+        if let UnitRef::Code(c) = r
+            && !unit_known(c)
+        {
+            out.push(fe(field, format!("đơn vị {c} không có trong danh mục")));
         }
     }
     out
