@@ -59,6 +59,10 @@ impl Default for Config {
     }
 }
 
+/// Top-level settings keys, the only `CQS_*` variables read as configuration.
+const SETTINGS: [&str; 7] =
+    ["listen", "data_dir", "database_url", "sqlite_synchronous", "max_connections", "log_format", "limits"];
+
 /// Overrides from the command line; unset flags leave the layers below alone.
 #[derive(Debug, Default, Serialize)]
 pub struct CliOverrides {
@@ -78,7 +82,11 @@ impl Config {
             fig = fig.merge(Toml::file(f));
         }
         let cfg: Config = fig
-            .merge(Env::prefixed("CQS_").split("__"))
+            .merge(Env::prefixed("CQS_").split("__").filter(|k| {
+                // Other CQS_ variables (CQS_LOG, CQS_CONFIG, test settings) are not settings keys.
+                let top = k.as_str().split('.').next().unwrap_or_default();
+                SETTINGS.contains(&top)
+            }))
             .merge(Serialized::defaults(cli))
             .extract()
             .map_err(|e| anyhow::anyhow!("cấu hình không hợp lệ: {e}"))?;
@@ -127,6 +135,8 @@ mod tests {
             )?;
             jail.set_env("CQS_DATA_DIR", "/srv/cqs");
             jail.set_env("CQS_LIMITS__FILES_PER_SUBMISSION", "7");
+            jail.set_env("CQS_LOG", "debug");
+            jail.set_env("CQS_TEST_POSTGRES_URL", "postgres://elsewhere");
             let cli = CliOverrides {
                 database_url: Some("postgres://x/y".into()),
                 ..Default::default()

@@ -123,6 +123,272 @@ macro_rules! impl_store {
                 .collect()
         }
 
+
+        /// Writes one dossier inside `tx` (the caller commits, or rolls back a replay).
+        pub(crate) async fn create_one(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            new: &NewDossier,
+        ) -> Result<CreateOutcome> {
+            if let Some(idem) = &new.idempotency {
+                let fresh = sqlx::query(
+                    "INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (scope, key) DO NOTHING",
+                )
+                .bind(&idem.scope)
+                .bind(&idem.key)
+                .bind(&idem.request_hash)
+                .bind(new.received_at)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if !fresh {
+                    let r = sqlx::query("SELECT request_hash, response FROM idempotency_keys WHERE scope = $1 AND key = $2")
+                        .bind(&idem.scope)
+                        .bind(&idem.key)
+                        .fetch_one(&mut **tx)
+                        .await?;
+                    if r.try_get::<&str, _>("request_hash")? != idem.request_hash {
+                        return Err(StoreError::IdempotencyMismatch);
+                    }
+                    let receipt = r
+                        .try_get::<Option<Json<SubmissionReceipt>>, _>("response")?
+                        .ok_or_else(|| corrupt("idempotency_keys.response"))?;
+                    return Ok(CreateOutcome::Replayed(receipt.0));
+                }
+            }
+            let seq: i64 = sqlx::query_scalar(
+                "INSERT INTO dossier_counters (unit_code, day, last) VALUES ($1, $2, 1)
+                 ON CONFLICT (unit_code, day) DO UPDATE SET last = dossier_counters.last + 1
+                 RETURNING last",
+            )
+            .bind(new.receiving_unit_code.as_str())
+            .bind(new.local_day)
+            .fetch_one(&mut **tx)
+            .await?;
+            let seq = u32::try_from(seq).map_err(|_| StoreError::DailySequenceExhausted)?;
+            let code = DossierCode::new(&new.receiving_unit_code, new.local_day, seq)
+                .map_err(|_| StoreError::DailySequenceExhausted)?;
+            let state = new.channel.initial_state();
+            sqlx::query(
+                "INSERT INTO dossiers (id, code, procedure_version_id, procedure_code, procedure_version, procedure_name,
+                   receiving_unit_id, state, channel, applicant, applicant_identity, applicant_search, form_data,
+                   received_at, due_at, submitted_by_client, updated_at, version)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1)",
+            )
+            .bind(new.id)
+            .bind(code.as_str())
+            .bind(new.procedure_version_id)
+            .bind(&new.procedure_code)
+            .bind(new.procedure_version)
+            .bind(&new.procedure_name)
+            .bind(new.receiving_unit_id)
+            .bind(state.as_str())
+            .bind(new.channel.as_str())
+            .bind(Json(&new.applicant))
+            .bind(&new.applicant.identity_number)
+            .bind(cqs_domain::text::fold(&new.applicant.name))
+            .bind(Json(&new.form_data))
+            .bind(new.received_at)
+            .bind(new.due_at)
+            .bind(new.submitted_by_client)
+            .bind(new.received_at)
+            .execute(&mut **tx)
+            .await?;
+            for a in &new.attachments {
+                sqlx::query(
+                    "INSERT INTO dossier_attachments (id, dossier_id, component, file_name, content_type, size, sha256, storage_key, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(a.id)
+                .bind(new.id)
+                .bind(&a.component)
+                .bind(&a.file_name)
+                .bind(&a.content_type)
+                .bind(a.size)
+                .bind(&a.sha256)
+                .bind(&a.storage_key)
+                .bind(new.received_at)
+                .execute(&mut **tx)
+                .await?;
+            }
+            sqlx::query(
+                "INSERT INTO dossier_history (dossier_id, seq, at, actor_kind, actor_id, org_unit_id, action, from_state, to_state, note)
+                 VALUES ($1, 1, $2, $3, $4, $5, 'submit', NULL, $6, NULL)",
+            )
+            .bind(new.id)
+            .bind(new.received_at)
+            .bind(actor_kind_str(new.actor.kind))
+            .bind(new.actor.id)
+            .bind(new.actor_unit_id)
+            .bind(state.as_str())
+            .execute(&mut **tx)
+            .await?;
+            let receipt = SubmissionReceipt {
+                id: new.id,
+                code: code.as_str().to_owned(),
+                state,
+                procedure_code: new.procedure_code.clone(),
+                procedure_version: new.procedure_version,
+                received_at: new.received_at,
+                due_at: new.due_at,
+            };
+            let payload = submitted_event(new, &receipt);
+            sqlx::query(
+                "INSERT INTO outbox (event_id, topic, aggregate_id, payload, created_at) VALUES ($1, 'dossier.submitted', $2, $3, $4)",
+            )
+            .bind(Uuid::now_v7())
+            .bind(new.id)
+            .bind(Json(&payload))
+            .bind(new.received_at)
+            .execute(&mut **tx)
+            .await?;
+            if let Some(idem) = &new.idempotency {
+                sqlx::query("UPDATE idempotency_keys SET response = $1 WHERE scope = $2 AND key = $3")
+                    .bind(Json(&receipt))
+                    .bind(&idem.scope)
+                    .bind(&idem.key)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Ok(CreateOutcome::Created(receipt))
+        }
+
+        /// Writes several dossiers without idempotency keys inside `tx` with one counter update
+        /// per unit and day and one multi-row insert per table: the group-commit path. Any error
+        /// leaves `tx` to be rolled back, and the caller retries the items one by one.
+        #[allow(dead_code)] // PostgreSQL writes each submission on its own connection
+        pub(crate) async fn create_many(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            items: &[NewDossier],
+        ) -> Result<Vec<SubmissionReceipt>> {
+            use std::collections::BTreeMap;
+            let mut wanted: BTreeMap<(String, chrono::NaiveDate), i64> = BTreeMap::new();
+            for n in items {
+                *wanted.entry((n.receiving_unit_code.as_str().to_owned(), n.local_day)).or_default() += 1;
+            }
+            let mut next: BTreeMap<(String, chrono::NaiveDate), i64> = BTreeMap::new();
+            for ((unit, day), k) in &wanted {
+                let last: i64 = sqlx::query_scalar(
+                    "INSERT INTO dossier_counters (unit_code, day, last) VALUES ($1, $2, $3)
+                     ON CONFLICT (unit_code, day) DO UPDATE SET last = dossier_counters.last + excluded.last
+                     RETURNING last",
+                )
+                .bind(unit)
+                .bind(*day)
+                .bind(*k)
+                .fetch_one(&mut **tx)
+                .await?;
+                next.insert((unit.clone(), *day), last - k + 1);
+            }
+            let mut receipts = Vec::with_capacity(items.len());
+            for n in items {
+                let slot = next.get_mut(&(n.receiving_unit_code.as_str().to_owned(), n.local_day)).expect("counted above");
+                let seq = u32::try_from(*slot).map_err(|_| StoreError::DailySequenceExhausted)?;
+                *slot += 1;
+                let code = DossierCode::new(&n.receiving_unit_code, n.local_day, seq)
+                    .map_err(|_| StoreError::DailySequenceExhausted)?;
+                receipts.push(SubmissionReceipt {
+                    id: n.id,
+                    code: code.as_str().to_owned(),
+                    state: n.channel.initial_state(),
+                    procedure_code: n.procedure_code.clone(),
+                    procedure_version: n.procedure_version,
+                    received_at: n.received_at,
+                    due_at: n.due_at,
+                });
+            }
+            let pairs: Vec<(&NewDossier, &SubmissionReceipt)> = items.iter().zip(&receipts).collect();
+            let mut q = sqlx::QueryBuilder::<$db>::new(
+                "INSERT INTO dossiers (id, code, procedure_version_id, procedure_code, procedure_version, procedure_name,
+                   receiving_unit_id, state, channel, applicant, applicant_identity, applicant_search, form_data,
+                   received_at, due_at, submitted_by_client, updated_at, version) ",
+            );
+            q.push_values(&pairs, |mut b, (n, r)| {
+                b.push_bind(n.id)
+                    .push_bind(r.code.clone())
+                    .push_bind(n.procedure_version_id)
+                    .push_bind(n.procedure_code.clone())
+                    .push_bind(n.procedure_version)
+                    .push_bind(n.procedure_name.clone())
+                    .push_bind(n.receiving_unit_id)
+                    .push_bind(r.state.as_str())
+                    .push_bind(n.channel.as_str())
+                    .push_bind(Json(n.applicant.clone()))
+                    .push_bind(n.applicant.identity_number.clone())
+                    .push_bind(cqs_domain::text::fold(&n.applicant.name))
+                    .push_bind(Json(n.form_data.clone()))
+                    .push_bind(n.received_at)
+                    .push_bind(n.due_at)
+                    .push_bind(n.submitted_by_client)
+                    .push_bind(n.received_at)
+                    .push_bind(1i32);
+            });
+            q.build().execute(&mut **tx).await?;
+            let files: Vec<(&NewDossier, &NewAttachment)> =
+                items.iter().flat_map(|n| n.attachments.iter().map(move |a| (n, a))).collect();
+            if !files.is_empty() {
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO dossier_attachments (id, dossier_id, component, file_name, content_type, size, sha256, storage_key, created_at) ",
+                );
+                q.push_values(&files, |mut b, (n, a)| {
+                    b.push_bind(a.id)
+                        .push_bind(n.id)
+                        .push_bind(a.component.clone())
+                        .push_bind(a.file_name.clone())
+                        .push_bind(a.content_type.clone())
+                        .push_bind(a.size)
+                        .push_bind(a.sha256.clone())
+                        .push_bind(a.storage_key.clone())
+                        .push_bind(n.received_at);
+                });
+                q.build().execute(&mut **tx).await?;
+            }
+            let mut q = sqlx::QueryBuilder::<$db>::new(
+                "INSERT INTO dossier_history (dossier_id, seq, at, actor_kind, actor_id, org_unit_id, action, from_state, to_state, note) ",
+            );
+            q.push_values(&pairs, |mut b, (n, r)| {
+                b.push_bind(n.id)
+                    .push_bind(1i32)
+                    .push_bind(n.received_at)
+                    .push_bind(actor_kind_str(n.actor.kind))
+                    .push_bind(n.actor.id)
+                    .push_bind(n.actor_unit_id)
+                    .push_bind("submit")
+                    .push_bind(None::<String>)
+                    .push_bind(r.state.as_str())
+                    .push_bind(None::<String>);
+            });
+            q.build().execute(&mut **tx).await?;
+            let mut q = sqlx::QueryBuilder::<$db>::new(
+                "INSERT INTO outbox (event_id, topic, aggregate_id, payload, created_at) ",
+            );
+            q.push_values(&pairs, |mut b, (n, r)| {
+                b.push_bind(Uuid::now_v7())
+                    .push_bind("dossier.submitted")
+                    .push_bind(n.id)
+                    .push_bind(Json(submitted_event(n, r)))
+                    .push_bind(n.received_at);
+            });
+            q.build().execute(&mut **tx).await?;
+            Ok(receipts)
+        }
+
+        /// The outbox payload of a new dossier: identifiers and dates, no personal data.
+        fn submitted_event(n: &NewDossier, r: &SubmissionReceipt) -> serde_json::Value {
+            serde_json::json!({
+                "dossier_id": n.id,
+                "code": r.code,
+                "procedure_code": n.procedure_code,
+                "procedure_version": n.procedure_version,
+                "receiving_unit_id": n.receiving_unit_id,
+                "channel": n.channel,
+                "state": r.state,
+                "received_at": n.received_at,
+                "due_at": n.due_at,
+            })
+        }
+
         const DOSSIER_COLUMNS: &str = "id, code, procedure_version_id, procedure_code, procedure_version, receiving_unit_id, state, channel, applicant, form_data, received_at, due_at, submitted_by_client, updated_at, version";
 
         #[async_trait::async_trait]
@@ -449,142 +715,7 @@ macro_rules! impl_store {
             }
 
             async fn create_dossier(&self, new: &NewDossier) -> Result<CreateOutcome> {
-                let mut tx = self.begin_write().await?;
-                if let Some(idem) = &new.idempotency {
-                    let fresh = sqlx::query(
-                        "INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ($1, $2, $3, $4)
-                         ON CONFLICT (scope, key) DO NOTHING",
-                    )
-                    .bind(&idem.scope)
-                    .bind(&idem.key)
-                    .bind(&idem.request_hash)
-                    .bind(new.received_at)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                        == 1;
-                    if !fresh {
-                        let r = sqlx::query("SELECT request_hash, response FROM idempotency_keys WHERE scope = $1 AND key = $2")
-                            .bind(&idem.scope)
-                            .bind(&idem.key)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                        tx.rollback().await?;
-                        if r.try_get::<&str, _>("request_hash")? != idem.request_hash {
-                            return Err(StoreError::IdempotencyMismatch);
-                        }
-                        let receipt = r
-                            .try_get::<Option<Json<SubmissionReceipt>>, _>("response")?
-                            .ok_or_else(|| corrupt("idempotency_keys.response"))?;
-                        return Ok(CreateOutcome::Replayed(receipt.0));
-                    }
-                }
-                let seq: i64 = sqlx::query_scalar(
-                    "INSERT INTO dossier_counters (unit_code, day, last) VALUES ($1, $2, 1)
-                     ON CONFLICT (unit_code, day) DO UPDATE SET last = dossier_counters.last + 1
-                     RETURNING last",
-                )
-                .bind(new.receiving_unit_code.as_str())
-                .bind(new.local_day)
-                .fetch_one(&mut *tx)
-                .await?;
-                let seq = u32::try_from(seq).map_err(|_| StoreError::DailySequenceExhausted)?;
-                let code = DossierCode::new(&new.receiving_unit_code, new.local_day, seq)
-                    .map_err(|_| StoreError::DailySequenceExhausted)?;
-                let state = new.channel.initial_state();
-                sqlx::query(
-                    "INSERT INTO dossiers (id, code, procedure_version_id, procedure_code, procedure_version, procedure_name,
-                       receiving_unit_id, state, channel, applicant, applicant_identity, applicant_search, form_data,
-                       received_at, due_at, submitted_by_client, updated_at, version)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1)",
-                )
-                .bind(new.id)
-                .bind(code.as_str())
-                .bind(new.procedure_version_id)
-                .bind(&new.procedure_code)
-                .bind(new.procedure_version)
-                .bind(&new.procedure_name)
-                .bind(new.receiving_unit_id)
-                .bind(state.as_str())
-                .bind(new.channel.as_str())
-                .bind(Json(&new.applicant))
-                .bind(&new.applicant.identity_number)
-                .bind(cqs_domain::text::fold(&new.applicant.name))
-                .bind(Json(&new.form_data))
-                .bind(new.received_at)
-                .bind(new.due_at)
-                .bind(new.submitted_by_client)
-                .bind(new.received_at)
-                .execute(&mut *tx)
-                .await?;
-                for a in &new.attachments {
-                    sqlx::query(
-                        "INSERT INTO dossier_attachments (id, dossier_id, component, file_name, content_type, size, sha256, storage_key, created_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    )
-                    .bind(a.id)
-                    .bind(new.id)
-                    .bind(&a.component)
-                    .bind(&a.file_name)
-                    .bind(&a.content_type)
-                    .bind(a.size)
-                    .bind(&a.sha256)
-                    .bind(&a.storage_key)
-                    .bind(new.received_at)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                sqlx::query(
-                    "INSERT INTO dossier_history (dossier_id, seq, at, actor_kind, actor_id, org_unit_id, action, from_state, to_state, note)
-                     VALUES ($1, 1, $2, $3, $4, $5, 'submit', NULL, $6, NULL)",
-                )
-                .bind(new.id)
-                .bind(new.received_at)
-                .bind(actor_kind_str(new.actor.kind))
-                .bind(new.actor.id)
-                .bind(new.actor_unit_id)
-                .bind(state.as_str())
-                .execute(&mut *tx)
-                .await?;
-                let receipt = SubmissionReceipt {
-                    id: new.id,
-                    code: code.as_str().to_owned(),
-                    state,
-                    procedure_code: new.procedure_code.clone(),
-                    procedure_version: new.procedure_version,
-                    received_at: new.received_at,
-                    due_at: new.due_at,
-                };
-                let payload = serde_json::json!({
-                    "dossier_id": new.id,
-                    "code": code.as_str(),
-                    "procedure_code": new.procedure_code,
-                    "procedure_version": new.procedure_version,
-                    "receiving_unit_id": new.receiving_unit_id,
-                    "channel": new.channel,
-                    "state": state,
-                    "received_at": new.received_at,
-                    "due_at": new.due_at,
-                });
-                sqlx::query(
-                    "INSERT INTO outbox (event_id, topic, aggregate_id, payload, created_at) VALUES ($1, 'dossier.submitted', $2, $3, $4)",
-                )
-                .bind(Uuid::now_v7())
-                .bind(new.id)
-                .bind(Json(&payload))
-                .bind(new.received_at)
-                .execute(&mut *tx)
-                .await?;
-                if let Some(idem) = &new.idempotency {
-                    sqlx::query("UPDATE idempotency_keys SET response = $1 WHERE scope = $2 AND key = $3")
-                        .bind(Json(&receipt))
-                        .bind(&idem.scope)
-                        .bind(&idem.key)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                Ok(CreateOutcome::Created(receipt))
+                self.route_create(new).await
             }
 
             async fn dossier_by_code(&self, code: &str) -> Result<Option<Dossier>> {

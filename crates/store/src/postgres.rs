@@ -36,3 +36,16 @@ impl PgStore {
 }
 
 crate::backend::impl_store!(PgStore, sqlx::Postgres, "postgres");
+
+impl PgStore {
+    /// PostgreSQL serves concurrent writers itself: each submission is its own transaction.
+    async fn route_create(&self, new: &crate::NewDossier) -> crate::Result<crate::CreateOutcome> {
+        let mut tx = self.begin_write().await?;
+        let out = create_one(&mut tx, new).await?;
+        match out {
+            crate::CreateOutcome::Created(_) => tx.commit().await?,
+            crate::CreateOutcome::Replayed(_) => tx.rollback().await?,
+        }
+        Ok(out)
+    }
+}

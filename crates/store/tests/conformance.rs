@@ -75,6 +75,7 @@ conformance!(
     concurrent_submissions_get_unique_sequential_codes,
     failed_creation_leaves_nothing_behind,
     users_and_api_keys,
+    one_bad_submission_among_concurrent_ones_fails_alone,
 );
 
 fn code(s: &str) -> AgencyCode {
@@ -544,4 +545,48 @@ async fn users_and_api_keys(store: Arc<dyn Store>) {
             .revoked_at
             .is_some()
     );
+}
+
+async fn one_bad_submission_among_concurrent_ones_fails_alone(store: Arc<dyn Store>) {
+    let f = Arc::new(fixture(&store).await);
+    let attach = |key: String| NewAttachment {
+        id: Uuid::now_v7(),
+        component: "to-khai".into(),
+        file_name: "a.pdf".into(),
+        content_type: "application/pdf".into(),
+        size: 1,
+        sha256: "00".repeat(32),
+        storage_key: key,
+    };
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let (store, f) = (store.clone(), f.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut d = new_dossier(&f, day());
+            d.attachments.push(attach(format!("key-{i}")));
+            // Submission 13 reuses submission 12's storage key and must fail on its own.
+            if i == 13 {
+                d.attachments.push(attach("key-12".into()));
+            }
+            store.create_dossier(&d).await
+        }));
+    }
+    let (mut ok, mut failed) = (Vec::new(), 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(o) => ok.push(receipt(o).code),
+            Err(_) => failed += 1,
+        }
+    }
+    assert_eq!((ok.len(), failed), (29, 1));
+    ok.sort();
+    let expected: Vec<String> = (1..=29).map(|n| format!("000.00.31.H99-261123-{n:04}")).collect();
+    assert_eq!(ok, expected, "codes stay unique and contiguous");
+    assert_eq!(store.count_dossiers().await.unwrap(), 29);
+    assert_eq!(store.pending_events(100).await.unwrap().len(), 29);
+    for code in &ok {
+        let d = store.dossier_by_code(code).await.unwrap().unwrap();
+        assert_eq!(store.history(d.id).await.unwrap().len(), 1);
+        assert_eq!(store.attachments(d.id).await.unwrap().len(), 1);
+    }
 }
