@@ -60,8 +60,15 @@ impl Default for Config {
 }
 
 /// Top-level settings keys, the only `CQS_*` variables read as configuration.
-const SETTINGS: [&str; 7] =
-    ["listen", "data_dir", "database_url", "sqlite_synchronous", "max_connections", "log_format", "limits"];
+const SETTINGS: [&str; 7] = [
+    "listen",
+    "data_dir",
+    "database_url",
+    "sqlite_synchronous",
+    "max_connections",
+    "log_format",
+    "limits",
+];
 
 /// Overrides from the command line; unset flags leave the layers below alone.
 #[derive(Debug, Default, Serialize)]

@@ -1,7 +1,17 @@
 //! The store implementation shared by both backends. SQLite accepts PostgreSQL's `$1` placeholder
 //! style and both speak `ON CONFLICT ... DO UPDATE` and `RETURNING`, so one SQL text serves both;
 //! the macro stamps the code out once per sqlx database type. A backend only supplies how it
-//! connects, which pool serves reads, and how a write transaction begins.
+//! connects, which pools serve reads and writes, and how a write transaction begins.
+//!
+//! Submissions without an idempotency key go through a group-commit queue: concurrent ones are
+//! written together in one transaction with multi-row inserts. On SQLite the single writer's
+//! per-statement cost limits the rate; on PostgreSQL the daily counter's row lock, held until
+//! each commit, does. A failed batch is retried item by item, so one bad submission never takes
+//! others down with it. Submissions with a key are written alone, because a retry must find the
+//! first one's stored receipt.
+
+/// Most submissions written in one transaction.
+pub(crate) const MAX_BATCH: usize = 64;
 
 /// Maps a decode or enum-parse failure to a store error naming the column.
 pub(crate) fn corrupt(what: &str) -> crate::StoreError {
@@ -9,7 +19,7 @@ pub(crate) fn corrupt(what: &str) -> crate::StoreError {
 }
 
 macro_rules! impl_store {
-    ($store:ty, $db:ty, $name:literal) => {
+    ($store:ty, $db:ty, $name:literal, $begin:ident) => {
         use chrono::{DateTime, Utc};
         use cqs_domain::auth::{Role, RoleGrant, Scope};
         use cqs_domain::catalog::{Field, ProcedureSpec, ProcedureVersion, VersionStatus};
@@ -257,7 +267,6 @@ macro_rules! impl_store {
         /// Writes several dossiers without idempotency keys inside `tx` with one counter update
         /// per unit and day and one multi-row insert per table: the group-commit path. Any error
         /// leaves `tx` to be rolled back, and the caller retries the items one by one.
-        #[allow(dead_code)] // PostgreSQL writes each submission on its own connection
         pub(crate) async fn create_many(
             tx: &mut sqlx::Transaction<'static, $db>,
             items: &[NewDossier],
@@ -387,6 +396,72 @@ macro_rules! impl_store {
                 "received_at": n.received_at,
                 "due_at": n.due_at,
             })
+        }
+
+        type Job = (NewDossier, tokio::sync::oneshot::Sender<Result<CreateOutcome>>);
+        /// The sending end of the group-commit queue.
+        pub(crate) type Batches = tokio::sync::mpsc::Sender<Job>;
+
+        /// Starts the group-commit loop on `pool`; it ends when the store is dropped.
+        pub(crate) fn spawn_batcher(pool: sqlx::Pool<$db>) -> Batches {
+            let (tx, rx) = tokio::sync::mpsc::channel(4 * crate::backend::MAX_BATCH);
+            tokio::spawn(run_batches(pool, rx));
+            tx
+        }
+
+        async fn write_one(pool: &sqlx::Pool<$db>, new: &NewDossier) -> Result<CreateOutcome> {
+            let mut tx = $begin(pool).await?;
+            let out = create_one(&mut tx, new).await?;
+            match out {
+                CreateOutcome::Created(_) => tx.commit().await?,
+                CreateOutcome::Replayed(_) => tx.rollback().await?,
+            }
+            Ok(out)
+        }
+
+        async fn write_many(pool: &sqlx::Pool<$db>, items: &[NewDossier]) -> Result<Vec<SubmissionReceipt>> {
+            let mut tx = $begin(pool).await?;
+            let receipts = create_many(&mut tx, items).await?;
+            tx.commit().await?;
+            Ok(receipts)
+        }
+
+        /// Takes whatever is queued (up to `MAX_BATCH`) and writes it in one transaction.
+        async fn run_batches(pool: sqlx::Pool<$db>, mut rx: tokio::sync::mpsc::Receiver<Job>) {
+            let mut jobs = Vec::with_capacity(crate::backend::MAX_BATCH);
+            while rx.recv_many(&mut jobs, crate::backend::MAX_BATCH).await > 0 {
+                let (items, replies): (Vec<_>, Vec<_>) = jobs.drain(..).unzip();
+                if items.len() > 1 {
+                    match write_many(&pool, &items).await {
+                        Ok(receipts) => {
+                            for (r, reply) in receipts.into_iter().zip(replies) {
+                                let _ = reply.send(Ok(CreateOutcome::Created(r)));
+                            }
+                            continue;
+                        }
+                        Err(e) => tracing::debug!(error = %e, size = items.len(), "batch failed, writing one by one"),
+                    }
+                }
+                for (item, reply) in items.iter().zip(replies) {
+                    let _ = reply.send(write_one(&pool, item).await);
+                }
+            }
+        }
+
+        impl $store {
+            async fn begin_write(&self) -> Result<sqlx::Transaction<'static, $db>> {
+                $begin(self.write_pool()).await
+            }
+
+            async fn route_create(&self, new: &NewDossier) -> Result<CreateOutcome> {
+                if new.idempotency.is_some() {
+                    return write_one(self.write_pool(), new).await;
+                }
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                let stopped = || StoreError::Corrupt("hàng đợi ghi hồ sơ đã dừng".into());
+                self.batches.send((new.clone(), reply)).await.map_err(|_| stopped())?;
+                answer.await.map_err(|_| stopped())?
+            }
         }
 
         const DOSSIER_COLUMNS: &str = "id, code, procedure_version_id, procedure_code, procedure_version, receiving_unit_id, state, channel, applicant, form_data, received_at, due_at, submitted_by_client, updated_at, version";

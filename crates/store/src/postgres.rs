@@ -1,6 +1,7 @@
 //! PostgreSQL backend: the scale path, for several nodes on one database. Read-committed
 //! transactions; the daily dossier counter is an upsert, so concurrent nodes serialize on its row
-//! and never hand out the same number.
+//! and never hand out the same number. Because that row lock is held until commit, submissions
+//! go through the shared group-commit queue here too (one transaction per batch).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use crate::StoreOptions;
 
 pub struct PgStore {
     pool: PgPool,
+    batches: Batches,
 }
 
 impl PgStore {
@@ -23,29 +25,21 @@ impl PgStore {
             .connect_with(connect)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(Self { pool })
+        let batches = spawn_batcher(pool.clone());
+        Ok(Self { pool, batches })
     }
 
     fn read_pool(&self) -> &PgPool {
         &self.pool
     }
 
-    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>> {
-        Ok(self.pool.begin().await?)
+    fn write_pool(&self) -> &PgPool {
+        &self.pool
     }
 }
 
-crate::backend::impl_store!(PgStore, sqlx::Postgres, "postgres");
-
-impl PgStore {
-    /// PostgreSQL serves concurrent writers itself: each submission is its own transaction.
-    async fn route_create(&self, new: &crate::NewDossier) -> crate::Result<crate::CreateOutcome> {
-        let mut tx = self.begin_write().await?;
-        let out = create_one(&mut tx, new).await?;
-        match out {
-            crate::CreateOutcome::Created(_) => tx.commit().await?,
-            crate::CreateOutcome::Replayed(_) => tx.rollback().await?,
-        }
-        Ok(out)
-    }
+async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>> {
+    Ok(pool.begin().await?)
 }
+
+crate::backend::impl_store!(PgStore, sqlx::Postgres, "postgres", begin);

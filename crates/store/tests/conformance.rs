@@ -564,9 +564,9 @@ async fn one_bad_submission_among_concurrent_ones_fails_alone(store: Arc<dyn Sto
         tasks.push(tokio::spawn(async move {
             let mut d = new_dossier(&f, day());
             d.attachments.push(attach(format!("key-{i}")));
-            // Submission 13 reuses submission 12's storage key and must fail on its own.
+            // Submission 13 names one storage key twice and must fail on its own.
             if i == 13 {
-                d.attachments.push(attach("key-12".into()));
+                d.attachments.push(attach("key-13".into()));
             }
             store.create_dossier(&d).await
         }));
@@ -580,7 +580,9 @@ async fn one_bad_submission_among_concurrent_ones_fails_alone(store: Arc<dyn Sto
     }
     assert_eq!((ok.len(), failed), (29, 1));
     ok.sort();
-    let expected: Vec<String> = (1..=29).map(|n| format!("000.00.31.H99-261123-{n:04}")).collect();
+    let expected: Vec<String> = (1..=29)
+        .map(|n| format!("000.00.31.H99-261123-{n:04}"))
+        .collect();
     assert_eq!(ok, expected, "codes stay unique and contiguous");
     assert_eq!(store.count_dossiers().await.unwrap(), 29);
     assert_eq!(store.pending_events(100).await.unwrap().len(), 29);
