@@ -38,7 +38,8 @@ pub async fn reconcile_files(store: &Arc<dyn Store>, files: &FileStore) -> anyho
 
 pub async fn serve(cfg: &Config, store: Arc<dyn Store>, files: FileStore) -> anyhow::Result<()> {
     reconcile_files(&store, &files).await?;
-    let rules = cqs_web::Rules::embedded().map_err(|e| anyhow::anyhow!(e))?;
+    let rules = cqs_web::Rules::load(Some(&cfg.data_dir.join("rules")))
+        .map_err(|e| anyhow::anyhow!("quy tắc không hợp lệ: {e}"))?;
     let state = cqs_web::AppState::new(store.clone(), files, rules, cfg.limits());
     let app = cqs_web::router(state);
     let listener = tokio::net::TcpListener::bind(cfg.listen)

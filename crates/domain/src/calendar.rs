@@ -233,16 +233,20 @@ pub const EMBEDDED_DECISIONS: &[(&str, &str)] = &[
     ("2026", include_str!("../../../rules/calendar/2026.json")),
 ];
 
-/// The calendar from the shipped yearly decisions and the default hours.
-pub fn embedded_calendar() -> Result<WorkingCalendar, CalendarError> {
-    let decisions = EMBEDDED_DECISIONS
+/// The yearly decisions shipped with the binary.
+pub fn embedded_decisions() -> Result<Vec<YearDecision>, CalendarError> {
+    EMBEDDED_DECISIONS
         .iter()
         .map(|(y, text)| {
             serde_json::from_str::<YearDecision>(text)
                 .map_err(|e| CalendarError::BadDecision(y.parse().unwrap_or(0), e.to_string()))
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    WorkingCalendar::new(default_periods(), &decisions)
+        .collect()
+}
+
+/// The calendar from the shipped yearly decisions and the default hours.
+pub fn embedded_calendar() -> Result<WorkingCalendar, CalendarError> {
+    WorkingCalendar::new(default_periods(), &embedded_decisions()?)
 }
 
 #[cfg(test)]

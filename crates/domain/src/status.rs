@@ -31,6 +31,8 @@ pub enum MappingError {
     Missing(&'static str),
     #[error("bảng trạng thái khai báo trạng thái {0} hai lần")]
     Duplicate(&'static str),
+    #[error("chưa khai báo bảng trạng thái nào")]
+    Empty,
     #[error("không có bảng trạng thái nào có hiệu lực vào ngày {0}")]
     NoneInForce(NaiveDate),
 }
@@ -62,6 +64,9 @@ pub struct StatusTable(Vec<StatusMapping>);
 
 impl StatusTable {
     pub fn new(mappings: Vec<StatusMapping>) -> Result<Self, MappingError> {
+        if mappings.is_empty() {
+            return Err(MappingError::Empty);
+        }
         mappings.iter().try_for_each(StatusMapping::check)?;
         Ok(Self(mappings))
     }

@@ -103,3 +103,56 @@ pub fn spec_problems(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn operator_files_override_the_shipped_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut mapping: Vec<serde_json::Value> =
+            serde_json::from_str(EMBEDDED_STATUS_MAPPING).unwrap();
+        mapping[0]["entries"][0]["name"] = serde_json::json!("Đã nộp trực tuyến");
+        std::fs::write(
+            dir.path().join("status-mapping.json"),
+            serde_json::to_vec(&mapping).unwrap(),
+        )
+        .unwrap();
+        std::fs::create_dir(dir.path().join("calendar")).unwrap();
+        std::fs::write(
+            dir.path().join("calendar/2027.json"),
+            r#"{"year": 2027, "legal_basis": "thử nghiệm", "days_off": [{"date": "2027-01-04", "name": "Nghỉ thử"}], "working_days": []}"#,
+        )
+        .unwrap();
+        let rules = Rules::load(Some(dir.path())).unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2027, 1, 4).unwrap();
+        assert!(!rules.calendar.is_working_day(day));
+        let on = rules.statuses.on(day).unwrap();
+        assert_eq!(
+            on.entry(cqs_domain::dossier::DossierState::Submitted).name,
+            "Đã nộp trực tuyến"
+        );
+        // The shipped years are still there beside the added one.
+        assert!(
+            !rules
+                .calendar
+                .is_working_day(chrono::NaiveDate::from_ymd_opt(2026, 2, 17).unwrap())
+        );
+        // Received on the added day off: the clock starts the next morning.
+        let due = rules.due_at(
+            chrono::Utc.with_ymd_and_hms(2027, 1, 4, 2, 0, 0).unwrap(),
+            Deadline::WorkingHours { hours: 8 },
+        );
+        assert_eq!(
+            due,
+            Some(chrono::Utc.with_ymd_and_hms(2027, 1, 5, 10, 0, 0).unwrap())
+        );
+        std::fs::write(dir.path().join("status-mapping.json"), "[]").unwrap();
+        assert!(
+            Rules::load(Some(dir.path())).is_err(),
+            "an empty mapping would leave states unnamed"
+        );
+    }
+}

@@ -279,7 +279,20 @@ const PDF: &[u8] = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
 
 #[tokio::test]
 async fn submit_then_look_up_publicly() {
-    let app = app().await;
+    submit_then_look_up(app().await).await;
+}
+
+#[tokio::test]
+async fn submit_retry_and_look_up_on_postgres() {
+    if let Some(app) = postgres_app().await {
+        submit_then_look_up(app).await;
+    }
+    if let Some(app) = postgres_app().await {
+        idempotent_retry(app).await;
+    }
+}
+
+async fn submit_then_look_up(app: App) {
     let r = app
         .post_json(
             "/api/v1/dossiers",
@@ -336,7 +349,10 @@ async fn submit_then_look_up_publicly() {
 
 #[tokio::test]
 async fn idempotency_key_returns_first_receipt() {
-    let app = app().await;
+    idempotent_retry(app().await).await;
+}
+
+async fn idempotent_retry(app: App) {
     let body = submission("000.00.31.H99", "online");
     let first = app
         .post_json(
