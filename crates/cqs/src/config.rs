@@ -70,6 +70,16 @@ const SETTINGS: [&str; 7] = [
     "limits",
 ];
 
+/// Whether an environment key (after `CQS_`) names a setting or a nested setting.
+fn is_setting(key: &str) -> bool {
+    SETTINGS.iter().any(|s| {
+        key.get(..s.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(s))
+            && matches!(key.as_bytes().get(s.len()), None | Some(b'.' | b'_'))
+            && (key.len() == s.len() || *s == "limits")
+    })
+}
+
 /// Overrides from the command line; unset flags leave the layers below alone.
 #[derive(Debug, Default, Serialize)]
 pub struct CliOverrides {
@@ -89,11 +99,12 @@ impl Config {
             fig = fig.merge(Toml::file(f));
         }
         let cfg: Config = fig
-            .merge(Env::prefixed("CQS_").split("__").filter(|k| {
-                // Other CQS_ variables (CQS_LOG, CQS_CONFIG, test settings) are not settings keys.
-                let top = k.as_str().split('.').next().unwrap_or_default();
-                SETTINGS.contains(&top)
-            }))
+            // Other CQS_ variables (CQS_LOG, CQS_CONFIG, test settings) are not settings keys.
+            .merge(
+                Env::prefixed("CQS_")
+                    .split("__")
+                    .filter(|k| is_setting(k.as_str())),
+            )
             .merge(Serialized::defaults(cli))
             .extract()
             .map_err(|e| anyhow::anyhow!("cấu hình không hợp lệ: {e}"))?;

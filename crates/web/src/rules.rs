@@ -22,10 +22,44 @@ pub const EMBEDDED_STATUS_MAPPING: &str = include_str!("../../../rules/status-ma
 impl Rules {
     /// Rules from the files shipped with the binary.
     pub fn embedded() -> Result<Self, String> {
-        let mappings: Vec<StatusMapping> = serde_json::from_str(EMBEDDED_STATUS_MAPPING)
-            .map_err(|e| format!("rules/status-mapping.json: {e}"))?;
+        Self::load(None)
+    }
+
+    /// Rules from the shipped files, with operator overrides from `<dir>/status-mapping.json`
+    /// (replaces the shipped mapping) and `<dir>/calendar/<year>.json` (replaces or adds a year),
+    /// so a new circular or a new year's holiday notice needs no new release.
+    pub fn load(dir: Option<&std::path::Path>) -> Result<Self, String> {
+        let read = |path: &std::path::Path| {
+            std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+        };
+        let mapping_text = match dir
+            .map(|d| d.join("status-mapping.json"))
+            .filter(|p| p.exists())
+        {
+            Some(p) => read(&p)?,
+            None => EMBEDDED_STATUS_MAPPING.to_owned(),
+        };
+        let mappings: Vec<StatusMapping> =
+            serde_json::from_str(&mapping_text).map_err(|e| format!("status-mapping.json: {e}"))?;
         let statuses = StatusTable::new(mappings).map_err(|e| e.to_string())?;
-        let calendar = cqs_domain::calendar::embedded_calendar().map_err(|e| e.to_string())?;
+        let mut decisions =
+            cqs_domain::calendar::embedded_decisions().map_err(|e| e.to_string())?;
+        if let Some(cal_dir) = dir.map(|d| d.join("calendar")).filter(|p| p.is_dir()) {
+            let mut paths: Vec<_> = std::fs::read_dir(&cal_dir)
+                .map_err(|e| format!("{}: {e}", cal_dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect();
+            paths.sort();
+            for p in paths {
+                let d: cqs_domain::calendar::YearDecision = serde_json::from_str(&read(&p)?)
+                    .map_err(|e| format!("{}: {e}", p.display()))?;
+                decisions.retain(|x| x.year != d.year);
+                decisions.push(d);
+            }
+        }
+        let calendar = WorkingCalendar::new(cqs_domain::calendar::default_periods(), &decisions)
+            .map_err(|e| e.to_string())?;
         Ok(Self { calendar, statuses })
     }
 

@@ -110,6 +110,34 @@ async fn app() -> App {
     )))
     .await
     .unwrap();
+    app_on(store, dir).await
+}
+
+/// The same application on a throw-away PostgreSQL database (see the store conformance suite).
+async fn postgres_app() -> Option<App> {
+    let Ok(admin) = std::env::var("CQS_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CQS_TEST_POSTGRES_URL must be set in CI"
+        );
+        eprintln!("skipping PostgreSQL: CQS_TEST_POSTGRES_URL is not set");
+        return None;
+    };
+    use sqlx::Connection;
+    let name = format!("cqs_t_{}", Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    let store = cqs_store::open(&StoreOptions::new(format!("{base}/{name}")))
+        .await
+        .unwrap();
+    Some(app_on(store, tempfile::tempdir().unwrap()).await)
+}
+
+async fn app_on(store: Arc<dyn Store>, dir: tempfile::TempDir) -> App {
     store
         .upsert_org_units(&[
             unit("000.00.00.H99", OrgUnitKind::ProvinceCommittee, None),
