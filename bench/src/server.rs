@@ -4,13 +4,11 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sqlx::Connection;
-
 pub struct Database {
     pub backend: String,
     pub url: String,
     pub dir: tempfile::TempDir,
-    admin: Option<(String, String)>,
+    admin: Option<String>,
 }
 
 impl Database {
@@ -24,19 +22,13 @@ impl Database {
                 admin: None,
             }),
             "postgres" => {
-                let name = format!("cqs_bench_{}", uuid::Uuid::new_v4().simple());
-                let mut c = sqlx::PgConnection::connect(pg_admin).await?;
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut c)
-                    .await?;
-                let (base, _) = pg_admin
-                    .rsplit_once('/')
-                    .ok_or_else(|| anyhow::anyhow!("URL needs a database"))?;
+                let url =
+                    cqs_store::testing::create_postgres_database(pg_admin, "cqs_bench_").await?;
                 Ok(Self {
                     backend: backend.into(),
-                    url: format!("{base}/{name}"),
+                    url,
                     dir,
-                    admin: Some((pg_admin.to_owned(), name)),
+                    admin: Some(pg_admin.to_owned()),
                 })
             }
             other => anyhow::bail!("unknown backend {other}"),
@@ -44,13 +36,8 @@ impl Database {
     }
 
     pub async fn drop(self) -> anyhow::Result<()> {
-        if let Some((admin, name)) = &self.admin {
-            let mut c = sqlx::PgConnection::connect(admin).await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut c)
-            .await?;
+        if let Some(admin) = &self.admin {
+            cqs_store::testing::drop_postgres_database(admin, &self.url).await?;
         }
         Ok(())
     }

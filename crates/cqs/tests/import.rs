@@ -3,7 +3,6 @@
 
 use cqs::commands::{ImportOutcome, import_procedures};
 use cqs::import::{COLUMNS, parse_table, read_csv, read_xlsx, to_csv};
-use cqs_store::{Store, StoreOptions};
 
 fn demo_specs() -> Vec<cqs_domain::catalog::ProcedureSpec> {
     cqs::demo::procedures().unwrap()
@@ -96,13 +95,7 @@ fn every_bad_row_is_reported_in_vietnamese() {
 
 #[tokio::test]
 async fn import_is_all_or_nothing_and_idempotent() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = cqs_store::open(&StoreOptions::new(format!(
-        "sqlite://{}",
-        dir.path().join("t.db").display()
-    )))
-    .await
-    .unwrap();
+    let (store, dir) = cqs_store::testing::sqlite_store().await;
     let specs = demo_specs();
     let good = to_csv(&specs);
     // Without the org units and fields the references fail: nothing is written.
@@ -154,13 +147,7 @@ async fn import_is_all_or_nothing_and_idempotent() {
 
 #[tokio::test]
 async fn demo_loads_twice_without_duplicates() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: std::sync::Arc<dyn Store> = cqs_store::open(&StoreOptions::new(format!(
-        "sqlite://{}",
-        dir.path().join("t.db").display()
-    )))
-    .await
-    .unwrap();
+    let (store, dir) = cqs_store::testing::sqlite_store().await;
     let first = cqs::demo::load(store.as_ref(), dir.path()).await.unwrap();
     assert!(first.org_units >= 30 && first.procedures_added >= 40 && first.users_created > 0);
     let units = store.org_units().await.unwrap();

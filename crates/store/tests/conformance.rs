@@ -1,9 +1,7 @@
 //! The store conformance suite: every test runs against SQLite and PostgreSQL.
 //!
-//! PostgreSQL comes from `CQS_TEST_POSTGRES_URL` (a server URL whose user may create databases);
-//! each test gets a throw-away database named `cqs_t_<uuid>`, which `.ci/run` drops afterwards.
-//! Without the variable the PostgreSQL variants fail under CI (`CI=true`) and are skipped with a
-//! notice on a developer machine.
+//! Databases come from `cqs_store::testing`: a temporary SQLite file, and a throw-away
+//! PostgreSQL database per test from `CQS_TEST_POSTGRES_URL`.
 
 use std::sync::Arc;
 
@@ -17,49 +15,19 @@ use cqs_store::*;
 use serde_json::json;
 use uuid::Uuid;
 
-async fn sqlite_store() -> (Arc<dyn Store>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    (cqs_store::open(&StoreOptions::new(url)).await.unwrap(), dir)
-}
-
-async fn postgres_store() -> Option<Arc<dyn Store>> {
-    let Ok(admin) = std::env::var("CQS_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CQS_TEST_POSTGRES_URL must be set in CI"
-        );
-        eprintln!("skipping PostgreSQL: CQS_TEST_POSTGRES_URL is not set");
-        return None;
-    };
-    let name = format!("cqs_t_{}", Uuid::new_v4().simple());
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("connect to CQS_TEST_POSTGRES_URL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let (base, _) = admin.rsplit_once('/').expect("URL names a database");
-    let mut opts = StoreOptions::new(format!("{base}/{name}"));
-    opts.max_connections = 8;
-    Some(cqs_store::open(&opts).await.unwrap())
-}
-
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                let (store, _dir) = super::sqlite_store().await;
+                let (store, _dir) = cqs_store::testing::sqlite_store().await;
                 super::$name(store).await;
             })*
         }
         mod postgres {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                if let Some(store) = super::postgres_store().await {
+                if let Some(store) = cqs_store::testing::postgres_store().await {
                     super::$name(store).await;
                 }
             })*

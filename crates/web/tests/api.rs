@@ -9,7 +9,7 @@ use cqs_domain::catalog::{Field, ProcedureSpec};
 use cqs_domain::ids::AgencyCode;
 use cqs_domain::org::{OrgUnitKind, OrgUnitSpec};
 use cqs_store::files::FileStore;
-use cqs_store::{NewApiKey, NewUser, Store, StoreOptions};
+use cqs_store::{NewApiKey, NewUser, Store};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -103,37 +103,13 @@ async fn staff(store: &Arc<dyn Store>, name: &str, role: Role, unit: Uuid) -> St
 }
 
 async fn app() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let store = cqs_store::open(&StoreOptions::new(format!(
-        "sqlite://{}",
-        dir.path().join("t.db").display()
-    )))
-    .await
-    .unwrap();
+    let (store, dir) = cqs_store::testing::sqlite_store().await;
     app_on(store, dir).await
 }
 
-/// The same application on a throw-away PostgreSQL database (see the store conformance suite).
+/// The same application on a throw-away PostgreSQL database.
 async fn postgres_app() -> Option<App> {
-    let Ok(admin) = std::env::var("CQS_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CQS_TEST_POSTGRES_URL must be set in CI"
-        );
-        eprintln!("skipping PostgreSQL: CQS_TEST_POSTGRES_URL is not set");
-        return None;
-    };
-    use sqlx::Connection;
-    let name = format!("cqs_t_{}", Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    let store = cqs_store::open(&StoreOptions::new(format!("{base}/{name}")))
-        .await
-        .unwrap();
+    let store = cqs_store::testing::postgres_store().await?;
     Some(app_on(store, tempfile::tempdir().unwrap()).await)
 }
 

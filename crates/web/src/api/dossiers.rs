@@ -9,8 +9,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 use cqs_domain::auth::Principal;
 use cqs_domain::catalog::select_in_force;
 use cqs_domain::dossier::{
-    Actor, ActorKind, ApplicantInput, Attachment, Channel, Dossier, DossierState, UploadedFile,
-    check_submission, local_date, safe_file_name, sniff,
+    Actor, ActorKind, ApplicantInput, Attachment, Channel, Dossier, DossierState, HistoryEntry,
+    UploadedFile, check_submission, local_date, safe_file_name, sniff,
 };
 use cqs_domain::ids::{AgencyCode, DossierCode, ProcedureCode};
 use cqs_store::files::PendingFile;
@@ -464,15 +464,9 @@ pub async fn get_dossier(
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HistoryView {
-    pub seq: i32,
-    pub at: DateTime<Utc>,
-    pub actor: Actor,
-    pub org_unit_id: Option<Uuid>,
-    pub action: String,
-    pub from_state: Option<DossierState>,
-    pub to_state: DossierState,
+    #[serde(flatten)]
+    pub entry: HistoryEntry,
     pub to_status: StatusView,
-    pub note: Option<String>,
 }
 
 /// The dossier's append-only history.
@@ -489,17 +483,10 @@ pub async fn get_history(
     let d = load_authorized(&state, &caller, &code).await?;
     let rows = state.store.history(d.id).await?;
     rows.into_iter()
-        .map(|h| {
+        .map(|entry| {
             Ok(HistoryView {
-                to_status: StatusView::of(&state, h.to_state, h.at)?,
-                seq: h.seq,
-                at: h.at,
-                actor: h.actor,
-                org_unit_id: h.org_unit_id,
-                action: h.action,
-                from_state: h.from_state,
-                to_state: h.to_state,
-                note: h.note,
+                to_status: StatusView::of(&state, entry.to_state, entry.at)?,
+                entry,
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()
