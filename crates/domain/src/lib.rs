@@ -10,3 +10,4 @@ pub mod ids;
 pub mod org;
 pub mod status;
 pub mod text;
+pub mod workflow;
