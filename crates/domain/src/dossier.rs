@@ -426,6 +426,28 @@ pub struct Dossier {
     pub updated_at: DateTime<Utc>,
     /// Optimistic-concurrency version, bumped by every change.
     pub version: i32,
+    /// Index of the process step that holds the dossier; `None` before acceptance.
+    pub current_step: Option<i32>,
+    /// The due date before any apology, kept for statistics.
+    pub original_due_at: Option<DateTime<Utc>>,
+    /// Set while the legal clock is stopped (supplement or payment requested).
+    pub paused_at: Option<DateTime<Utc>>,
+    /// The state to return to when the pause ends.
+    pub resume_state: Option<DossierState>,
+}
+
+impl Dossier {
+    /// The workflow view of this dossier.
+    pub fn position(&self) -> crate::workflow::Position {
+        crate::workflow::Position {
+            state: self.state,
+            step: self.current_step.and_then(|s| usize::try_from(s).ok()),
+            due_at: self.due_at,
+            original_due_at: self.original_due_at,
+            paused_at: self.paused_at,
+            resume_state: self.resume_state,
+        }
+    }
 }
 
 /// An attachment of a dossier, with the hash recorded at upload.

@@ -14,34 +14,49 @@ use crate::dossier::DossierState;
 
 /// An action an officer (or the applicant's system) takes on a dossier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
     /// Tiếp nhận: the desk accepts an online or postal dossier (receipt, Mẫu 01); the legal
     /// clock starts now.
     Accept,
     /// Từ chối tiếp nhận (Mẫu 03).
-    Refuse { reason: String },
+    Refuse {
+        reason: String,
+    },
     /// Chuyển bước: hand the dossier to the next step of the process.
     Forward,
     /// Yêu cầu bổ sung, hoàn thiện (Mẫu 02): stops the clock until the documents arrive.
-    RequestSupplement { reason: String },
+    RequestSupplement {
+        reason: String,
+    },
     /// The applicant supplied what was asked: the clock resumes.
     SupplySupplement,
     /// Yêu cầu thực hiện nghĩa vụ tài chính: stops the clock until paid.
-    RequestPayment { amount: u64 },
+    RequestPayment {
+        amount: u64,
+    },
     ConfirmPayment,
     /// Công dân rút hồ sơ.
-    Withdraw { reason: String },
+    Withdraw {
+        reason: String,
+    },
     /// Dừng xử lý, with the legal reason.
-    Stop { reason: String },
+    Stop {
+        reason: String,
+    },
     /// Phê duyệt at the approval step.
     Approve,
     /// The result is ready (Đã xử lý xong).
     RecordResult,
     /// Trả kết quả.
-    ReturnResult { channel: crate::catalog::ReturnChannel },
+    ReturnResult {
+        channel: crate::catalog::ReturnChannel,
+    },
     /// Xin lỗi và hẹn lại (Mẫu 04): a new due date; the first one is kept for statistics.
-    ApologizeAndReschedule { new_due_at: DateTime<Utc>, reason: String },
+    ApologizeAndReschedule {
+        new_due_at: DateTime<Utc>,
+        reason: String,
+    },
 }
 
 impl Action {
@@ -109,7 +124,10 @@ pub struct Acting<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WorkflowError {
     #[error("Không thể {action} khi hồ sơ đang ở trạng thái {state}")]
-    NotAllowedInState { action: &'static str, state: &'static str },
+    NotAllowedInState {
+        action: &'static str,
+        state: &'static str,
+    },
     #[error("Bước hiện tại ({0}) không cho phép thao tác này")]
     WrongStep(&'static str),
     #[error("Hồ sơ đã ở bước cuối của quy trình")]
@@ -132,7 +150,11 @@ pub struct Outcome {
     pub acting_unit: Option<Uuid>,
 }
 
-fn unit_of(step: &ProcessStep, units: Units, resolve: &dyn Fn(&crate::ids::AgencyCode) -> Option<Uuid>) -> Option<Uuid> {
+fn unit_of(
+    step: &ProcessStep,
+    units: Units,
+    resolve: &dyn Fn(&crate::ids::AgencyCode) -> Option<Uuid>,
+) -> Option<Uuid> {
     match &step.unit {
         UnitRef::Receiving => Some(units.receiving),
         UnitRef::Deciding => Some(units.deciding),
@@ -172,7 +194,10 @@ pub fn decide(
 ) -> Result<Outcome, WorkflowError> {
     use DossierState as S;
     let p = acting.principal;
-    let not_allowed = || WorkflowError::NotAllowedInState { action: action.name(), state: pos.state.as_str() };
+    let not_allowed = || WorkflowError::NotAllowedInState {
+        action: action.name(),
+        state: pos.state.as_str(),
+    };
     if action.reason().is_some_and(|r| r.trim().is_empty()) {
         return Err(WorkflowError::ReasonRequired);
     }
@@ -238,7 +263,10 @@ pub fn decide(
             if here.step != StepKind::Approval {
                 return Err(WorkflowError::WrongStep(step_kind_name(here.step)));
             }
-            require(current_unit.is_some_and(|u| p.has_role_in(u, &[Role::Leader])), crate::auth::Denied::NoRoleInUnit)?;
+            require(
+                current_unit.is_some_and(|u| p.has_role_in(u, &[Role::Leader])),
+                crate::auth::Denied::NoRoleInUnit,
+            )?;
             next.step = Some((pos.step.unwrap_or(0) + 1).min(process.len() - 1));
         }
         Action::RecordResult => {
@@ -267,14 +295,25 @@ pub fn decide(
             require(holds_step() || desk(), crate::auth::Denied::NoRoleInUnit)?;
             next.resume_state = Some(pos.state);
             next.paused_at = Some(now);
-            next.state = if matches!(action, Action::RequestPayment { .. }) { S::NeedPayment } else { S::NeedSupplement };
+            next.state = if matches!(action, Action::RequestPayment { .. }) {
+                S::NeedPayment
+            } else {
+                S::NeedSupplement
+            };
         }
         Action::SupplySupplement | Action::ConfirmPayment => {
-            let expected = if matches!(action, Action::ConfirmPayment) { S::NeedPayment } else { S::NeedSupplement };
+            let expected = if matches!(action, Action::ConfirmPayment) {
+                S::NeedPayment
+            } else {
+                S::NeedSupplement
+            };
             if pos.state != expected {
                 return Err(not_allowed());
             }
-            require(acting.is_submitter || desk(), crate::auth::Denied::NoRoleInUnit)?;
+            require(
+                acting.is_submitter || desk(),
+                crate::auth::Denied::NoRoleInUnit,
+            )?;
             // The clock stood still from the request until now: the due date moves by exactly
             // the working time that passed.
             if let (Some(paused), Some(due)) = (pos.paused_at, pos.due_at) {
@@ -284,28 +323,48 @@ pub fn decide(
             next.paused_at = None;
             next.state = pos.resume_state.unwrap_or(S::InProgress);
             next.resume_state = None;
-            acting_unit = if acting.is_submitter { None } else { Some(units.receiving) };
+            acting_unit = if acting.is_submitter {
+                None
+            } else {
+                Some(units.receiving)
+            };
         }
         Action::Withdraw { .. } => {
             if pos.state.is_closed() || pos.state == S::Resolved {
                 return Err(not_allowed());
             }
-            require(acting.is_submitter || desk(), crate::auth::Denied::NoRoleInUnit)?;
+            require(
+                acting.is_submitter || desk(),
+                crate::auth::Denied::NoRoleInUnit,
+            )?;
             next.state = S::Withdrawn;
             next.paused_at = None;
-            acting_unit = if acting.is_submitter { None } else { Some(units.receiving) };
+            acting_unit = if acting.is_submitter {
+                None
+            } else {
+                Some(units.receiving)
+            };
         }
         Action::Stop { .. } => {
-            if !matches!(pos.state, S::Accepted | S::InProgress | S::NeedSupplement | S::NeedPayment) {
+            if !matches!(
+                pos.state,
+                S::Accepted | S::InProgress | S::NeedSupplement | S::NeedPayment
+            ) {
                 return Err(not_allowed());
             }
-            require(p.has_role_in(units.deciding, &[Role::Leader]), crate::auth::Denied::NoRoleInUnit)?;
+            require(
+                p.has_role_in(units.deciding, &[Role::Leader]),
+                crate::auth::Denied::NoRoleInUnit,
+            )?;
             next.state = S::Stopped;
             next.paused_at = None;
             acting_unit = Some(units.deciding);
         }
         Action::ApologizeAndReschedule { new_due_at, .. } => {
-            if !matches!(pos.state, S::Accepted | S::InProgress | S::NeedSupplement | S::NeedPayment) {
+            if !matches!(
+                pos.state,
+                S::Accepted | S::InProgress | S::NeedSupplement | S::NeedPayment
+            ) {
                 return Err(not_allowed());
             }
             let due = pos.due_at.ok_or(WorkflowError::NoDeadline)?;
@@ -320,7 +379,10 @@ pub fn decide(
             next.due_at = Some(*new_due_at);
         }
     }
-    Ok(Outcome { position: next, acting_unit })
+    Ok(Outcome {
+        position: next,
+        acting_unit,
+    })
 }
 
 #[cfg(test)]
@@ -341,13 +403,22 @@ mod tests {
     }
 
     fn staff(role: Role, unit: Uuid) -> Principal {
-        Principal::Staff { user_id: Uuid::now_v7(), grants: vec![RoleGrant { role, org_unit_id: unit }] }
+        Principal::Staff {
+            user_id: Uuid::now_v7(),
+            grants: vec![RoleGrant {
+                role,
+                org_unit_id: unit,
+            }],
+        }
     }
 
     fn world() -> World {
         let (r, other) = (Uuid::now_v7(), Uuid::now_v7());
         World {
-            units: Units { receiving: r, deciding: r },
+            units: Units {
+                receiving: r,
+                deciding: r,
+            },
             desk: staff(Role::DeskOfficer, r),
             specialist: staff(Role::Specialist, r),
             leader: staff(Role::Leader, r),
@@ -357,17 +428,46 @@ mod tests {
     }
 
     fn vn(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-        chrono_tz::Asia::Ho_Chi_Minh.with_ymd_and_hms(y, m, d, h, mi, 0).unwrap().with_timezone(&Utc)
+        chrono_tz::Asia::Ho_Chi_Minh
+            .with_ymd_and_hms(y, m, d, h, mi, 0)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn start() -> Position {
-        Position { state: DossierState::Submitted, step: None, due_at: None, original_due_at: None, paused_at: None, resume_state: None }
+        Position {
+            state: DossierState::Submitted,
+            step: None,
+            due_at: None,
+            original_due_at: None,
+            paused_at: None,
+            resume_state: None,
+        }
     }
 
-    fn act(w: &World, pos: &Position, who: &Principal, a: Action, now: DateTime<Utc>) -> Result<Position, WorkflowError> {
+    fn act(
+        w: &World,
+        pos: &Position,
+        who: &Principal,
+        a: Action,
+        now: DateTime<Utc>,
+    ) -> Result<Position, WorkflowError> {
         let spec = sample_spec();
-        decide(pos, &spec.process, w.units, &|_| None, &Acting { principal: who, is_submitter: false }, &a, now, &w.cal, Some(8 * 60))
-            .map(|o| o.position)
+        decide(
+            pos,
+            &spec.process,
+            w.units,
+            &|_| None,
+            &Acting {
+                principal: who,
+                is_submitter: false,
+            },
+            &a,
+            now,
+            &w.cal,
+            Some(8 * 60),
+        )
+        .map(|o| o.position)
     }
 
     #[test]
@@ -380,27 +480,91 @@ mod tests {
         assert_eq!(p.due_at, Some(vn(2026, 11, 24, 8, 0)));
         let p = act(&w, &p, &w.desk, Action::Forward, t).unwrap();
         assert_eq!((p.state, p.step), (DossierState::InProgress, Some(1)));
-        assert!(matches!(act(&w, &p, &w.desk, Action::Forward, t), Err(WorkflowError::Denied(_))), "appraisal belongs to the specialist");
+        assert!(
+            matches!(
+                act(&w, &p, &w.desk, Action::Forward, t),
+                Err(WorkflowError::Denied(_))
+            ),
+            "appraisal belongs to the specialist"
+        );
         let p = act(&w, &p, &w.specialist, Action::Forward, t).unwrap();
         assert_eq!(p.step, Some(2));
-        assert!(matches!(act(&w, &p, &w.leader, Action::Forward, t), Err(WorkflowError::WrongStep(_))), "approval is approved, not forwarded");
-        assert!(matches!(act(&w, &p, &w.specialist, Action::Approve, t), Err(WorkflowError::Denied(_))));
+        assert!(
+            matches!(
+                act(&w, &p, &w.leader, Action::Forward, t),
+                Err(WorkflowError::WrongStep(_))
+            ),
+            "approval is approved, not forwarded"
+        );
+        assert!(matches!(
+            act(&w, &p, &w.specialist, Action::Approve, t),
+            Err(WorkflowError::Denied(_))
+        ));
         let p = act(&w, &p, &w.leader, Action::Approve, t).unwrap();
         assert_eq!(p.step, Some(3));
         let p = act(&w, &p, &w.desk, Action::RecordResult, t).unwrap();
         assert_eq!(p.state, DossierState::Resolved);
-        let p = act(&w, &p, &w.desk, Action::ReturnResult { channel: crate::catalog::ReturnChannel::Counter }, t).unwrap();
+        let p = act(
+            &w,
+            &p,
+            &w.desk,
+            Action::ReturnResult {
+                channel: crate::catalog::ReturnChannel::Counter,
+            },
+            t,
+        )
+        .unwrap();
         assert_eq!(p.state, DossierState::Returned);
-        assert!(act(&w, &p, &w.desk, Action::Withdraw { reason: "muộn".into() }, t).is_err());
+        assert!(
+            act(
+                &w,
+                &p,
+                &w.desk,
+                Action::Withdraw {
+                    reason: "muộn".into()
+                },
+                t
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn refusal_needs_a_reason_and_the_right_desk() {
         let w = world();
         let t = vn(2026, 11, 23, 8, 0);
-        assert_eq!(act(&w, &start(), &w.desk, Action::Refuse { reason: " ".into() }, t), Err(WorkflowError::ReasonRequired));
-        assert!(matches!(act(&w, &start(), &w.other_desk, Action::Refuse { reason: "Sai thẩm quyền".into() }, t), Err(WorkflowError::Denied(_))));
-        let p = act(&w, &start(), &w.desk, Action::Refuse { reason: "Không thuộc thẩm quyền".into() }, t).unwrap();
+        assert_eq!(
+            act(
+                &w,
+                &start(),
+                &w.desk,
+                Action::Refuse { reason: " ".into() },
+                t
+            ),
+            Err(WorkflowError::ReasonRequired)
+        );
+        assert!(matches!(
+            act(
+                &w,
+                &start(),
+                &w.other_desk,
+                Action::Refuse {
+                    reason: "Sai thẩm quyền".into()
+                },
+                t
+            ),
+            Err(WorkflowError::Denied(_))
+        ));
+        let p = act(
+            &w,
+            &start(),
+            &w.desk,
+            Action::Refuse {
+                reason: "Không thuộc thẩm quyền".into(),
+            },
+            t,
+        )
+        .unwrap();
         assert_eq!(p.state, DossierState::Refused);
         assert!(act(&w, &p, &w.desk, Action::Accept, t).is_err());
     }
@@ -409,32 +573,105 @@ mod tests {
     fn supplement_stops_the_clock_for_exactly_the_working_time_it_took() {
         let w = world();
         // Accepted Friday 20/11/2026 08:00 with 8 working hours: due Monday 08:00.
-        let p = act(&w, &start(), &w.desk, Action::Accept, vn(2026, 11, 20, 8, 0)).unwrap();
+        let p = act(
+            &w,
+            &start(),
+            &w.desk,
+            Action::Accept,
+            vn(2026, 11, 20, 8, 0),
+        )
+        .unwrap();
         assert_eq!(p.due_at, Some(vn(2026, 11, 23, 8, 0)));
         let p = act(&w, &p, &w.desk, Action::Forward, vn(2026, 11, 20, 8, 30)).unwrap();
         // At 10:00 (6 working hours left) the specialist asks for a supplement.
-        let paused = act(&w, &p, &w.specialist, Action::RequestSupplement { reason: "Thiếu giấy chứng sinh".into() }, vn(2026, 11, 20, 10, 0)).unwrap();
+        let paused = act(
+            &w,
+            &p,
+            &w.specialist,
+            Action::RequestSupplement {
+                reason: "Thiếu giấy chứng sinh".into(),
+            },
+            vn(2026, 11, 20, 10, 0),
+        )
+        .unwrap();
         assert_eq!(paused.state, DossierState::NeedSupplement);
         // Supplied Monday 23/11 at 09:00: the 6 hours left run 09:00–11:30 and 13:30–17:00.
-        let resumed = act(&w, &paused, &w.desk, Action::SupplySupplement, vn(2026, 11, 23, 9, 0)).unwrap();
+        let resumed = act(
+            &w,
+            &paused,
+            &w.desk,
+            Action::SupplySupplement,
+            vn(2026, 11, 23, 9, 0),
+        )
+        .unwrap();
         assert_eq!(resumed.state, DossierState::InProgress);
         assert_eq!(resumed.paused_at, None);
         assert_eq!(resumed.due_at, Some(vn(2026, 11, 23, 17, 0)));
-        assert_eq!(w.cal.working_minutes_between(vn(2026, 11, 23, 9, 0), resumed.due_at.unwrap()), 6 * 60);
+        assert_eq!(
+            w.cal
+                .working_minutes_between(vn(2026, 11, 23, 9, 0), resumed.due_at.unwrap()),
+            6 * 60
+        );
     }
 
     #[test]
     fn apology_keeps_the_original_due_date() {
         let w = world();
-        let p = act(&w, &start(), &w.desk, Action::Accept, vn(2026, 11, 23, 8, 0)).unwrap();
+        let p = act(
+            &w,
+            &start(),
+            &w.desk,
+            Action::Accept,
+            vn(2026, 11, 23, 8, 0),
+        )
+        .unwrap();
         let first = p.due_at.unwrap();
         let later = vn(2026, 11, 26, 17, 0);
-        assert_eq!(act(&w, &p, &w.desk, Action::ApologizeAndReschedule { new_due_at: first, reason: "Quá tải".into() }, first), Err(WorkflowError::NewDueNotLater));
-        let p = act(&w, &p, &w.desk, Action::ApologizeAndReschedule { new_due_at: later, reason: "Chờ xác minh".into() }, first).unwrap();
+        assert_eq!(
+            act(
+                &w,
+                &p,
+                &w.desk,
+                Action::ApologizeAndReschedule {
+                    new_due_at: first,
+                    reason: "Quá tải".into()
+                },
+                first
+            ),
+            Err(WorkflowError::NewDueNotLater)
+        );
+        let p = act(
+            &w,
+            &p,
+            &w.desk,
+            Action::ApologizeAndReschedule {
+                new_due_at: later,
+                reason: "Chờ xác minh".into(),
+            },
+            first,
+        )
+        .unwrap();
         assert_eq!((p.due_at, p.original_due_at), (Some(later), Some(first)));
-        let p = act(&w, &p, &w.leader, Action::ApologizeAndReschedule { new_due_at: later + chrono::Duration::days(1), reason: "Thêm".into() }, first).unwrap();
-        assert_eq!(p.original_due_at, Some(first), "the first due date stays the reference");
-        assert_eq!(local_date(p.due_at.unwrap()), chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap());
+        let p = act(
+            &w,
+            &p,
+            &w.leader,
+            Action::ApologizeAndReschedule {
+                new_due_at: later + chrono::Duration::days(1),
+                reason: "Thêm".into(),
+            },
+            first,
+        )
+        .unwrap();
+        assert_eq!(
+            p.original_due_at,
+            Some(first),
+            "the first due date stays the reference"
+        );
+        assert_eq!(
+            local_date(p.due_at.unwrap()),
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
+        );
     }
 
     #[test]
@@ -443,12 +680,69 @@ mod tests {
         let t = vn(2026, 11, 23, 8, 0);
         let p = act(&w, &start(), &w.desk, Action::Accept, t).unwrap();
         let spec = sample_spec();
-        let applicant = Principal::Client { client_id: Uuid::now_v7(), scopes: vec![], org_unit_id: None };
-        let by_applicant = decide(&p, &spec.process, w.units, &|_| None, &Acting { principal: &applicant, is_submitter: true }, &Action::Withdraw { reason: "Không còn nhu cầu".into() }, t, &w.cal, Some(480)).unwrap();
+        let applicant = Principal::Client {
+            client_id: Uuid::now_v7(),
+            scopes: vec![],
+            org_unit_id: None,
+        };
+        let by_applicant = decide(
+            &p,
+            &spec.process,
+            w.units,
+            &|_| None,
+            &Acting {
+                principal: &applicant,
+                is_submitter: true,
+            },
+            &Action::Withdraw {
+                reason: "Không còn nhu cầu".into(),
+            },
+            t,
+            &w.cal,
+            Some(480),
+        )
+        .unwrap();
         assert_eq!(by_applicant.position.state, DossierState::Withdrawn);
-        let stranger = decide(&p, &spec.process, w.units, &|_| None, &Acting { principal: &applicant, is_submitter: false }, &Action::Withdraw { reason: "x".into() }, t, &w.cal, Some(480));
+        let stranger = decide(
+            &p,
+            &spec.process,
+            w.units,
+            &|_| None,
+            &Acting {
+                principal: &applicant,
+                is_submitter: false,
+            },
+            &Action::Withdraw { reason: "x".into() },
+            t,
+            &w.cal,
+            Some(480),
+        );
         assert!(matches!(stranger, Err(WorkflowError::Denied(_))));
-        assert!(matches!(act(&w, &p, &w.specialist, Action::Stop { reason: "Căn cứ khoản 2".into() }, t), Err(WorkflowError::Denied(_))));
-        assert_eq!(act(&w, &p, &w.leader, Action::Stop { reason: "Theo yêu cầu của Tòa án".into() }, t).unwrap().state, DossierState::Stopped);
+        assert!(matches!(
+            act(
+                &w,
+                &p,
+                &w.specialist,
+                Action::Stop {
+                    reason: "Căn cứ khoản 2".into()
+                },
+                t
+            ),
+            Err(WorkflowError::Denied(_))
+        ));
+        assert_eq!(
+            act(
+                &w,
+                &p,
+                &w.leader,
+                Action::Stop {
+                    reason: "Theo yêu cầu của Tòa án".into()
+                },
+                t
+            )
+            .unwrap()
+            .state,
+            DossierState::Stopped
+        );
     }
 }

@@ -92,7 +92,19 @@ macro_rules! impl_store {
                 submitted_by_client: r.try_get("submitted_by_client")?,
                 updated_at: r.try_get("updated_at")?,
                 version: r.try_get("version")?,
+                current_step: r.try_get("current_step")?,
+                original_due_at: r.try_get("original_due_at")?,
+                paused_at: r.try_get("paused_at")?,
+                resume_state: r
+                    .try_get::<Option<&str>, _>("resume_state")?
+                    .map(|s| DossierState::parse(s).ok_or_else(|| corrupt("dossiers.resume_state")))
+                    .transpose()?,
             })
+        }
+
+        /// A dossier accepted at the counter starts at the first step of its process.
+        fn initial_step(state: DossierState) -> Option<i32> {
+            (state == DossierState::Accepted).then_some(0)
         }
 
         fn actor_kind_str(k: ActorKind) -> &'static str {
@@ -183,8 +195,8 @@ macro_rules! impl_store {
             sqlx::query(
                 "INSERT INTO dossiers (id, code, procedure_version_id, procedure_code, procedure_version, procedure_name,
                    receiving_unit_id, state, channel, applicant, applicant_identity, applicant_search, form_data,
-                   received_at, due_at, submitted_by_client, updated_at, version)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1)",
+                   received_at, due_at, submitted_by_client, updated_at, version, current_step)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18)",
             )
             .bind(new.id)
             .bind(code.as_str())
@@ -203,6 +215,7 @@ macro_rules! impl_store {
             .bind(new.due_at)
             .bind(new.submitted_by_client)
             .bind(new.received_at)
+            .bind(initial_step(state))
             .execute(&mut **tx)
             .await?;
             for a in &new.attachments {
@@ -311,7 +324,7 @@ macro_rules! impl_store {
             let mut q = sqlx::QueryBuilder::<$db>::new(
                 "INSERT INTO dossiers (id, code, procedure_version_id, procedure_code, procedure_version, procedure_name,
                    receiving_unit_id, state, channel, applicant, applicant_identity, applicant_search, form_data,
-                   received_at, due_at, submitted_by_client, updated_at, version) ",
+                   received_at, due_at, submitted_by_client, updated_at, version, current_step) ",
             );
             q.push_values(&pairs, |mut b, (n, r)| {
                 b.push_bind(n.id)
@@ -331,7 +344,8 @@ macro_rules! impl_store {
                     .push_bind(n.due_at)
                     .push_bind(n.submitted_by_client)
                     .push_bind(n.received_at)
-                    .push_bind(1i32);
+                    .push_bind(1i32)
+                    .push_bind(initial_step(r.state));
             });
             q.build().execute(&mut **tx).await?;
             let files: Vec<(&NewDossier, &NewAttachment)> =
@@ -464,7 +478,7 @@ macro_rules! impl_store {
             }
         }
 
-        const DOSSIER_COLUMNS: &str = "id, code, procedure_version_id, procedure_code, procedure_version, receiving_unit_id, state, channel, applicant, form_data, received_at, due_at, submitted_by_client, updated_at, version";
+        const DOSSIER_COLUMNS: &str = "id, code, procedure_version_id, procedure_code, procedure_version, receiving_unit_id, state, channel, applicant, form_data, received_at, due_at, submitted_by_client, updated_at, version, current_step, original_due_at, paused_at, resume_state";
 
         #[async_trait::async_trait]
         impl crate::Store for $store {
@@ -791,6 +805,63 @@ macro_rules! impl_store {
 
             async fn create_dossier(&self, new: &NewDossier) -> Result<CreateOutcome> {
                 self.route_create(new).await
+            }
+
+            async fn apply_transition(&self, t: &Transition) -> Result<i32> {
+                let mut tx = self.begin_write().await?;
+                let p = &t.position;
+                let done = sqlx::query(
+                    "UPDATE dossiers SET state = $1, current_step = $2, due_at = $3, original_due_at = $4,
+                       paused_at = $5, resume_state = $6, updated_at = $7, version = version + 1
+                     WHERE id = $8 AND version = $9",
+                )
+                .bind(p.state.as_str())
+                .bind(p.step.map(|s| s as i32))
+                .bind(p.due_at)
+                .bind(p.original_due_at)
+                .bind(p.paused_at)
+                .bind(p.resume_state.map(|s| s.as_str()))
+                .bind(t.at)
+                .bind(t.dossier_id)
+                .bind(t.expected_version)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::Conflict("hồ sơ vừa được người khác cập nhật".into()));
+                }
+                sqlx::query(
+                    "INSERT INTO dossier_history (dossier_id, seq, at, actor_kind, actor_id, org_unit_id, action, from_state, to_state, note)
+                     VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM dossier_history WHERE dossier_id = $1), $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(t.dossier_id)
+                .bind(t.at)
+                .bind(actor_kind_str(t.actor.kind))
+                .bind(t.actor.id)
+                .bind(t.actor_unit_id)
+                .bind(&t.action)
+                .bind(t.from_state.as_str())
+                .bind(p.state.as_str())
+                .bind(&t.note)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("INSERT INTO outbox (event_id, topic, aggregate_id, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(Uuid::now_v7())
+                    .bind(format!("dossier.{}", t.action))
+                    .bind(t.dossier_id)
+                    .bind(Json(serde_json::json!({
+                        "dossier_id": t.dossier_id,
+                        "code": t.code,
+                        "action": t.action,
+                        "from_state": t.from_state,
+                        "state": p.state,
+                        "due_at": p.due_at,
+                        "at": t.at,
+                    })))
+                    .bind(t.at)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(t.expected_version + 1)
             }
 
             async fn dossier_by_code(&self, code: &str) -> Result<Option<Dossier>> {

@@ -117,6 +117,10 @@ pub trait Store: Send + Sync + 'static {
     /// Creates a dossier with its code, attachments, first history row and outbox event in one
     /// transaction; with an idempotency key, a repeat returns the first receipt instead.
     async fn create_dossier(&self, new: &NewDossier) -> Result<CreateOutcome>;
+    /// Applies a workflow decision if the dossier is still at `expected_version`: state, history
+    /// row and outbox event in one transaction. Returns the new version; a stale version is a
+    /// `Conflict` (two officers acting at once: exactly one wins).
+    async fn apply_transition(&self, t: &Transition) -> Result<i32>;
     async fn dossier_by_code(&self, code: &str) -> Result<Option<cqs_domain::dossier::Dossier>>;
     async fn public_status(&self, code: &str) -> Result<Option<PublicStatus>>;
     async fn history(

@@ -151,3 +151,18 @@ pub struct OutboxEvent {
     pub payload: serde_json::Value,
     pub created_at: DateTime<Utc>,
 }
+
+/// A decided workflow action, ready to persist.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    pub dossier_id: Uuid,
+    pub code: String,
+    pub expected_version: i32,
+    pub from_state: DossierState,
+    pub position: cqs_domain::workflow::Position,
+    pub action: String,
+    pub note: Option<String>,
+    pub actor: Actor,
+    pub actor_unit_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+}

@@ -24,6 +24,8 @@ struct App {
     desk_x: String,
     desk_y: String,
     admin: String,
+    specialist_x: String,
+    leader_x: String,
 }
 
 fn unit(code: &str, kind: OrgUnitKind, parent: Option<&str>) -> OrgUnitSpec {
@@ -56,8 +58,10 @@ fn spec() -> ProcedureSpec {
                            "ngay_sinh": {"type": "string", "format": "date", "title": "Ngày sinh"}}},
         "result": {"name": "Giấy khai sinh", "document_type": "giay-khai-sinh"}, "return_channels": ["counter", "online"],
         "legal_basis": ["Luật Hộ tịch số 60/2014/QH13"],
-        "process": [{"step": "intake", "unit": "receiving", "role": "desk_officer", "hours": 2},
-                    {"step": "appraisal", "unit": "receiving", "role": "specialist", "hours": 6}],
+        "process": [{"step": "intake", "unit": "receiving", "role": "desk_officer", "hours": 1},
+                    {"step": "appraisal", "unit": "receiving", "role": "specialist", "hours": 5},
+                    {"step": "approval", "unit": "receiving", "role": "leader", "hours": 1},
+                    {"step": "returning", "unit": "receiving", "role": "desk_officer", "hours": 1}],
         "effective_from": "2025-07-01", "effective_to": null
     }))
     .unwrap()
@@ -156,6 +160,8 @@ async fn app_on(store: Arc<dyn Store>, dir: tempfile::TempDir) -> App {
     let desk_x = staff(&store, "desk.x", Role::DeskOfficer, x).await;
     let desk_y = staff(&store, "desk.y", Role::DeskOfficer, y).await;
     let admin = staff(&store, "admin", Role::Admin, root).await;
+    let specialist_x = staff(&store, "specialist.x", Role::Specialist, x).await;
+    let leader_x = staff(&store, "leader.x", Role::Leader, x).await;
     let files = FileStore::open(dir.path().join("files")).unwrap();
     let state = cqs_web::AppState::new(
         store.clone(),
@@ -172,6 +178,8 @@ async fn app_on(store: Arc<dyn Store>, dir: tempfile::TempDir) -> App {
         desk_x,
         desk_y,
         admin,
+        specialist_x,
+        leader_x,
     }
 }
 
@@ -723,6 +731,7 @@ async fn route_table_covers_every_route() {
         ("get", "/api/v1/dossiers/{code}", 401),
         ("get", "/api/v1/dossiers/{code}/history", 401),
         ("get", "/api/v1/dossiers/{code}/attachments/{id}", 401),
+        ("post", "/api/v1/dossiers/{code}/actions", 401),
         ("get", "/api/v1/lookup/{code}", 404),
         ("get", "/healthz", 200),
         ("get", "/readyz", 200),
@@ -778,4 +787,257 @@ async fn route_table_covers_every_route() {
     assert_eq!(spec.status, StatusCode::OK);
     assert!(spec.json()["paths"]["/api/v1/dossiers"].is_object());
     assert_eq!(app.get("/api/docs/", None).await.status, StatusCode::OK);
+}
+
+async fn submitted(app: &App) -> String {
+    let r = app
+        .post_json(
+            "/api/v1/dossiers",
+            Some(&app.portal),
+            &submission("000.00.31.H99", "online"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    r.json()["code"].as_str().unwrap().to_owned()
+}
+
+async fn act(app: &App, code: &str, token: &str, version: i64, action: Value) -> Resp {
+    app.post_json(
+        &format!("/api/v1/dossiers/{code}/actions"),
+        Some(token),
+        &json!({"expected_version": version, "action": action}),
+        None,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_dossier_goes_from_desk_to_result() {
+    let app = app().await;
+    let code = submitted(&app).await;
+    let steps = [
+        (&app.desk_x, json!({"type": "accept"}), "accepted"),
+        (&app.desk_x, json!({"type": "forward"}), "in_progress"),
+        (&app.specialist_x, json!({"type": "forward"}), "in_progress"),
+        (&app.leader_x, json!({"type": "approve"}), "in_progress"),
+        (&app.desk_x, json!({"type": "record_result"}), "resolved"),
+        (
+            &app.desk_x,
+            json!({"type": "return_result", "channel": "counter"}),
+            "returned",
+        ),
+    ];
+    for (i, (token, action, state)) in steps.iter().enumerate() {
+        let r = act(&app, &code, token, i as i64 + 1, action.clone()).await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{action}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        assert_eq!(r.json()["status"]["state"], *state);
+        assert_eq!(r.json()["version"], i as i64 + 2);
+    }
+    let lookup = app
+        .get(&format!("/api/v1/lookup/{code}"), None)
+        .await
+        .json();
+    assert_eq!(lookup["status"]["national_code"], 10);
+    let history = app
+        .get(
+            &format!("/api/v1/dossiers/{code}/history"),
+            Some(&app.desk_x),
+        )
+        .await
+        .json();
+    let actions: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "submit",
+            "accept",
+            "forward",
+            "forward",
+            "approve",
+            "record_result",
+            "return_result"
+        ]
+    );
+    // The wrong person, the wrong step, a stale version.
+    let code2 = submitted(&app).await;
+    assert_eq!(
+        act(&app, &code2, &app.desk_y, 1, json!({"type": "accept"}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        act(
+            &app,
+            &code2,
+            &app.specialist_x,
+            1,
+            json!({"type": "accept"})
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        act(&app, &code2, &app.desk_x, 1, json!({"type": "approve"}))
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        act(&app, &code2, &app.desk_x, 7, json!({"type": "accept"}))
+            .await
+            .json()["code"],
+        "stale_version"
+    );
+    assert_eq!(
+        act(
+            &app,
+            &code2,
+            &app.desk_x,
+            1,
+            json!({"type": "refuse", "reason": ""})
+        )
+        .await
+        .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        act(&app, &code2, &app.desk_x, 1, json!({"type": "teleport"}))
+            .await
+            .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let refused = act(
+        &app,
+        &code2,
+        &app.desk_x,
+        1,
+        json!({"type": "refuse", "reason": "Hồ sơ không thuộc thẩm quyền"}),
+    )
+    .await;
+    assert_eq!(refused.json()["status"]["national_code"], 3);
+    let h = app
+        .get(
+            &format!("/api/v1/dossiers/{code2}/history"),
+            Some(&app.desk_x),
+        )
+        .await
+        .json();
+    assert_eq!(h[1]["note"], "Hồ sơ không thuộc thẩm quyền");
+}
+
+#[tokio::test]
+async fn the_applicant_supplies_documents_and_the_clock_resumes() {
+    let app = app().await;
+    let code = submitted(&app).await;
+    act(&app, &code, &app.desk_x, 1, json!({"type": "accept"})).await;
+    act(&app, &code, &app.desk_x, 2, json!({"type": "forward"})).await;
+    let paused = act(
+        &app,
+        &code,
+        &app.specialist_x,
+        3,
+        json!({"type": "request_supplement", "reason": "Thiếu giấy chứng sinh"}),
+    )
+    .await
+    .json();
+    assert_eq!(paused["status"]["national_code"], 5);
+    assert_eq!(paused["clock_paused"], true);
+    // Another client may not answer for the applicant; the submitting portal may.
+    assert_eq!(
+        act(
+            &app,
+            &code,
+            &app.reader_other_unit,
+            4,
+            json!({"type": "supply_supplement"})
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let resumed = act(
+        &app,
+        &code,
+        &app.portal,
+        4,
+        json!({"type": "supply_supplement"}),
+    )
+    .await
+    .json();
+    assert_eq!(resumed["status"]["state"], "in_progress");
+    assert_eq!(resumed["clock_paused"], false);
+    assert!(
+        resumed["due_at"].as_str().unwrap() >= paused["due_at"].as_str().unwrap(),
+        "the pause never shortens the time"
+    );
+    let withdrawn = act(
+        &app,
+        &code,
+        &app.portal,
+        5,
+        json!({"type": "withdraw", "reason": "Không còn nhu cầu"}),
+    )
+    .await
+    .json();
+    assert_eq!(withdrawn["status"]["national_code"], 7);
+}
+
+async fn race(app: App) {
+    let code = submitted(&app).await;
+    let (a, b) = tokio::join!(
+        act(&app, &code, &app.desk_x, 1, json!({"type": "accept"})),
+        act(
+            &app,
+            &code,
+            &app.desk_x,
+            1,
+            json!({"type": "refuse", "reason": "Trùng hồ sơ"})
+        )
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::CONFLICT],
+        "exactly one officer wins"
+    );
+    let loser = if a.status == StatusCode::CONFLICT {
+        a
+    } else {
+        b
+    };
+    assert_eq!(loser.json()["code"], "stale_version");
+    let history = app
+        .get(
+            &format!("/api/v1/dossiers/{code}/history"),
+            Some(&app.desk_x),
+        )
+        .await
+        .json();
+    assert_eq!(history.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn two_officers_at_once_on_sqlite() {
+    race(app().await).await;
+}
+
+#[tokio::test]
+async fn two_officers_at_once_on_postgres() {
+    if let Some(app) = postgres_app().await {
+        race(app).await;
+    }
 }

@@ -12,7 +12,7 @@ use cqs_domain::dossier::{
     Actor, ActorKind, ApplicantInput, Attachment, Channel, Dossier, DossierState, HistoryEntry,
     UploadedFile, check_submission, local_date, safe_file_name, sniff,
 };
-use cqs_domain::ids::{AgencyCode, DossierCode, ProcedureCode};
+use cqs_domain::ids::{AgencyCode, ProcedureCode};
 use cqs_store::files::PendingFile;
 use cqs_store::{CreateOutcome, IdempotencyKey, NewAttachment, NewDossier, SubmissionReceipt};
 use serde::{Deserialize, Serialize};
@@ -414,17 +414,11 @@ async fn load_authorized(
     code: &str,
 ) -> Result<Dossier, ApiError> {
     caller.require_authenticated()?;
-    let code = DossierCode::parse(code)
-        .map_err(|e| ApiError::bad_request("invalid_dossier_code", e.to_string()))?;
-    let d = state
-        .store
-        .dossier_by_code(code.as_str())
-        .await?
-        .ok_or_else(|| ApiError::not_found("hồ sơ"))?;
+    let ctx = crate::api::workflow::Context::load(state, code).await?;
     caller
         .0
-        .may_read_dossier(&[d.receiving_unit_id], d.submitted_by_client)?;
-    Ok(d)
+        .may_read_dossier(&ctx.involved_units(), ctx.dossier.submitted_by_client)?;
+    Ok(ctx.dossier)
 }
 
 /// The full dossier, for staff of a unit that holds it and for authorized clients.

@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod dossiers;
 pub mod health;
 pub mod lookup;
+pub mod workflow;
 
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -68,6 +69,7 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(dossiers::get_dossier))
         .routes(routes!(dossiers::get_history))
         .routes(routes!(dossiers::download_attachment))
+        .routes(routes!(workflow::act))
         .routes(routes!(lookup::lookup))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

@@ -1,0 +1,6 @@
+-- Workflow position of a dossier: the process step that holds it, the paused legal clock, and
+-- the due date before any apology (kept for statistics).
+ALTER TABLE dossiers ADD COLUMN current_step INTEGER;
+ALTER TABLE dossiers ADD COLUMN original_due_at TEXT;
+ALTER TABLE dossiers ADD COLUMN paused_at TEXT;
+ALTER TABLE dossiers ADD COLUMN resume_state TEXT;

@@ -1,0 +1,237 @@
+//! `POST /api/v1/dossiers/{code}/actions`: one endpoint for every workflow action. The handler
+//! loads the dossier with its pinned procedure version, asks `domain::workflow::decide`, and
+//! persists the decision only if nobody changed the dossier meanwhile.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use chrono::{SubsecRound, Utc};
+use cqs_domain::auth::Principal;
+use cqs_domain::catalog::{Deadline, ProcedureVersion, UnitRef};
+use cqs_domain::dossier::{Actor, ActorKind, Dossier};
+use cqs_domain::ids::DossierCode;
+use cqs_domain::workflow::{Acting, Action, Units, WorkflowError, decide};
+use cqs_store::Transition;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::api::dossiers::StatusView;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiPath, read_json};
+
+/// A dossier with what the workflow needs to judge it.
+pub struct Context {
+    pub dossier: Dossier,
+    pub version: ProcedureVersion,
+    pub units: Units,
+    codes: HashMap<String, Uuid>,
+}
+
+impl Context {
+    pub async fn load(state: &AppState, code: &str) -> Result<Self, ApiError> {
+        let code = DossierCode::parse(code)
+            .map_err(|e| ApiError::bad_request("invalid_dossier_code", e.to_string()))?;
+        let dossier = state
+            .store
+            .dossier_by_code(code.as_str())
+            .await?
+            .ok_or_else(|| ApiError::not_found("hồ sơ"))?;
+        let version = state
+            .store
+            .procedure_versions(dossier.procedure_code.as_str())
+            .await?
+            .into_iter()
+            .find(|v| v.id == dossier.procedure_id)
+            .ok_or_else(|| {
+                tracing::error!("dossier points at a missing procedure version");
+                ApiError::internal()
+            })?;
+        let codes: HashMap<String, Uuid> = state
+            .store
+            .org_units()
+            .await?
+            .into_iter()
+            .map(|u| (u.code.to_string(), u.id))
+            .collect();
+        let deciding = match &version.spec.deciding_unit {
+            UnitRef::Code(c) => codes
+                .get(c.as_str())
+                .copied()
+                .unwrap_or(dossier.receiving_unit_id),
+            _ => dossier.receiving_unit_id,
+        };
+        Ok(Self {
+            units: Units {
+                receiving: dossier.receiving_unit_id,
+                deciding,
+            },
+            dossier,
+            version,
+            codes,
+        })
+    }
+
+    /// Every unit the dossier's process involves: their staff may see it.
+    pub fn involved_units(&self) -> Vec<Uuid> {
+        let mut out = vec![self.units.receiving, self.units.deciding];
+        for s in &self.version.spec.process {
+            if let UnitRef::Code(c) = &s.unit {
+                out.extend(self.codes.get(c.as_str()));
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionRequest {
+    /// The dossier version the caller saw; the action fails with 409 if it changed since.
+    pub expected_version: i32,
+    pub action: Action,
+    /// A note for the history.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ActionResult {
+    pub code: String,
+    pub version: i32,
+    pub status: StatusView,
+    pub current_step: Option<usize>,
+    pub due_at: Option<chrono::DateTime<Utc>>,
+    pub original_due_at: Option<chrono::DateTime<Utc>>,
+    pub clock_paused: bool,
+}
+
+fn workflow_error(e: WorkflowError) -> ApiError {
+    match e {
+        WorkflowError::Denied(d) => d.into(),
+        e @ (WorkflowError::ReasonRequired | WorkflowError::NewDueNotLater) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_action",
+            e.to_string(),
+        ),
+        e => ApiError::new(StatusCode::CONFLICT, "invalid_transition", e.to_string()),
+    }
+}
+
+/// Take a workflow action on a dossier: accept, refuse, forward, request or supply a
+/// supplement, request or confirm payment, withdraw, stop, approve, record or return the result,
+/// apologize and reschedule. Staff act by their role at the unit of the current step; the
+/// submitting client may supply documents, confirm payment and withdraw.
+#[utoipa::path(post, path = "/api/v1/dossiers/{code}/actions", tag = "dossiers", request_body = ActionRequest,
+    params(("code" = String, Path, description = "Mã hồ sơ")),
+    responses((status = 200, body = ActionResult), (status = 400, body = crate::error::Problem),
+        (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
+        (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)),
+    security(("api_key" = [])))]
+pub async fn act(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(code): ApiPath<String>,
+    req: Request,
+) -> Result<Json<ActionResult>, ApiError> {
+    caller.require_authenticated()?;
+    let ctx = Context::load(&state, &code).await?;
+    let is_submitter = matches!(&caller.0, Principal::Client { client_id, .. } if Some(*client_id) == ctx.dossier.submitted_by_client);
+    // Machine clients act only on dossiers they submitted (the applicant's side of the desk).
+    if matches!(caller.0, Principal::Client { .. }) && !is_submitter {
+        return Err(cqs_domain::auth::Denied::NoRoleInUnit.into());
+    }
+    let body: ActionRequest = read_json(req, state.limits.json_body).await?;
+    let d = &ctx.dossier;
+    if body.expected_version != d.version {
+        return Err(stale(&state, d)?);
+    }
+    let now = Utc::now().trunc_subsecs(6);
+    let minutes = match ctx.version.spec.deadline {
+        Deadline::WorkingHours { hours } => Some(i64::from(hours) * 60),
+        _ => None,
+    };
+    let resolve = |c: &cqs_domain::ids::AgencyCode| ctx.codes.get(c.as_str()).copied();
+    let outcome = decide(
+        &d.position(),
+        &ctx.version.spec.process,
+        ctx.units,
+        &resolve,
+        &Acting {
+            principal: &caller.0,
+            is_submitter,
+        },
+        &body.action,
+        now,
+        &state.rules.calendar,
+        minutes,
+    )
+    .map_err(workflow_error)?;
+    let actor = match &caller.0 {
+        Principal::Staff { user_id, .. } => Actor {
+            kind: ActorKind::Staff,
+            id: Some(*user_id),
+        },
+        Principal::Client { client_id, .. } => Actor {
+            kind: ActorKind::Client,
+            id: Some(*client_id),
+        },
+        Principal::Anonymous => unreachable!("checked above"),
+    };
+    let note = [body.action.reason(), body.note.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(cqs_domain::text::nfc)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" — ");
+    let position = outcome.position;
+    let version = state
+        .store
+        .apply_transition(&Transition {
+            dossier_id: d.id,
+            code: d.code.to_string(),
+            expected_version: d.version,
+            from_state: d.state,
+            position: position.clone(),
+            action: body.action.name().to_owned(),
+            note: (!note.is_empty()).then_some(note),
+            actor,
+            actor_unit_id: outcome.acting_unit,
+            at: now,
+        })
+        .await
+        .map_err(|e| match e {
+            cqs_store::StoreError::Conflict(msg) => {
+                ApiError::new(StatusCode::CONFLICT, "stale_version", msg)
+            }
+            other => other.into(),
+        })?;
+    Ok(Json(ActionResult {
+        code: d.code.to_string(),
+        version,
+        status: StatusView::of(&state, position.state, now)?,
+        current_step: position.step,
+        due_at: position.due_at,
+        original_due_at: position.original_due_at,
+        clock_paused: position.paused_at.is_some(),
+    }))
+}
+
+fn stale(state: &AppState, d: &Dossier) -> Result<ApiError, ApiError> {
+    let status = StatusView::of(state, d.state, Utc::now())?;
+    Ok(ApiError::new(
+        StatusCode::CONFLICT,
+        "stale_version",
+        "Hồ sơ đã được cập nhật bởi người khác, vui lòng tải lại",
+    )
+    .detail(format!(
+        "Phiên bản hiện tại: {}; trạng thái: {}",
+        d.version, status.name
+    )))
+}
