@@ -227,6 +227,40 @@ pub fn classify(finished: DateTime<Utc>, due: DateTime<Utc>) -> Timeliness {
     }
 }
 
+/// How close an open dossier is to its deadline. A dossier is due soon when at most this many
+/// working minutes are left (one working day).
+pub const DUE_SOON_MINUTES: i64 = 8 * 60;
+
+/// Deadline flags shown on every dossier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct DeadlineFlags {
+    pub overdue: bool,
+    pub due_soon: bool,
+}
+
+/// Flags for a dossier still running against `due`. While the clock is stopped the dossier is
+/// judged at the moment it stopped; closed dossiers and those without a deadline carry no flag.
+pub fn deadline_flags(
+    calendar: &WorkingCalendar,
+    open: bool,
+    due: Option<DateTime<Utc>>,
+    paused_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> DeadlineFlags {
+    let (Some(due), true) = (due, open) else {
+        return DeadlineFlags {
+            overdue: false,
+            due_soon: false,
+        };
+    };
+    let at = paused_at.unwrap_or(now);
+    let overdue = at > due;
+    DeadlineFlags {
+        overdue,
+        due_soon: !overdue && calendar.working_minutes_between(at, due) <= DUE_SOON_MINUTES,
+    }
+}
+
 /// Yearly decisions shipped with the binary.
 pub const EMBEDDED_DECISIONS: &[(&str, &str)] = &[
     ("2025", include_str!("../../../rules/calendar/2025.json")),
@@ -301,6 +335,63 @@ mod tests {
         assert_eq!(
             c.working_minutes_between(vn(2026, 11, 20, 16, 0), vn(2026, 11, 23, 16, 0)),
             480
+        );
+    }
+
+    #[test]
+    fn due_soon_and_overdue() {
+        let c = cal();
+        let due = vn(2026, 11, 24, 17, 0);
+        let f = |now| deadline_flags(&c, true, Some(due), None, now);
+        assert_eq!(
+            f(vn(2026, 11, 23, 9, 0)),
+            DeadlineFlags {
+                overdue: false,
+                due_soon: false
+            }
+        );
+        assert_eq!(
+            f(vn(2026, 11, 24, 9, 0)),
+            DeadlineFlags {
+                overdue: false,
+                due_soon: true
+            }
+        );
+        assert_eq!(
+            f(vn(2026, 11, 24, 17, 1)),
+            DeadlineFlags {
+                overdue: true,
+                due_soon: false
+            }
+        );
+        // Paused before the deadline: not overdue however late it is now.
+        let paused = deadline_flags(
+            &c,
+            true,
+            Some(due),
+            Some(vn(2026, 11, 23, 9, 0)),
+            vn(2026, 12, 10, 9, 0),
+        );
+        assert!(!paused.overdue);
+        assert!(!deadline_flags(&c, false, Some(due), None, vn(2026, 12, 10, 9, 0)).overdue);
+    }
+
+    #[test]
+    fn tet_and_swapped_days_of_2025() {
+        let c = cal();
+        // 27/01/2025 (Monday) was swapped for Saturday 15/02/2025.
+        assert!(!c.is_working_day(NaiveDate::from_ymd_opt(2025, 1, 27).unwrap()));
+        assert!(c.is_working_day(NaiveDate::from_ymd_opt(2025, 2, 15).unwrap()));
+        // Received Friday 24/01/2025 at 15:00 with 3 working days: 2 hours that Friday, then the
+        // Tết break (25/01–02/02), then 03/02 and 04/02 whole, and 6 more hours on 05/02.
+        assert_eq!(
+            c.add_working_minutes(vn(2025, 1, 24, 15, 0), 24 * 60),
+            vn(2025, 2, 5, 15, 0)
+        );
+        // A dossier received on Friday 14/02/2025 at 16:00 with 8 hours uses the make-up Saturday.
+        assert_eq!(
+            c.add_working_minutes(vn(2025, 2, 14, 16, 0), 8 * 60),
+            vn(2025, 2, 15, 16, 0)
         );
     }
 

@@ -404,6 +404,8 @@ pub struct HistoryEntry {
     pub from_state: Option<DossierState>,
     pub to_state: DossierState,
     pub note: Option<String>,
+    /// The process step the dossier was at after this row (`None` before acceptance).
+    pub step: Option<i32>,
 }
 
 /// A dossier as stored.

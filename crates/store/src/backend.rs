@@ -236,8 +236,8 @@ macro_rules! impl_store {
                 .await?;
             }
             sqlx::query(
-                "INSERT INTO dossier_history (dossier_id, seq, at, actor_kind, actor_id, org_unit_id, action, from_state, to_state, note)
-                 VALUES ($1, 1, $2, $3, $4, $5, 'submit', NULL, $6, NULL)",
+                "INSERT INTO dossier_history (dossier_id, seq, at, actor_kind, actor_id, org_unit_id, action, from_state, to_state, note, step)
+                 VALUES ($1, 1, $2, $3, $4, $5, 'submit', NULL, $6, NULL, $7)",
             )
             .bind(new.id)
             .bind(new.received_at)
@@ -245,6 +245,7 @@ macro_rules! impl_store {
             .bind(new.actor.id)
             .bind(new.actor_unit_id)
             .bind(state.as_str())
+            .bind(initial_step(state))
             .execute(&mut **tx)
             .await?;
             let receipt = SubmissionReceipt {
@@ -368,7 +369,7 @@ macro_rules! impl_store {
                 q.build().execute(&mut **tx).await?;
             }
             let mut q = sqlx::QueryBuilder::<$db>::new(
-                "INSERT INTO dossier_history (dossier_id, seq, at, actor_kind, actor_id, org_unit_id, action, from_state, to_state, note) ",
+                "INSERT INTO dossier_history (dossier_id, seq, at, actor_kind, actor_id, org_unit_id, action, from_state, to_state, note, step) ",
             );
             q.push_values(&pairs, |mut b, (n, r)| {
                 b.push_bind(n.id)
@@ -380,7 +381,8 @@ macro_rules! impl_store {
                     .push_bind("submit")
                     .push_bind(None::<String>)
                     .push_bind(r.state.as_str())
-                    .push_bind(None::<String>);
+                    .push_bind(None::<String>)
+                    .push_bind(initial_step(r.state));
             });
             q.build().execute(&mut **tx).await?;
             let mut q = sqlx::QueryBuilder::<$db>::new(
@@ -830,8 +832,8 @@ macro_rules! impl_store {
                     return Err(StoreError::Conflict("hồ sơ vừa được người khác cập nhật".into()));
                 }
                 sqlx::query(
-                    "INSERT INTO dossier_history (dossier_id, seq, at, actor_kind, actor_id, org_unit_id, action, from_state, to_state, note)
-                     VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM dossier_history WHERE dossier_id = $1), $2, $3, $4, $5, $6, $7, $8, $9)",
+                    "INSERT INTO dossier_history (dossier_id, seq, at, actor_kind, actor_id, org_unit_id, action, from_state, to_state, note, step)
+                     VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM dossier_history WHERE dossier_id = $1), $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(t.dossier_id)
                 .bind(t.at)
@@ -842,6 +844,7 @@ macro_rules! impl_store {
                 .bind(t.from_state.as_str())
                 .bind(p.state.as_str())
                 .bind(&t.note)
+                .bind(p.step.map(|s| s as i32))
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query("INSERT INTO outbox (event_id, topic, aggregate_id, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
@@ -874,7 +877,7 @@ macro_rules! impl_store {
 
             async fn public_status(&self, code: &str) -> Result<Option<PublicStatus>> {
                 let row = sqlx::query(
-                    "SELECT code, state, procedure_code, procedure_name, received_at, due_at FROM dossiers WHERE code = $1",
+                    "SELECT code, state, procedure_code, procedure_name, received_at, due_at, paused_at FROM dossiers WHERE code = $1",
                 )
                 .bind(code)
                 .fetch_optional(self.read_pool())
@@ -887,6 +890,7 @@ macro_rules! impl_store {
                         procedure_name: r.try_get("procedure_name")?,
                         received_at: r.try_get("received_at")?,
                         due_at: r.try_get("due_at")?,
+                        paused_at: r.try_get("paused_at")?,
                     })
                 })
                 .transpose()
@@ -914,6 +918,7 @@ macro_rules! impl_store {
                                 .transpose()?,
                             to_state: state_col(r, "to_state")?,
                             note: r.try_get("note")?,
+                            step: r.try_get("step")?,
                         })
                     })
                     .collect()

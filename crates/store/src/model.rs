@@ -140,6 +140,7 @@ pub struct PublicStatus {
     pub procedure_name: String,
     pub received_at: DateTime<Utc>,
     pub due_at: Option<DateTime<Utc>>,
+    pub paused_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -732,6 +732,7 @@ async fn route_table_covers_every_route() {
         ("get", "/api/v1/dossiers/{code}/history", 401),
         ("get", "/api/v1/dossiers/{code}/attachments/{id}", 401),
         ("post", "/api/v1/dossiers/{code}/actions", 401),
+        ("get", "/api/v1/dossiers/{code}/control-sheet", 401),
         ("get", "/api/v1/lookup/{code}", 404),
         ("get", "/healthz", 200),
         ("get", "/readyz", 200),
@@ -868,6 +869,37 @@ async fn a_dossier_goes_from_desk_to_result() {
             "record_result",
             "return_result"
         ]
+    );
+    let sheet = app
+        .get(
+            &format!("/api/v1/dossiers/{code}/control-sheet"),
+            Some(&app.leader_x),
+        )
+        .await
+        .json();
+    let kinds: Vec<&str> = sheet
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["intake", "appraisal", "approval", "returning"]);
+    assert!(
+        sheet
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["timeliness"] == "early"),
+        "{sheet}"
+    );
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/dossiers/{code}/control-sheet"),
+            Some(&app.desk_y)
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
     );
     // The wrong person, the wrong step, a stale version.
     let code2 = submitted(&app).await;

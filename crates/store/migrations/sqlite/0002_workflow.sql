@@ -4,3 +4,5 @@ ALTER TABLE dossiers ADD COLUMN current_step INTEGER;
 ALTER TABLE dossiers ADD COLUMN original_due_at TEXT;
 ALTER TABLE dossiers ADD COLUMN paused_at TEXT;
 ALTER TABLE dossiers ADD COLUMN resume_state TEXT;
+-- The step a history row left the dossier at, so the control sheet can be derived from history.
+ALTER TABLE dossier_history ADD COLUMN step INTEGER;

@@ -404,8 +404,21 @@ pub struct DossierView {
     #[serde(flatten)]
     pub dossier: Dossier,
     pub status: StatusView,
+    pub deadline: cqs_domain::calendar::DeadlineFlags,
     pub procedure_name: String,
     pub attachments: Vec<Attachment>,
+}
+
+/// Overdue and due-soon flags of a dossier in `s`.
+pub fn flags(
+    state: &AppState,
+    s: DossierState,
+    due: Option<DateTime<Utc>>,
+    paused_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> cqs_domain::calendar::DeadlineFlags {
+    let open = !s.is_closed() && s != DossierState::Resolved;
+    cqs_domain::calendar::deadline_flags(&state.rules.calendar, open, due, paused_at, now)
 }
 
 async fn load_authorized(
@@ -447,10 +460,13 @@ pub async fn get_dossier(
         .await?
         .map(|p| p.procedure_name)
         .unwrap_or_default();
-    let status = StatusView::of(&state, d.state, Utc::now())?;
+    let now = Utc::now();
+    let status = StatusView::of(&state, d.state, now)?;
+    let deadline = flags(&state, d.state, d.due_at, d.paused_at, now);
     Ok(Json(DossierView {
         dossier: d,
         status,
+        deadline,
         procedure_name,
         attachments,
     }))
@@ -539,4 +555,30 @@ fn percent_encode(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The control sheet (phiếu kiểm soát, Mẫu 05): one row per step with the time it was allowed,
+/// the working time it used and whether it was early, on time or late.
+#[utoipa::path(get, path = "/api/v1/dossiers/{code}/control-sheet", tag = "dossiers",
+    params(("code" = String, Path, description = "Mã hồ sơ")),
+    responses((status = 200, body = Vec<cqs_domain::control::ControlRow>), (status = 401, body = crate::error::Problem),
+        (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)),
+    security(("api_key" = [])))]
+pub async fn get_control_sheet(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Json<Vec<cqs_domain::control::ControlRow>>, ApiError> {
+    caller.require_authenticated()?;
+    let ctx = crate::api::workflow::Context::load(&state, &code).await?;
+    caller
+        .0
+        .may_read_dossier(&ctx.involved_units(), ctx.dossier.submitted_by_client)?;
+    let history = state.store.history(ctx.dossier.id).await?;
+    Ok(Json(cqs_domain::control::control_sheet(
+        &ctx.version.spec.process,
+        &history,
+        &state.rules.calendar,
+        Utc::now(),
+    )))
 }

@@ -22,6 +22,7 @@ pub struct PublicDossier {
     /// Received date as dd/mm/yyyy (Vietnam time).
     pub received_date: String,
     pub due_date: Option<String>,
+    pub deadline: cqs_domain::calendar::DeadlineFlags,
 }
 
 /// Look up a dossier's status by its code. Anyone may call it.
@@ -41,8 +42,10 @@ pub async fn lookup(
         .await?
         .ok_or_else(|| ApiError::not_found("hồ sơ"))?;
     let fmt = |t: DateTime<Utc>| local_date(t).format("%d/%m/%Y").to_string();
+    let now = Utc::now();
     Ok(Json(PublicDossier {
-        status: StatusView::of(&state, p.state, Utc::now())?,
+        status: StatusView::of(&state, p.state, now)?,
+        deadline: crate::api::dossiers::flags(&state, p.state, p.due_at, p.paused_at, now),
         received_date: fmt(p.received_at),
         due_date: p.due_at.map(fmt),
         code: p.code,

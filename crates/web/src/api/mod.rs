@@ -70,6 +70,7 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(dossiers::get_history))
         .routes(routes!(dossiers::download_attachment))
         .routes(routes!(workflow::act))
+        .routes(routes!(dossiers::get_control_sheet))
         .routes(routes!(lookup::lookup))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
