@@ -177,6 +177,36 @@ fn require(ok: bool, denied: crate::auth::Denied) -> Result<(), WorkflowError> {
     if ok { Ok(()) } else { Err(denied.into()) }
 }
 
+/// Who must act next on a dossier at `pos`: the unit and role of its current step; the desk of
+/// the receiving unit before acceptance and once the result is ready; nobody once closed.
+pub fn holder(
+    pos: &Position,
+    process: &[ProcessStep],
+    units: Units,
+    resolve: &dyn Fn(&crate::ids::AgencyCode) -> Option<Uuid>,
+) -> Option<(Uuid, Role)> {
+    use DossierState as S;
+    match pos.state {
+        S::Submitted | S::Resolved => Some((units.receiving, Role::DeskOfficer)),
+        S::Refused | S::Withdrawn | S::Stopped | S::Returned => None,
+        S::Accepted | S::InProgress | S::NeedSupplement | S::NeedPayment => {
+            let step = process.get(pos.step.unwrap_or(0))?;
+            Some((unit_of(step, units, resolve)?, step.role))
+        }
+    }
+}
+
+/// The inbox sort key of a due date: dossiers without one come last.
+pub fn due_sort(due: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    due.unwrap_or_else(|| {
+        chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+            .expect("valid date")
+            .and_hms_opt(0, 0, 0)
+            .expect("valid time")
+            .and_utc()
+    })
+}
+
 /// Decides an action. `now` is when it happens; `deadline_minutes` is the procedure's legal
 /// time in working minutes (None when the law sets none or counts calendar days, in which case
 /// acceptance keeps the due date computed at intake).

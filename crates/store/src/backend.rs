@@ -195,8 +195,8 @@ macro_rules! impl_store {
             sqlx::query(
                 "INSERT INTO dossiers (id, code, procedure_version_id, procedure_code, procedure_version, procedure_name,
                    receiving_unit_id, state, channel, applicant, applicant_identity, applicant_search, form_data,
-                   received_at, due_at, submitted_by_client, updated_at, version, current_step)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18)",
+                   received_at, due_at, submitted_by_client, updated_at, version, current_step, holder_unit_id, holder_role, due_sort)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, $20, $21)",
             )
             .bind(new.id)
             .bind(code.as_str())
@@ -216,6 +216,9 @@ macro_rules! impl_store {
             .bind(new.submitted_by_client)
             .bind(new.received_at)
             .bind(initial_step(state))
+            .bind(new.holder.map(|h| h.0))
+            .bind(new.holder.map(|h| h.1.as_str()))
+            .bind(cqs_domain::workflow::due_sort(new.due_at))
             .execute(&mut **tx)
             .await?;
             for a in &new.attachments {
@@ -325,7 +328,7 @@ macro_rules! impl_store {
             let mut q = sqlx::QueryBuilder::<$db>::new(
                 "INSERT INTO dossiers (id, code, procedure_version_id, procedure_code, procedure_version, procedure_name,
                    receiving_unit_id, state, channel, applicant, applicant_identity, applicant_search, form_data,
-                   received_at, due_at, submitted_by_client, updated_at, version, current_step) ",
+                   received_at, due_at, submitted_by_client, updated_at, version, current_step, holder_unit_id, holder_role, due_sort) ",
             );
             q.push_values(&pairs, |mut b, (n, r)| {
                 b.push_bind(n.id)
@@ -346,7 +349,10 @@ macro_rules! impl_store {
                     .push_bind(n.submitted_by_client)
                     .push_bind(n.received_at)
                     .push_bind(1i32)
-                    .push_bind(initial_step(r.state));
+                    .push_bind(initial_step(r.state))
+                    .push_bind(n.holder.map(|h| h.0))
+                    .push_bind(n.holder.map(|h| h.1.as_str()))
+                    .push_bind(cqs_domain::workflow::due_sort(n.due_at));
             });
             q.build().execute(&mut **tx).await?;
             let files: Vec<(&NewDossier, &NewAttachment)> =
@@ -814,7 +820,8 @@ macro_rules! impl_store {
                 let p = &t.position;
                 let done = sqlx::query(
                     "UPDATE dossiers SET state = $1, current_step = $2, due_at = $3, original_due_at = $4,
-                       paused_at = $5, resume_state = $6, updated_at = $7, version = version + 1
+                       paused_at = $5, resume_state = $6, updated_at = $7, version = version + 1,
+                       holder_unit_id = $10, holder_role = $11, due_sort = $12
                      WHERE id = $8 AND version = $9",
                 )
                 .bind(p.state.as_str())
@@ -826,6 +833,9 @@ macro_rules! impl_store {
                 .bind(t.at)
                 .bind(t.dossier_id)
                 .bind(t.expected_version)
+                .bind(t.holder.map(|h| h.0))
+                .bind(t.holder.map(|h| h.1.as_str()))
+                .bind(cqs_domain::workflow::due_sort(p.due_at))
                 .execute(&mut *tx)
                 .await?;
                 if done.rows_affected() == 0 {
@@ -865,6 +875,72 @@ macro_rules! impl_store {
                     .await?;
                 tx.commit().await?;
                 Ok(t.expected_version + 1)
+            }
+
+            async fn inbox(&self, q: &InboxQuery) -> Result<Vec<InboxItem>> {
+                let mut b = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT id, code, state, procedure_code, procedure_name, applicant, received_at, due_at, paused_at, due_sort, version
+                     FROM dossiers WHERE holder_unit_id = ",
+                );
+                b.push_bind(q.unit_id);
+                if let Some(roles) = &q.roles {
+                    b.push(" AND holder_role IN (");
+                    let mut list = b.separated(", ");
+                    for r in roles {
+                        list.push_bind(r.as_str());
+                    }
+                    list.push_unseparated(")");
+                }
+                if let Some(s) = q.state {
+                    b.push(" AND state = ").push_bind(s.as_str());
+                }
+                if let Some(p) = &q.procedure_code {
+                    b.push(" AND procedure_code = ").push_bind(p.clone());
+                }
+                if let Some(t) = q.received_from {
+                    b.push(" AND received_at >= ").push_bind(t);
+                }
+                if let Some(t) = q.received_before {
+                    b.push(" AND received_at < ").push_bind(t);
+                }
+                if let Some(now) = q.overdue_at {
+                    b.push(" AND ((paused_at IS NULL AND due_sort < ").push_bind(now);
+                    b.push(") OR (paused_at IS NOT NULL AND paused_at > due_at))");
+                }
+                if let Some((from, to)) = q.due_between {
+                    b.push(" AND paused_at IS NULL AND due_sort >= ").push_bind(from);
+                    b.push(" AND due_sort <= ").push_bind(to);
+                }
+                if let Some(text) = &q.text {
+                    b.push(" AND (applicant_search LIKE ").push_bind(format!("%{text}%"));
+                    b.push(" OR code LIKE ").push_bind(format!("{text}%"));
+                    b.push(")");
+                }
+                if let Some((due, id)) = q.after {
+                    b.push(" AND (due_sort > ").push_bind(due);
+                    b.push(" OR (due_sort = ").push_bind(due);
+                    b.push(" AND id > ").push_bind(id);
+                    b.push("))");
+                }
+                b.push(" ORDER BY due_sort, id LIMIT ").push_bind(q.limit);
+                let rows = b.build().fetch_all(self.read_pool()).await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(InboxItem {
+                            id: r.try_get("id")?,
+                            code: r.try_get("code")?,
+                            state: state_col(r, "state")?,
+                            procedure_code: r.try_get("procedure_code")?,
+                            procedure_name: r.try_get("procedure_name")?,
+                            applicant_name: r.try_get::<Json<Applicant>, _>("applicant")?.0.name,
+                            received_at: r.try_get("received_at")?,
+                            due_at: r.try_get("due_at")?,
+                            paused_at: r.try_get("paused_at")?,
+                            due_sort: r.try_get("due_sort")?,
+                            version: r.try_get("version")?,
+                        })
+                    })
+                    .collect()
             }
 
             async fn dossier_by_code(&self, code: &str) -> Result<Option<Dossier>> {

@@ -121,6 +121,8 @@ pub trait Store: Send + Sync + 'static {
     /// row and outbox event in one transaction. Returns the new version; a stale version is a
     /// `Conflict` (two officers acting at once: exactly one wins).
     async fn apply_transition(&self, t: &Transition) -> Result<i32>;
+    /// Dossiers a unit (or some of its roles) must act on, by due date, keyset-paginated.
+    async fn inbox(&self, q: &InboxQuery) -> Result<Vec<InboxItem>>;
     async fn dossier_by_code(&self, code: &str) -> Result<Option<cqs_domain::dossier::Dossier>>;
     async fn public_status(&self, code: &str) -> Result<Option<PublicStatus>>;
     async fn history(

@@ -101,6 +101,8 @@ pub struct NewDossier {
     pub actor_unit_id: Option<Uuid>,
     pub attachments: Vec<NewAttachment>,
     pub idempotency: Option<IdempotencyKey>,
+    /// Who must act first (see `domain::workflow::holder`).
+    pub holder: Option<(Uuid, cqs_domain::auth::Role)>,
 }
 
 /// A client's `Idempotency-Key`, scoped to the caller, with the hash of the request it came with.
@@ -166,4 +168,43 @@ pub struct Transition {
     pub actor: Actor,
     pub actor_unit_id: Option<Uuid>,
     pub at: DateTime<Utc>,
+    pub holder: Option<(Uuid, cqs_domain::auth::Role)>,
+}
+
+/// An officer's inbox request: one unit, optionally only the caller's roles there.
+#[derive(Debug, Clone, Default)]
+pub struct InboxQuery {
+    pub unit_id: Uuid,
+    /// Only dossiers held for one of these roles; `None` for the whole unit.
+    pub roles: Option<Vec<cqs_domain::auth::Role>>,
+    pub state: Option<DossierState>,
+    pub procedure_code: Option<String>,
+    pub received_from: Option<DateTime<Utc>>,
+    pub received_before: Option<DateTime<Utc>>,
+    /// Only dossiers past due at `now`.
+    pub overdue_at: Option<DateTime<Utc>>,
+    /// Only dossiers due between `now` and this limit.
+    pub due_between: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Folded words matched against the applicant's name, or a code prefix.
+    pub text: Option<String>,
+    /// Continue after this (due_sort, id).
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: i64,
+}
+
+/// One dossier in an inbox.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct InboxItem {
+    pub id: Uuid,
+    pub code: String,
+    pub state: DossierState,
+    pub procedure_code: String,
+    pub procedure_name: String,
+    pub applicant_name: String,
+    pub received_at: DateTime<Utc>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub paused_at: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    pub due_sort: DateTime<Utc>,
+    pub version: i32,
 }

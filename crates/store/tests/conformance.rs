@@ -44,6 +44,7 @@ conformance!(
     failed_creation_leaves_nothing_behind,
     users_and_api_keys,
     one_bad_submission_among_concurrent_ones_fails_alone,
+    inbox_orders_by_due_date_and_pages_by_cursor,
 );
 
 fn code(s: &str) -> AgencyCode {
@@ -148,6 +149,7 @@ fn new_dossier(f: &Fixture, day: NaiveDate) -> NewDossier {
         actor_unit_id: None,
         attachments: vec![],
         idempotency: None,
+        holder: Some((f.unit_id, Role::DeskOfficer)),
     }
 }
 
@@ -559,4 +561,87 @@ async fn one_bad_submission_among_concurrent_ones_fails_alone(store: Arc<dyn Sto
         assert_eq!(store.history(d.id).await.unwrap().len(), 1);
         assert_eq!(store.attachments(d.id).await.unwrap().len(), 1);
     }
+}
+
+async fn inbox_orders_by_due_date_and_pages_by_cursor(store: Arc<dyn Store>) {
+    let f = fixture(&store).await;
+    let base = Utc.with_ymd_and_hms(2026, 11, 23, 2, 0, 0).unwrap();
+    // Five dossiers due on different days (one without a deadline), one held for another role.
+    let mut made = Vec::new();
+    for (i, due_days) in [3i64, 1, 4, -1, 2].into_iter().enumerate() {
+        let mut d = new_dossier(&f, day());
+        d.due_at = (due_days >= 0).then(|| base + chrono::Duration::days(due_days));
+        if i == 4 {
+            d.holder = Some((f.unit_id, Role::Specialist));
+        }
+        d.applicant.name = if i == 2 {
+            "Lê Thị Hồng".into()
+        } else {
+            "Trần Thị Bình".into()
+        };
+        made.push((
+            receipt(store.create_dossier(&d).await.unwrap()).code,
+            due_days,
+        ));
+    }
+    let q = |roles: Option<Vec<Role>>| InboxQuery {
+        unit_id: f.unit_id,
+        roles,
+        limit: 10,
+        ..Default::default()
+    };
+    let codes = |items: Vec<InboxItem>| items.into_iter().map(|i| i.code).collect::<Vec<_>>();
+    let all = store.inbox(&q(None)).await.unwrap();
+    let expected: Vec<String> = [1, 4, 0, 2, 3].iter().map(|&i| made[i].0.clone()).collect();
+    assert_eq!(
+        codes(all.clone()),
+        expected,
+        "by due date, no deadline last"
+    );
+    let desk = store
+        .inbox(&q(Some(vec![Role::DeskOfficer])))
+        .await
+        .unwrap();
+    assert_eq!(desk.len(), 4);
+    let page1 = store
+        .inbox(&InboxQuery {
+            limit: 2,
+            ..q(None)
+        })
+        .await
+        .unwrap();
+    let last = page1.last().unwrap();
+    let page2 = store
+        .inbox(&InboxQuery {
+            limit: 2,
+            after: Some((last.due_sort, last.id)),
+            ..q(None)
+        })
+        .await
+        .unwrap();
+    assert_eq!(codes(page2), expected[2..4].to_vec());
+    let overdue = store
+        .inbox(&InboxQuery {
+            overdue_at: Some(base + chrono::Duration::days(2) + chrono::Duration::hours(1)),
+            ..q(None)
+        })
+        .await
+        .unwrap();
+    assert_eq!(codes(overdue), expected[..2].to_vec());
+    let named = store
+        .inbox(&InboxQuery {
+            text: Some("le thi hong".into()),
+            ..q(None)
+        })
+        .await
+        .unwrap();
+    assert_eq!(codes(named), vec![made[2].0.clone()]);
+    let other_unit = store
+        .inbox(&InboxQuery {
+            unit_id: Uuid::now_v7(),
+            ..q(None)
+        })
+        .await
+        .unwrap();
+    assert!(other_unit.is_empty());
 }

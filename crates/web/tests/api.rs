@@ -733,6 +733,7 @@ async fn route_table_covers_every_route() {
         ("get", "/api/v1/dossiers/{code}/attachments/{id}", 401),
         ("post", "/api/v1/dossiers/{code}/actions", 401),
         ("get", "/api/v1/dossiers/{code}/control-sheet", 401),
+        ("get", "/api/v1/inbox", 401),
         ("get", "/api/v1/lookup/{code}", 404),
         ("get", "/healthz", 200),
         ("get", "/readyz", 200),
@@ -1072,4 +1073,129 @@ async fn two_officers_at_once_on_postgres() {
     if let Some(app) = postgres_app().await {
         race(app).await;
     }
+}
+
+#[tokio::test]
+async fn inbox_lists_what_each_officer_must_do_most_urgent_first() {
+    let app = app().await;
+    let mut codes = Vec::new();
+    for _ in 0..3 {
+        codes.push(submitted(&app).await);
+    }
+    let inbox = |token: String, query: &'static str| {
+        let app = &app;
+        async move {
+            app.get(&format!("/api/v1/inbox{query}"), Some(&token))
+                .await
+        }
+    };
+    let desk = inbox(app.desk_x.clone(), "").await.json();
+    let listed: Vec<&str> = desk["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        codes.iter().map(String::as_str).collect::<Vec<_>>(),
+        "submitted dossiers wait at the desk, by due date"
+    );
+    assert_eq!(desk["items"][0]["status"]["national_code"], 1);
+    assert_eq!(desk["items"][0]["applicant_name"], "Nguyễn Văn An");
+    assert!(
+        inbox(app.specialist_x.clone(), "").await.json()["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    // Accept and forward the first: it moves to the specialist's inbox.
+    act(&app, &codes[0], &app.desk_x, 1, json!({"type": "accept"})).await;
+    act(&app, &codes[0], &app.desk_x, 2, json!({"type": "forward"})).await;
+    let spec = inbox(app.specialist_x.clone(), "").await.json();
+    assert_eq!(spec["items"].as_array().unwrap().len(), 1);
+    assert_eq!(spec["items"][0]["code"], codes[0]);
+    assert_eq!(
+        inbox(app.desk_x.clone(), "").await.json()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // Pagination by cursor, filters, search without diacritics.
+    let first = inbox(app.desk_x.clone(), "?limit=1").await.json();
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let second = app
+        .get(
+            &format!(
+                "/api/v1/inbox?limit=1&cursor={}",
+                cursor.replace('+', "%2B")
+            ),
+            Some(&app.desk_x),
+        )
+        .await
+        .json();
+    assert_eq!(second["items"][0]["code"], codes[2]);
+    assert!(second["next_cursor"].is_null());
+    assert_eq!(
+        inbox(app.desk_x.clone(), "?q=nguyen%20van").await.json()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        inbox(app.desk_x.clone(), "?q=tran%20thi").await.json()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let by_code = app
+        .get(&format!("/api/v1/inbox?q={}", &codes[2]), Some(&app.desk_x))
+        .await
+        .json();
+    assert_eq!(by_code["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        inbox(app.desk_x.clone(), "?overdue=true").await.json()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        inbox(app.leader_x.clone(), "?scope=unit").await.json()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        inbox(app.desk_x.clone(), "?state=in_progress&scope=unit")
+            .await
+            .json()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Only staff of the unit.
+    assert_eq!(
+        inbox(app.desk_y.clone(), "?unit=000.00.31.H99")
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        inbox(app.portal.clone(), "").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        inbox(app.desk_x.clone(), "?cursor=bogus").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        inbox(app.desk_x.clone(), "?scope=everyone").await.status,
+        StatusCode::BAD_REQUEST
+    );
 }

@@ -342,6 +342,7 @@ pub async fn submit(
                 storage_key: p.key.clone(),
             })
             .collect(),
+        holder: initial_holder(&state, &version, &unit, body.channel).await?,
         idempotency: idem.map(|key| IdempotencyKey {
             scope: caller.scope_key(),
             key,
@@ -374,6 +375,59 @@ pub async fn submit(
             Err(e.into())
         }
     }
+}
+
+/// Who must act first on a new dossier: the desk before acceptance; for a counter dossier,
+/// accepted on the spot, the first step of its process.
+async fn initial_holder(
+    state: &AppState,
+    version: &cqs_domain::catalog::ProcedureVersion,
+    unit: &cqs_domain::org::OrgUnit,
+    channel: Channel,
+) -> Result<Option<(Uuid, cqs_domain::auth::Role)>, ApiError> {
+    use cqs_domain::catalog::UnitRef;
+    let spec = &version.spec;
+    // Only a counter dossier starts inside the process, where a step may name another unit.
+    let needs_lookup = channel.initial_state() == DossierState::Accepted
+        && (spec
+            .process
+            .first()
+            .is_some_and(|s| !matches!(s.unit, UnitRef::Receiving))
+            || matches!(spec.deciding_unit, UnitRef::Code(_)));
+    let codes: std::collections::HashMap<String, Uuid> = if needs_lookup {
+        state
+            .store
+            .org_units()
+            .await?
+            .into_iter()
+            .map(|u| (u.code.to_string(), u.id))
+            .collect()
+    } else {
+        Default::default()
+    };
+    let deciding = match &spec.deciding_unit {
+        UnitRef::Code(c) => codes.get(c.as_str()).copied().unwrap_or(unit.id),
+        _ => unit.id,
+    };
+    let initial = channel.initial_state();
+    let position = cqs_domain::workflow::Position {
+        state: initial,
+        step: (initial == DossierState::Accepted).then_some(0),
+        due_at: None,
+        original_due_at: None,
+        paused_at: None,
+        resume_state: None,
+    };
+    let units = cqs_domain::workflow::Units {
+        receiving: unit.id,
+        deciding,
+    };
+    Ok(cqs_domain::workflow::holder(
+        &position,
+        &spec.process,
+        units,
+        &|c| codes.get(c.as_str()).copied(),
+    ))
 }
 
 /// Status as the national portal numbers it, with its Vietnamese name.

@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod dossiers;
 pub mod health;
+pub mod inbox;
 pub mod lookup;
 pub mod workflow;
 
@@ -71,6 +72,7 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(dossiers::download_attachment))
         .routes(routes!(workflow::act))
         .routes(routes!(dossiers::get_control_sheet))
+        .routes(routes!(inbox::inbox))
         .routes(routes!(lookup::lookup))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

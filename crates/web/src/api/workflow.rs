@@ -204,6 +204,12 @@ pub async fn act(
             actor,
             actor_unit_id: outcome.acting_unit,
             at: now,
+            holder: cqs_domain::workflow::holder(
+                &position,
+                &ctx.version.spec.process,
+                ctx.units,
+                &resolve,
+            ),
         })
         .await
         .map_err(|e| match e {
