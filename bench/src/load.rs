@@ -228,3 +228,49 @@ pub async fn open_loop(
     let (lat, errors) = std::mem::take(&mut *results.lock().await);
     Ok(report(lat, errors, elapsed))
 }
+
+/// Closed-loop inbox reads: each client cycles through `queries` with its officer's key.
+pub async fn inbox_loop(
+    base: &str,
+    tokens: &[String],
+    queries: &[&'static str],
+    concurrency: usize,
+    dur: Duration,
+) -> anyhow::Result<Report> {
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..concurrency {
+        let (http, base, token) = (http.clone(), base.to_owned(), tokens[c % tokens.len()].clone());
+        let queries: Vec<&'static str> = queries.to_vec();
+        tasks.push(tokio::spawn(async move {
+            let (mut lat, mut errors, mut n) = (Vec::new(), 0usize, c);
+            while started.elapsed() < dur {
+                let t = Instant::now();
+                let url = format!("{base}/api/v1/inbox{}", queries[n % queries.len()]);
+                n += 1;
+                match http.get(&url).bearer_auth(&token).send().await {
+                    Ok(r) if r.status() == 200 => {
+                        let _ = r.bytes().await;
+                        lat.push(t.elapsed().as_micros() as u64);
+                    }
+                    Ok(r) => {
+                        errors += 1;
+                        if errors == 1 {
+                            eprintln!("inbox {url}: {}", r.status());
+                        }
+                    }
+                    Err(_) => errors += 1,
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let (mut all, mut errors) = (Vec::new(), 0);
+    for t in tasks {
+        let (l, e) = t.await?;
+        all.extend(l);
+        errors += e;
+    }
+    Ok(report(all, errors, started.elapsed()))
+}

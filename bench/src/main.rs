@@ -6,6 +6,7 @@
 
 mod load;
 mod raw;
+mod seed;
 mod server;
 
 use std::path::PathBuf;
@@ -35,6 +36,9 @@ struct Args {
     /// Concurrent clients for the peak measurements.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
+    /// Dossiers to bulk-load before measuring the officer inbox (0 skips the inbox scenario).
+    #[arg(long, default_value_t = 0)]
+    inbox_dossiers: i64,
     /// Short run for CI: a few seconds, no figures worth publishing.
     #[arg(long)]
     smoke: bool,
@@ -58,6 +62,23 @@ async fn main() -> anyhow::Result<()> {
         load::open_loop(&client, load::Op::Submit, submit_peak.throughput / 2.0, dur).await?;
     let lookup_half =
         load::open_loop(&client, load::Op::Lookup, lookup_peak.throughput / 2.0, dur).await?;
+    let inbox = if args.inbox_dossiers > 0 {
+        let started = std::time::Instant::now();
+        seed::seed(&db, args.inbox_dossiers).await?;
+        eprintln!("seeded {} dossiers in {:.1} s", args.inbox_dossiers, started.elapsed().as_secs_f64());
+        let tokens = [srv.token_named("Khóa của motcua.lacson")?, srv.token_named("Khóa của chuyenvien.lacson")?];
+        let queries = [
+            "?limit=50",
+            "?limit=50&overdue=true",
+            "?limit=50&due_soon=true",
+            "?limit=50&scope=unit&state=in_progress",
+            "?limit=50&q=nguyen%20van%20123",
+            "?limit=50&received_from=2026-01-01&received_to=2026-01-31",
+        ];
+        Some(load::inbox_loop(&srv.base_url, &tokens, &queries, 8, dur).await?)
+    } else {
+        None
+    };
     let rss_mb = srv.rss_mb();
     drop(srv);
     db.drop().await?;
@@ -74,6 +95,12 @@ async fn main() -> anyhow::Result<()> {
         println!(
             "| {date} | {} | {name} | {c} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
             args.backend, r.throughput, r.p50, r.p95, r.p99, r.errors
+        );
+    }
+    if let Some(r) = &inbox {
+        println!(
+            "| {date} | {} | inbox of {} ({} dossiers in the database), mixed filters | 8 | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+            args.backend, seed::BUSY_UNIT, args.inbox_dossiers, r.throughput, r.p50, r.p95, r.p99, r.errors
         );
     }
     println!();

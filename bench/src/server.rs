@@ -47,6 +47,7 @@ pub struct Server {
     child: Child,
     pub base_url: String,
     pub token: String,
+    credentials: String,
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -75,12 +76,7 @@ impl Server {
             .status()?;
         anyhow::ensure!(status.success(), "cqs demo failed");
         let creds = std::fs::read_to_string(db.dir.path().join("demo-credentials.txt"))?;
-        let token = creds
-            .lines()
-            .find(|l| l.starts_with("Cổng dịch vụ công"))
-            .and_then(|l| l.split('\t').nth(1))
-            .ok_or_else(|| anyhow::anyhow!("no portal key in demo credentials"))?
-            .to_owned();
+        let token = token_in(&creds, "Cổng dịch vụ công")?;
         let child = base.arg("serve").stdout(Stdio::null()).spawn()?;
         let base_url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
@@ -97,11 +93,12 @@ impl Server {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Ok(Self {
-            child,
-            base_url,
-            token,
-        })
+        Ok(Self { child, base_url, token, credentials: creds })
+    }
+
+    /// The demo key whose name starts with `name`.
+    pub fn token_named(&self, name: &str) -> anyhow::Result<String> {
+        token_in(&self.credentials, name)
     }
 
     /// Resident set size of the server process, from /proc.
@@ -123,4 +120,13 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn token_in(credentials: &str, name: &str) -> anyhow::Result<String> {
+    credentials
+        .lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.split('\t').nth(1))
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no key named {name} in the demo credentials"))
 }
