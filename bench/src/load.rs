@@ -8,6 +8,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 
+/// The demo procedure submissions go to: a commune procedure submitted fully online whose
+/// uploads are all optional, so submissions carry no attachments.
+pub const BENCH_PROCEDURE: &str = "2.000635";
+
 #[derive(Clone, Copy, Debug)]
 pub enum Op {
     Submit,
@@ -36,7 +40,7 @@ pub struct Report {
 
 fn submission(i: usize, form: &serde_json::Value) -> serde_json::Value {
     serde_json::json!({
-        "procedure_code": "1.001193",
+        "procedure_code": BENCH_PROCEDURE,
         "receiving_unit": "000.00.31.H99",
         "channel": "online",
         "applicant": {
@@ -101,7 +105,7 @@ impl Client {
     async fn form(&self) -> anyhow::Result<serde_json::Value> {
         let p: serde_json::Value = self
             .http
-            .get(format!("{}/api/v1/procedures/1.001193", self.base))
+            .get(format!("{}/api/v1/procedures/{BENCH_PROCEDURE}", self.base))
             .send()
             .await?
             .json()
@@ -241,7 +245,11 @@ pub async fn inbox_loop(
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..concurrency {
-        let (http, base, token) = (http.clone(), base.to_owned(), tokens[c % tokens.len()].clone());
+        let (http, base, token) = (
+            http.clone(),
+            base.to_owned(),
+            tokens[c % tokens.len()].clone(),
+        );
         let queries: Vec<&'static str> = queries.to_vec();
         tasks.push(tokio::spawn(async move {
             let (mut lat, mut errors, mut n) = (Vec::new(), 0usize, c);

@@ -93,7 +93,12 @@ impl Server {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Ok(Self { child, base_url, token, credentials: creds })
+        Ok(Self {
+            child,
+            base_url,
+            token,
+            credentials: creds,
+        })
     }
 
     /// The demo key whose name starts with `name`.

@@ -878,9 +878,11 @@ macro_rules! impl_store {
             }
 
             async fn inbox(&self, q: &InboxQuery) -> Result<Vec<InboxItem>> {
+                // The page is chosen from the inbox index alone (every filter column is in it);
+                // the wide rows are read only for the page itself.
                 let mut b = sqlx::QueryBuilder::<$db>::new(
                     "SELECT id, code, state, procedure_code, procedure_name, applicant, received_at, due_at, paused_at, due_sort, version
-                     FROM dossiers WHERE holder_unit_id = ",
+                     FROM dossiers WHERE id IN (SELECT id FROM dossiers WHERE holder_unit_id = ",
                 );
                 b.push_bind(q.unit_id);
                 if let Some(roles) = &q.roles {
@@ -923,6 +925,7 @@ macro_rules! impl_store {
                     b.push("))");
                 }
                 b.push(" ORDER BY due_sort, id LIMIT ").push_bind(q.limit);
+                b.push(") ORDER BY due_sort, id");
                 let rows = b.build().fetch_all(self.read_pool()).await?;
                 rows.iter()
                     .map(|r| {

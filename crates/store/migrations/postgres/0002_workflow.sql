@@ -15,4 +15,4 @@ ALTER TABLE dossiers ADD COLUMN holder_role TEXT;
 ALTER TABLE dossiers ADD COLUMN due_sort TIMESTAMPTZ;
 CREATE INDEX dossiers_inbox ON dossiers(holder_unit_id, due_sort, id, state, applicant_search, code);
 CREATE INDEX dossiers_inbox_role ON dossiers(holder_unit_id, holder_role, due_sort, id, state, applicant_search, code);
-CREATE INDEX dossiers_inbox_received ON dossiers(holder_unit_id, received_at);
+CREATE INDEX dossiers_inbox_received ON dossiers(holder_unit_id, received_at, holder_role, due_sort, id);
