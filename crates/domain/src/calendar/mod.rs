@@ -6,34 +6,15 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Asia::Ho_Chi_Minh;
-use serde::Deserialize;
+pub mod error;
+pub mod holidays;
+pub mod lunar;
 
-/// A day the yearly decision changes: a day off on a weekday, or a make-up working Saturday.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DayEntry {
-    pub date: NaiveDate,
-    pub name: String,
-}
+pub use error::CalendarError;
+pub use holidays::{DayKind, HolidayRules, NamedDate, YearDecision};
 
-/// One year's official schedule for civil servants, as published by the government.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct YearDecision {
-    pub year: i32,
-    pub legal_basis: String,
-    pub days_off: Vec<DayEntry>,
-    #[serde(default)]
-    pub working_days: Vec<DayEntry>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CalendarError {
-    #[error("giờ làm việc không hợp lệ: các buổi phải tăng dần và không chồng nhau")]
-    BadPeriods,
-    #[error("lịch năm {0}: {1}")]
-    BadDecision(i32, String),
-}
+/// Years for which statutory holidays are computed when no yearly decision is loaded.
+pub const COMPUTED_YEARS: std::ops::RangeInclusive<i32> = 2020..=2040;
 
 /// Working days and hours.
 #[derive(Debug, Clone)]
@@ -62,6 +43,9 @@ fn to_utc(date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
 }
 
 impl WorkingCalendar {
+    /// A calendar with `periods` as the working hours of a working day, the statutory holidays of
+    /// the Labour Code 2019 computed for every year of [`COMPUTED_YEARS`] (lunar ones included),
+    /// and the government's yearly `decisions`, each of which replaces its year's computed days.
     pub fn new(
         periods: Vec<(NaiveTime, NaiveTime)>,
         decisions: &[YearDecision],
@@ -70,29 +54,18 @@ impl WorkingCalendar {
             || periods.iter().any(|(a, b)| a >= b)
             || periods.windows(2).any(|w| w[0].1 > w[1].0)
         {
-            return Err(CalendarError::BadPeriods);
+            return Err(CalendarError::InvalidPeriods(
+                "periods must ascend without overlapping".into(),
+            ));
         }
-        let mut overrides = BTreeMap::new();
-        for d in decisions {
-            for e in &d.days_off {
-                if e.date.year() != d.year {
-                    return Err(CalendarError::BadDecision(
-                        d.year,
-                        format!("ngày {} không thuộc năm", e.date),
-                    ));
-                }
-                overrides.insert(e.date, false);
-            }
-            for e in &d.working_days {
-                if overrides.get(&e.date) == Some(&false) {
-                    return Err(CalendarError::BadDecision(
-                        d.year,
-                        format!("ngày {} vừa nghỉ vừa làm", e.date),
-                    ));
-                }
-                overrides.insert(e.date, true);
-            }
-        }
+        let overrides = holidays::build_overrides(
+            COMPUTED_YEARS,
+            &HolidayRules::labour_code_2019(),
+            decisions,
+        )?
+        .into_iter()
+        .map(|(date, o)| (date, o.kind == DayKind::Working))
+        .collect();
         Ok(Self { periods, overrides })
     }
 
@@ -263,18 +236,15 @@ pub fn deadline_flags(
 
 /// Yearly decisions shipped with the binary.
 pub const EMBEDDED_DECISIONS: &[(&str, &str)] = &[
-    ("2025", include_str!("../../../rules/calendar/2025.json")),
-    ("2026", include_str!("../../../rules/calendar/2026.json")),
+    ("2025", include_str!("../../../../rules/calendar/2025.json")),
+    ("2026", include_str!("../../../../rules/calendar/2026.json")),
 ];
 
 /// The yearly decisions shipped with the binary.
 pub fn embedded_decisions() -> Result<Vec<YearDecision>, CalendarError> {
     EMBEDDED_DECISIONS
         .iter()
-        .map(|(y, text)| {
-            serde_json::from_str::<YearDecision>(text)
-                .map_err(|e| CalendarError::BadDecision(y.parse().unwrap_or(0), e.to_string()))
-        })
+        .map(|(_, text)| YearDecision::from_json(text))
         .collect()
 }
 
@@ -377,21 +347,47 @@ mod tests {
     }
 
     #[test]
+    fn years_without_a_decision_use_the_labour_code() {
+        let c = cal();
+        let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd).unwrap();
+        // 2027: Tết (lunar 1/1) is 06/02; the computed default is the last day of the lunar year
+        // and mùng 1–4; Giỗ Tổ (10/3 lunar) is 16/04; then the fixed days.
+        for off in [
+            d(2027, 1, 1),
+            d(2027, 2, 5),
+            d(2027, 2, 8),
+            d(2027, 2, 9),
+            d(2027, 4, 16),
+            d(2027, 4, 30),
+            d(2027, 9, 2),
+        ] {
+            assert!(!c.is_working_day(off), "{off}");
+        }
+        // Mùng 1 and 2 fall on Saturday and Sunday: days in lieu follow (Art. 111(3)).
+        assert!(!c.is_working_day(d(2027, 2, 10)) && !c.is_working_day(d(2027, 2, 11)));
+        assert!(c.is_working_day(d(2027, 2, 12)));
+        // 2026 follows its notice: Friday 02/01 off, Saturday 10/01 worked.
+        assert!(!c.is_working_day(d(2026, 1, 2)) && c.is_working_day(d(2026, 1, 10)));
+    }
+
+    #[test]
     fn tet_and_swapped_days_of_2025() {
         let c = cal();
-        // 27/01/2025 (Monday) was swapped for Saturday 15/02/2025.
-        assert!(!c.is_working_day(NaiveDate::from_ymd_opt(2025, 1, 27).unwrap()));
-        assert!(c.is_working_day(NaiveDate::from_ymd_opt(2025, 2, 15).unwrap()));
+        let d = |m, dd| NaiveDate::from_ymd_opt(2025, m, dd).unwrap();
+        assert!(!c.is_working_day(d(1, 27)) && !c.is_working_day(d(1, 31)));
+        // Friday 02/05/2025 was swapped for Saturday 26/04/2025.
+        assert!(!c.is_working_day(d(5, 2)) && c.is_working_day(d(4, 26)));
         // Received Friday 24/01/2025 at 15:00 with 3 working days: 2 hours that Friday, then the
         // Tết break (25/01–02/02), then 03/02 and 04/02 whole, and 6 more hours on 05/02.
         assert_eq!(
             c.add_working_minutes(vn(2025, 1, 24, 15, 0), 24 * 60),
             vn(2025, 2, 5, 15, 0)
         );
-        // A dossier received on Friday 14/02/2025 at 16:00 with 8 hours uses the make-up Saturday.
+        // Received Friday 25/04/2025 at 16:00 with 8 hours: one that Friday, seven on the make-up
+        // Saturday.
         assert_eq!(
-            c.add_working_minutes(vn(2025, 2, 14, 16, 0), 8 * 60),
-            vn(2025, 2, 15, 16, 0)
+            c.add_working_minutes(vn(2025, 4, 25, 16, 0), 8 * 60),
+            vn(2025, 4, 26, 16, 0)
         );
     }
 
