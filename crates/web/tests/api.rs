@@ -183,6 +183,15 @@ async fn app_on(store: Arc<dyn Store>, dir: tempfile::TempDir) -> App {
     }
 }
 
+/// The string values of `key` in each element of a JSON array.
+fn strings<'a>(v: &'a Value, key: &str) -> Vec<&'a str> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x[key].as_str().unwrap())
+        .collect()
+}
+
 struct Resp {
     status: StatusCode,
     headers: axum::http::HeaderMap,
@@ -853,12 +862,7 @@ async fn a_dossier_goes_from_desk_to_result() {
         )
         .await
         .json();
-    let actions: Vec<&str> = history
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["action"].as_str().unwrap())
-        .collect();
+    let actions = strings(&history, "action");
     assert_eq!(
         actions,
         [
@@ -878,12 +882,7 @@ async fn a_dossier_goes_from_desk_to_result() {
         )
         .await
         .json();
-    let kinds: Vec<&str> = sheet
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["kind"].as_str().unwrap())
-        .collect();
+    let kinds = strings(&sheet, "kind");
     assert_eq!(kinds, ["intake", "appraisal", "approval", "returning"]);
     assert!(
         sheet
