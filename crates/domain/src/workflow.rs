@@ -207,9 +207,8 @@ pub fn due_sort(due: Option<DateTime<Utc>>) -> DateTime<Utc> {
     })
 }
 
-/// Decides an action. `now` is when it happens; `deadline_minutes` is the procedure's legal
-/// time in working minutes (None when the law sets none or counts calendar days, in which case
-/// acceptance keeps the due date computed at intake).
+/// Decides an action. `now` is when it happens; `deadline` is the procedure's legal time, from
+/// which acceptance computes the due date on `calendar`.
 #[allow(clippy::too_many_arguments)]
 pub fn decide(
     pos: &Position,
@@ -220,7 +219,7 @@ pub fn decide(
     action: &Action,
     now: DateTime<Utc>,
     calendar: &WorkingCalendar,
-    deadline_minutes: Option<i64>,
+    deadline: crate::catalog::Deadline,
 ) -> Result<Outcome, WorkflowError> {
     use DossierState as S;
     let p = acting.principal;
@@ -249,9 +248,8 @@ pub fn decide(
             require(desk(), crate::auth::Denied::NoRoleInUnit)?;
             next.state = S::Accepted;
             next.step = Some(0);
-            if let Some(m) = deadline_minutes {
-                next.due_at = Some(calendar.add_working_minutes(now, m));
-            }
+            // The legal clock starts at acceptance; a procedure without a deadline has none.
+            next.due_at = calendar.due_at(now, deadline);
             acting_unit = Some(units.receiving);
         }
         Action::Refuse { .. } => {
@@ -495,7 +493,7 @@ mod tests {
             &a,
             now,
             &w.cal,
-            Some(8 * 60),
+            crate::catalog::Deadline::WorkingHours { hours: 8 },
         )
         .map(|o| o.position)
     }
@@ -557,6 +555,37 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn acceptance_starts_a_calendar_day_clock_too() {
+        let w = world();
+        let spec = sample_spec();
+        let accept = |deadline| {
+            decide(
+                &start(),
+                &spec.process,
+                w.units,
+                &|_| None,
+                &Acting {
+                    principal: &w.desk,
+                    is_submitter: false,
+                },
+                &Action::Accept,
+                vn(2026, 11, 23, 9, 0),
+                &w.cal,
+                deadline,
+            )
+            .unwrap()
+            .position
+            .due_at
+        };
+        // 5 calendar days from Monday 23/11 is Saturday 28/11: moved to Monday 30/11, end of day.
+        assert_eq!(
+            accept(crate::catalog::Deadline::CalendarDays { days: 5 }),
+            Some(vn(2026, 11, 30, 17, 0))
+        );
+        assert_eq!(accept(crate::catalog::Deadline::None), None);
     }
 
     #[test]
@@ -729,7 +758,7 @@ mod tests {
             },
             t,
             &w.cal,
-            Some(480),
+            crate::catalog::Deadline::WorkingHours { hours: 8 },
         )
         .unwrap();
         assert_eq!(by_applicant.position.state, DossierState::Withdrawn);
@@ -745,7 +774,7 @@ mod tests {
             &Action::Withdraw { reason: "x".into() },
             t,
             &w.cal,
-            Some(480),
+            crate::catalog::Deadline::WorkingHours { hours: 8 },
         );
         assert!(matches!(stranger, Err(WorkflowError::Denied(_))));
         assert!(matches!(

@@ -66,16 +66,7 @@ impl Rules {
     /// The legal due moment of a dossier received at `received`. For an online dossier this is
     /// provisional until the desk accepts it, when the clock is restarted from acceptance.
     pub fn due_at(&self, received: DateTime<Utc>, deadline: Deadline) -> Option<DateTime<Utc>> {
-        match deadline {
-            Deadline::WorkingHours { hours } => Some(
-                self.calendar
-                    .add_working_minutes(received, i64::from(hours) * 60),
-            ),
-            Deadline::CalendarDays { days } => {
-                Some(self.calendar.add_calendar_days(received, days, true))
-            }
-            Deadline::None => None,
-        }
+        self.calendar.due_at(received, deadline)
     }
 }
 

@@ -178,6 +178,25 @@ impl WorkingCalendar {
     }
 }
 
+impl WorkingCalendar {
+    /// The legal due moment of something whose clock starts at `start`: working hours on this
+    /// calendar, calendar days moved off a day off, or none when the law sets no deadline.
+    pub fn due_at(
+        &self,
+        start: DateTime<Utc>,
+        deadline: crate::catalog::Deadline,
+    ) -> Option<DateTime<Utc>> {
+        use crate::catalog::Deadline;
+        match deadline {
+            Deadline::WorkingHours { hours } => {
+                Some(self.add_working_minutes(start, i64::from(hours) * 60))
+            }
+            Deadline::CalendarDays { days } => Some(self.add_calendar_days(start, days, true)),
+            Deadline::None => None,
+        }
+    }
+}
+
 /// Timeliness at date precision (vn-standards §4.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -9,7 +9,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use chrono::{SubsecRound, Utc};
 use cqs_domain::auth::Principal;
-use cqs_domain::catalog::{Deadline, ProcedureVersion, UnitRef};
+use cqs_domain::catalog::{ProcedureVersion, UnitRef};
 use cqs_domain::dossier::{Actor, ActorKind, Dossier};
 use cqs_domain::ids::DossierCode;
 use cqs_domain::workflow::{Acting, Action, Units, WorkflowError, decide};
@@ -152,10 +152,6 @@ pub async fn act(
         return Err(stale(&state, d)?);
     }
     let now = Utc::now().trunc_subsecs(6);
-    let minutes = match ctx.version.spec.deadline {
-        Deadline::WorkingHours { hours } => Some(i64::from(hours) * 60),
-        _ => None,
-    };
     let resolve = |c: &cqs_domain::ids::AgencyCode| ctx.codes.get(c.as_str()).copied();
     let outcome = decide(
         &d.position(),
@@ -169,7 +165,7 @@ pub async fn act(
         &body.action,
         now,
         &state.rules.calendar,
-        minutes,
+        ctx.version.spec.deadline,
     )
     .map_err(workflow_error)?;
     let actor = match &caller.0 {
