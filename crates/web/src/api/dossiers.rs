@@ -43,7 +43,7 @@ pub struct SubmitRequest {
 
 /// Multipart body for documentation: the JSON part and the files.
 #[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+#[allow(dead_code)] // Only describes the multipart body in the OpenAPI document; never built.
 pub struct SubmitMultipart {
     dossier: SubmitRequest,
     /// One part per file, the part name being the component code.
