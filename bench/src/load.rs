@@ -55,9 +55,7 @@ fn submission(i: usize, form: &serde_json::Value) -> serde_json::Value {
 impl Client {
     pub fn new(base: &str, token: &str) -> anyhow::Result<Self> {
         Ok(Self {
-            http: reqwest::Client::builder()
-                .pool_max_idle_per_host(1024)
-                .build()?,
+            http: reqwest::Client::builder().pool_max_idle_per_host(1024).build()?,
             base: base.to_owned(),
             token: token.to_owned(),
             codes: Arc::default(),
@@ -89,11 +87,7 @@ impl Client {
                     let i = self.next.fetch_add(1, Ordering::Relaxed);
                     codes[i % codes.len()].clone()
                 };
-                let r = self
-                    .http
-                    .get(format!("{}/api/v1/lookup/{code}", self.base))
-                    .send()
-                    .await?;
+                let r = self.http.get(format!("{}/api/v1/lookup/{code}", self.base)).send().await?;
                 anyhow::ensure!(r.status() == 200, "lookup answered {}", r.status());
                 r.bytes().await?;
             }
@@ -103,21 +97,11 @@ impl Client {
 
     /// A valid form for the benchmark procedure, built from its schema's required fields.
     async fn form(&self) -> anyhow::Result<serde_json::Value> {
-        let p: serde_json::Value = self
-            .http
-            .get(format!("{}/api/v1/procedures/{BENCH_PROCEDURE}", self.base))
-            .send()
-            .await?
-            .json()
-            .await?;
+        let p: serde_json::Value =
+            self.http.get(format!("{}/api/v1/procedures/{BENCH_PROCEDURE}", self.base)).send().await?.json().await?;
         let schema = &p["spec"]["form_schema"];
         let mut form = serde_json::Map::new();
-        for key in schema["required"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|k| k.as_str())
-        {
+        for key in schema["required"].as_array().into_iter().flatten().filter_map(|k| k.as_str()) {
             let prop = &schema["properties"][key];
             let v = if let Some(first) = prop["enum"].as_array().and_then(|e| e.first()) {
                 first.clone()
@@ -125,10 +109,7 @@ impl Client {
                 "2026-01-15".into()
             } else if prop["type"] == "integer" {
                 prop["minimum"].as_i64().unwrap_or(1).max(1).into()
-            } else if prop["pattern"]
-                .as_str()
-                .is_some_and(|p| p.contains("[0-9]{12}"))
-            {
+            } else if prop["pattern"].as_str().is_some_and(|p| p.contains("[0-9]{12}")) {
                 "001203004567".into()
             } else {
                 "Nguyễn Thị Bình".into()
@@ -142,11 +123,7 @@ impl Client {
 fn report(mut lat_us: Vec<u64>, errors: usize, elapsed: Duration) -> Report {
     lat_us.sort_unstable();
     let pct = |p: f64| {
-        if lat_us.is_empty() {
-            f64::NAN
-        } else {
-            lat_us[((lat_us.len() - 1) as f64 * p) as usize] as f64 / 1000.0
-        }
+        if lat_us.is_empty() { f64::NAN } else { lat_us[((lat_us.len() - 1) as f64 * p) as usize] as f64 / 1000.0 }
     };
     Report {
         throughput: lat_us.len() as f64 / elapsed.as_secs_f64(),
@@ -158,33 +135,47 @@ fn report(mut lat_us: Vec<u64>, errors: usize, elapsed: Duration) -> Report {
     }
 }
 
-pub async fn closed_loop(
-    client: &Client,
-    op: Op,
-    concurrency: usize,
-    dur: Duration,
-) -> anyhow::Result<Report> {
+pub async fn closed_loop(client: &Client, op: Op, concurrency: usize, dur: Duration) -> anyhow::Result<Report> {
     let form = Arc::new(client.form().await?);
     if matches!(op, Op::Lookup) && client.codes.lock().await.is_empty() {
         client.once(Op::Submit, &form).await?;
     }
+    let client = client.clone();
+    run_clients(concurrency, dur, &format!("{op:?}"), move |_, _| {
+        let (c, form) = (client.clone(), form.clone());
+        Box::pin(async move { c.once(op, &form).await })
+    })
+    .await
+}
+
+/// One request of a closed-loop client, given the client's index and its iteration.
+type Request = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>;
+
+/// `concurrency` clients each sending `request` back to back for `dur`; the first error of each
+/// client is printed, all are counted.
+async fn run_clients<F>(concurrency: usize, dur: Duration, label: &str, request: F) -> anyhow::Result<Report>
+where
+    F: Fn(usize, usize) -> Request + Send + Sync + 'static,
+{
+    let request = Arc::new(request);
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (c, form) = (client.clone(), form.clone());
+    for c in 0..concurrency {
+        let (request, label) = (request.clone(), label.to_owned());
         tasks.push(tokio::spawn(async move {
-            let (mut lat, mut errors) = (Vec::new(), 0usize);
+            let (mut lat, mut errors, mut n) = (Vec::new(), 0usize, 0usize);
             while started.elapsed() < dur {
                 let t = Instant::now();
-                match c.once(op, &form).await {
+                match request(c, n).await {
                     Ok(()) => lat.push(t.elapsed().as_micros() as u64),
                     Err(e) => {
                         errors += 1;
                         if errors == 1 {
-                            eprintln!("{op:?}: {e}");
+                            eprintln!("{label}: {e}");
                         }
                     }
                 }
+                n += 1;
             }
             (lat, errors)
         }));
@@ -198,12 +189,7 @@ pub async fn closed_loop(
     Ok(report(all, errors, started.elapsed()))
 }
 
-pub async fn open_loop(
-    client: &Client,
-    op: Op,
-    rate: f64,
-    dur: Duration,
-) -> anyhow::Result<Report> {
+pub async fn open_loop(client: &Client, op: Op, rate: f64, dur: Duration) -> anyhow::Result<Report> {
     let form = Arc::new(client.form().await?);
     let rate = rate.max(1.0);
     let interval = Duration::from_secs_f64(1.0 / rate);
@@ -241,44 +227,16 @@ pub async fn inbox_loop(
     concurrency: usize,
     dur: Duration,
 ) -> anyhow::Result<Report> {
-    let http = reqwest::Client::new();
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..concurrency {
-        let (http, base, token) = (
-            http.clone(),
-            base.to_owned(),
-            tokens[c % tokens.len()].clone(),
-        );
-        let queries: Vec<&'static str> = queries.to_vec();
-        tasks.push(tokio::spawn(async move {
-            let (mut lat, mut errors, mut n) = (Vec::new(), 0usize, c);
-            while started.elapsed() < dur {
-                let t = Instant::now();
-                let url = format!("{base}/api/v1/inbox{}", queries[n % queries.len()]);
-                n += 1;
-                match http.get(&url).bearer_auth(&token).send().await {
-                    Ok(r) if r.status() == 200 => {
-                        let _ = r.bytes().await;
-                        lat.push(t.elapsed().as_micros() as u64);
-                    }
-                    Ok(r) => {
-                        errors += 1;
-                        if errors == 1 {
-                            eprintln!("inbox {url}: {}", r.status());
-                        }
-                    }
-                    Err(_) => errors += 1,
-                }
-            }
-            (lat, errors)
-        }));
-    }
-    let (mut all, mut errors) = (Vec::new(), 0);
-    for t in tasks {
-        let (l, e) = t.await?;
-        all.extend(l);
-        errors += e;
-    }
-    Ok(report(all, errors, started.elapsed()))
+    let (http, base, tokens, queries) = (reqwest::Client::new(), base.to_owned(), tokens.to_vec(), queries.to_vec());
+    run_clients(concurrency, dur, "inbox", move |c, n| {
+        let url = format!("{base}/api/v1/inbox{}", queries[(c + n) % queries.len()]);
+        let req = http.get(url.clone()).bearer_auth(&tokens[c % tokens.len()]);
+        Box::pin(async move {
+            let r = req.send().await?;
+            anyhow::ensure!(r.status() == 200, "{url}: {}", r.status());
+            r.bytes().await?;
+            Ok(())
+        })
+    })
+    .await
 }

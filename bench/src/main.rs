@@ -24,11 +24,7 @@ struct Args {
     #[arg(long, default_value = "sqlite")]
     backend: String,
     /// Server URL of PostgreSQL whose user may create databases (for --backend postgres).
-    #[arg(
-        long,
-        env = "CQS_TEST_POSTGRES_URL",
-        default_value = "postgres://postgres@127.0.0.1/postgres"
-    )]
+    #[arg(long, env = "CQS_TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1/postgres")]
     pg_admin_url: String,
     /// Seconds per closed-loop measurement.
     #[arg(long, default_value_t = 10)]
@@ -58,22 +54,13 @@ async fn main() -> anyhow::Result<()> {
 
     let submit_peak = load::closed_loop(&client, load::Op::Submit, conc, dur).await?;
     let lookup_peak = load::closed_loop(&client, load::Op::Lookup, conc, dur).await?;
-    let submit_half =
-        load::open_loop(&client, load::Op::Submit, submit_peak.throughput / 2.0, dur).await?;
-    let lookup_half =
-        load::open_loop(&client, load::Op::Lookup, lookup_peak.throughput / 2.0, dur).await?;
+    let submit_half = load::open_loop(&client, load::Op::Submit, submit_peak.throughput / 2.0, dur).await?;
+    let lookup_half = load::open_loop(&client, load::Op::Lookup, lookup_peak.throughput / 2.0, dur).await?;
     let inbox = if args.inbox_dossiers > 0 {
         let started = std::time::Instant::now();
         seed::seed(&db, args.inbox_dossiers).await?;
-        eprintln!(
-            "seeded {} dossiers in {:.1} s",
-            args.inbox_dossiers,
-            started.elapsed().as_secs_f64()
-        );
-        let tokens = [
-            srv.token_named("Khóa của motcua.lacson")?,
-            srv.token_named("Khóa của chuyenvien.lacson")?,
-        ];
+        eprintln!("seeded {} dossiers in {:.1} s", args.inbox_dossiers, started.elapsed().as_secs_f64());
+        let tokens = [srv.token_named("Khóa của motcua.lacson")?, srv.token_named("Khóa của chuyenvien.lacson")?];
         let queries = [
             "?limit=50",
             "?limit=50&overdue=true",
@@ -129,9 +116,6 @@ async fn main() -> anyhow::Result<()> {
         100.0 * submit_peak.throughput / raw.rate
     );
     println!("server resident memory after the run: {rss_mb:.0} MB");
-    anyhow::ensure!(
-        submit_peak.ok > 0 && lookup_peak.ok > 0,
-        "no request succeeded"
-    );
+    anyhow::ensure!(submit_peak.ok > 0 && lookup_peak.ok > 0, "no request succeeded");
     Ok(())
 }

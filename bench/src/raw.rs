@@ -28,7 +28,10 @@ pub async fn insert_rate(db: &Database, dur: Duration) -> anyhow::Result<RawRate
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal);
         let mut c = sqlx::SqliteConnection::connect_with(&opts).await?;
-        c.execute("CREATE TABLE raw (id BLOB PRIMARY KEY, code TEXT NOT NULL UNIQUE, data TEXT NOT NULL, at TEXT NOT NULL)").await?;
+        c.execute(
+            "CREATE TABLE raw (id BLOB PRIMARY KEY, code TEXT NOT NULL UNIQUE, data TEXT NOT NULL, at TEXT NOT NULL)",
+        )
+        .await?;
         while started.elapsed() < dur {
             let n = count.fetch_add(1, Ordering::Relaxed);
             sqlx::query("INSERT INTO raw (id, code, data, at) VALUES ($1, $2, $3, $4)")
@@ -50,15 +53,13 @@ pub async fn insert_rate(db: &Database, dur: Duration) -> anyhow::Result<RawRate
                 let mut c = sqlx::PgConnection::connect(&url).await?;
                 while started.elapsed() < dur {
                     let n = count.fetch_add(1, Ordering::Relaxed);
-                    sqlx::query(
-                        "INSERT INTO raw (id, code, data, at) VALUES ($1, $2, $3::jsonb, $4)",
-                    )
-                    .bind(uuid::Uuid::now_v7())
-                    .bind(format!("raw-{n}"))
-                    .bind(ROW)
-                    .bind(chrono::Utc::now())
-                    .execute(&mut c)
-                    .await?;
+                    sqlx::query("INSERT INTO raw (id, code, data, at) VALUES ($1, $2, $3::jsonb, $4)")
+                        .bind(uuid::Uuid::now_v7())
+                        .bind(format!("raw-{n}"))
+                        .bind(ROW)
+                        .bind(chrono::Utc::now())
+                        .execute(&mut c)
+                        .await?;
                 }
                 anyhow::Ok(())
             }));
@@ -68,8 +69,5 @@ pub async fn insert_rate(db: &Database, dur: Duration) -> anyhow::Result<RawRate
         }
         16
     };
-    Ok(RawRate {
-        rate: count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64(),
-        connections,
-    })
+    Ok(RawRate { rate: count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64(), connections })
 }

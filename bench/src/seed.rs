@@ -68,9 +68,7 @@ pub async fn seed(db: &Database, n: i64) -> anyhow::Result<()> {
         let mut c = sqlx::PgConnection::connect(&db.url).await?;
         sqlx::query(POSTGRES_SEED).bind(n).execute(&mut c).await?;
         // A bulk load leaves no visibility map; autovacuum would set it, and index-only scans need it.
-        sqlx::query("VACUUM (ANALYZE) dossiers")
-            .execute(&mut c)
-            .await?;
+        sqlx::query("VACUUM (ANALYZE) dossiers").execute(&mut c).await?;
     }
     Ok(())
 }

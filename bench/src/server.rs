@@ -15,21 +15,10 @@ impl Database {
     pub async fn create(backend: &str, pg_admin: &str) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         match backend {
-            "sqlite" => Ok(Self {
-                backend: backend.into(),
-                url: String::new(),
-                dir,
-                admin: None,
-            }),
+            "sqlite" => Ok(Self { backend: backend.into(), url: String::new(), dir, admin: None }),
             "postgres" => {
-                let url =
-                    cqs_store::testing::create_postgres_database(pg_admin, "cqs_bench_").await?;
-                Ok(Self {
-                    backend: backend.into(),
-                    url,
-                    dir,
-                    admin: Some(pg_admin.to_owned()),
-                })
+                let url = cqs_store::testing::create_postgres_database(pg_admin, "cqs_bench_").await?;
+                Ok(Self { backend: backend.into(), url, dir, admin: Some(pg_admin.to_owned()) })
             }
             other => anyhow::bail!("unknown backend {other}"),
         }
@@ -51,19 +40,14 @@ pub struct Server {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 impl Server {
     pub async fn start(bin: &Path, db: &Database) -> anyhow::Result<Self> {
         let port = free_port()?;
         let mut base = Command::new(bin);
-        base.arg("--data-dir")
-            .arg(db.dir.path())
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"));
+        base.arg("--data-dir").arg(db.dir.path()).arg("--listen").arg(format!("127.0.0.1:{port}"));
         if !db.url.is_empty() {
             base.arg("--database-url").arg(&db.url);
         }
@@ -81,24 +65,13 @@ impl Server {
         let base_url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
         loop {
-            if reqwest::get(format!("{base_url}/readyz"))
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
+            if reqwest::get(format!("{base_url}/readyz")).await.is_ok_and(|r| r.status().is_success()) {
                 break;
             }
-            anyhow::ensure!(
-                started.elapsed() < Duration::from_secs(30),
-                "server did not become ready"
-            );
+            anyhow::ensure!(started.elapsed() < Duration::from_secs(30), "server did not become ready");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Ok(Self {
-            child,
-            base_url,
-            token,
-            credentials: creds,
-        })
+        Ok(Self { child, base_url, token, credentials: creds })
     }
 
     /// The demo key whose name starts with `name`.

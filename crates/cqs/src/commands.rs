@@ -34,22 +34,13 @@ pub async fn issue_key(
 
 /// Parses `role@agency-code` into a grant, resolving the unit.
 pub async fn parse_grant(store: &dyn Store, s: &str) -> anyhow::Result<RoleGrant> {
-    let (role, unit) = s
-        .split_once('@')
-        .ok_or_else(|| anyhow::anyhow!("vai trò phải có dạng vai_trò@mã_đơn_vị: {s}"))?;
+    let (role, unit) =
+        s.split_once('@').ok_or_else(|| anyhow::anyhow!("vai trò phải có dạng vai_trò@mã_đơn_vị: {s}"))?;
     let role = cqs_domain::auth::Role::parse(role).ok_or_else(|| {
-        anyhow::anyhow!(
-            "vai trò {role} không hợp lệ (desk_officer, specialist, leader, clerk, admin)"
-        )
+        anyhow::anyhow!("vai trò {role} không hợp lệ (desk_officer, specialist, leader, clerk, admin)")
     })?;
-    let unit = store
-        .org_unit_by_code(unit)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("không có đơn vị {unit}"))?;
-    Ok(RoleGrant {
-        role,
-        org_unit_id: unit.id,
-    })
+    let unit = store.org_unit_by_code(unit).await?.ok_or_else(|| anyhow::anyhow!("không có đơn vị {unit}"))?;
+    Ok(RoleGrant { role, org_unit_id: unit.id })
 }
 
 /// Outcome of an import: either the specs written, or every row problem found.
@@ -81,11 +72,8 @@ pub async fn import_procedures(
     let mut errors = Vec::new();
     for s in &specs {
         for p in cqs_web::rules::spec_problems(s, &units, &fields) {
-            errors.push(RowError {
-                row: 0,
-                column: p.field,
-                message: format!("thủ tục {}: {}", s.code, p.message),
-            });
+            errors
+                .push(RowError { row: 0, column: p.field, message: format!("thủ tục {}: {}", s.code, p.message) });
         }
     }
     if !errors.is_empty() {
@@ -96,8 +84,5 @@ pub async fn import_procedures(
     }
     let added = store.add_procedure_versions(&specs, publish).await?;
     let created = added.iter().filter(|a| a.created).count();
-    Ok(ImportOutcome::Imported {
-        added: created,
-        unchanged: added.len() - created,
-    })
+    Ok(ImportOutcome::Imported { added: created, unchanged: added.len() - created })
 }

@@ -60,21 +60,13 @@ impl Default for Config {
 }
 
 /// Top-level settings keys, the only `CQS_*` variables read as configuration.
-const SETTINGS: [&str; 7] = [
-    "listen",
-    "data_dir",
-    "database_url",
-    "sqlite_synchronous",
-    "max_connections",
-    "log_format",
-    "limits",
-];
+const SETTINGS: [&str; 7] =
+    ["listen", "data_dir", "database_url", "sqlite_synchronous", "max_connections", "log_format", "limits"];
 
 /// Whether an environment key (after `CQS_`) names a setting or a nested setting.
 fn is_setting(key: &str) -> bool {
     SETTINGS.iter().any(|s| {
-        key.get(..s.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(s))
+        key.get(..s.len()).is_some_and(|head| head.eq_ignore_ascii_case(s))
             && matches!(key.as_bytes().get(s.len()), None | Some(b'.' | b'_'))
             && (key.len() == s.len() || *s == "limits")
     })
@@ -100,11 +92,7 @@ impl Config {
         }
         let cfg: Config = fig
             // Other CQS_ variables (CQS_LOG, CQS_CONFIG, test settings) are not settings keys.
-            .merge(
-                Env::prefixed("CQS_")
-                    .split("__")
-                    .filter(|k| is_setting(k.as_str())),
-            )
+            .merge(Env::prefixed("CQS_").split("__").filter(|k| is_setting(k.as_str())))
             .merge(Serialized::defaults(cli))
             .extract()
             .map_err(|e| anyhow::anyhow!("cấu hình không hợp lệ: {e}"))?;
@@ -112,10 +100,7 @@ impl Config {
             matches!(cfg.sqlite_synchronous.as_str(), "normal" | "full"),
             "sqlite_synchronous phải là normal hoặc full"
         );
-        anyhow::ensure!(
-            matches!(cfg.log_format.as_str(), "text" | "json"),
-            "log_format phải là text hoặc json"
-        );
+        anyhow::ensure!(matches!(cfg.log_format.as_str(), "text" | "json"), "log_format phải là text hoặc json");
         Ok(cfg)
     }
 
@@ -147,18 +132,12 @@ mod tests {
     #[test]
     fn layers_apply_in_order() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "cqs.toml",
-                "listen = \"0.0.0.0:9000\"\n[limits]\nattachment_mb = 5\n",
-            )?;
+            jail.create_file("cqs.toml", "listen = \"0.0.0.0:9000\"\n[limits]\nattachment_mb = 5\n")?;
             jail.set_env("CQS_DATA_DIR", "/srv/cqs");
             jail.set_env("CQS_LIMITS__FILES_PER_SUBMISSION", "7");
             jail.set_env("CQS_LOG", "debug");
             jail.set_env("CQS_TEST_POSTGRES_URL", "postgres://elsewhere");
-            let cli = CliOverrides {
-                database_url: Some("postgres://x/y".into()),
-                ..Default::default()
-            };
+            let cli = CliOverrides { database_url: Some("postgres://x/y".into()), ..Default::default() };
             let c = Config::load(Some(std::path::Path::new("cqs.toml")), &cli).unwrap();
             assert_eq!(c.listen.port(), 9000);
             assert_eq!(c.data_dir, PathBuf::from("/srv/cqs"));

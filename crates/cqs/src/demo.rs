@@ -63,10 +63,7 @@ pub async fn load(store: &dyn Store, data_dir: &Path) -> anyhow::Result<DemoSumm
     validate_specs(&units)?;
     let fields: Vec<Field> = serde_json::from_str(FIELDS)?;
     let specs = procedures()?;
-    let mut summary = DemoSummary {
-        org_units: store.upsert_org_units(&units).await?,
-        ..Default::default()
-    };
+    let mut summary = DemoSummary { org_units: store.upsert_org_units(&units).await?, ..Default::default() };
     summary.fields = store.upsert_fields(&fields).await?;
 
     let stored_units = store.org_units().await?;
@@ -78,11 +75,7 @@ pub async fn load(store: &dyn Store, data_dir: &Path) -> anyhow::Result<DemoSumm
                 .map(move |p| format!("{}: {}: {}", s.code, p.field, p.message))
         })
         .collect();
-    anyhow::ensure!(
-        problems.is_empty(),
-        "dữ liệu mẫu không hợp lệ:\n{}",
-        problems.join("\n")
-    );
+    anyhow::ensure!(problems.is_empty(), "dữ liệu mẫu không hợp lệ:\n{}", problems.join("\n"));
     for added in store.add_procedure_versions(&specs, true).await? {
         if added.created {
             summary.procedures_added += 1;
@@ -106,20 +99,10 @@ pub async fn load(store: &dyn Store, data_dir: &Path) -> anyhow::Result<DemoSumm
         let grants = s
             .roles
             .iter()
-            .map(|r| {
-                Ok(RoleGrant {
-                    role: r.role,
-                    org_unit_id: unit_id(&r.unit)?,
-                })
-            })
+            .map(|r| Ok(RoleGrant { role: r.role, org_unit_id: unit_id(&r.unit)? }))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let user = store
-            .create_user(&NewUser {
-                username: s.username.clone(),
-                full_name: s.full_name,
-                email: s.email,
-                grants,
-            })
+            .create_user(&NewUser { username: s.username.clone(), full_name: s.full_name, email: s.email, grants })
             .await?;
         summary.users_created += 1;
         let name = format!("Khóa của {}", s.username);
@@ -150,11 +133,7 @@ fn write_credentials(data_dir: &Path, keys: &[(String, String)]) -> anyhow::Resu
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     let mut f = opts.open(&path)?;
-    writeln!(
-        f,
-        "# Khóa API của dữ liệu mẫu, tạo lúc {} (chỉ dùng để thử nghiệm)",
-        Utc::now().to_rfc3339()
-    )?;
+    writeln!(f, "# Khóa API của dữ liệu mẫu, tạo lúc {} (chỉ dùng để thử nghiệm)", Utc::now().to_rfc3339())?;
     for (name, token) in keys {
         writeln!(f, "{name}\t{token}")?;
     }

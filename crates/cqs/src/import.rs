@@ -10,8 +10,8 @@ use std::io::Cursor;
 use calamine::{Data, Reader};
 use chrono::NaiveDate;
 use cqs_domain::catalog::{
-    ComponentSpec, Deadline, Fee, OnlineLevel, ProcedureSpec, ProcessStep, ResultSpec,
-    ReturnChannel, UnitRef, UnitSelector,
+    ComponentSpec, Deadline, Fee, OnlineLevel, ProcedureSpec, ProcessStep, ResultSpec, ReturnChannel, UnitRef,
+    UnitSelector,
 };
 use cqs_domain::ids::ProcedureCode;
 
@@ -57,21 +57,13 @@ impl std::fmt::Display for RowError {
         if self.row == 0 {
             write!(f, "Tệp: {}", self.message)
         } else {
-            write!(
-                f,
-                "Dòng {}, cột {}: {}",
-                self.row, self.column, self.message
-            )
+            write!(f, "Dòng {}, cột {}: {}", self.row, self.column, self.message)
         }
     }
 }
 
 fn file_error(message: impl Into<String>) -> Vec<RowError> {
-    vec![RowError {
-        row: 0,
-        column: String::new(),
-        message: message.into(),
-    }]
+    vec![RowError { row: 0, column: String::new(), message: message.into() }]
 }
 
 /// A table of strings: header then rows.
@@ -80,28 +72,16 @@ pub type Table = Vec<Vec<String>>;
 /// Decodes CSV bytes that may carry a BOM, be UTF-16, or be in the legacy Vietnamese code page.
 pub fn read_csv(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
     if bytes.len() > MAX_IMPORT_BYTES {
-        return Err(file_error(format!(
-            "tệp lớn hơn {} MB",
-            MAX_IMPORT_BYTES / 1024 / 1024
-        )));
+        return Err(file_error(format!("tệp lớn hơn {} MB", MAX_IMPORT_BYTES / 1024 / 1024)));
     }
     let text = match encoding_rs::Encoding::for_bom(bytes) {
-        Some((enc, bom)) => enc
-            .decode_without_bom_handling(&bytes[bom..])
-            .0
-            .into_owned(),
+        Some((enc, bom)) => enc.decode_without_bom_handling(&bytes[bom..]).0.into_owned(),
         None => match std::str::from_utf8(bytes) {
             Ok(s) => s.to_owned(),
-            Err(_) => encoding_rs::WINDOWS_1258
-                .decode_without_bom_handling(bytes)
-                .0
-                .into_owned(),
+            Err(_) => encoding_rs::WINDOWS_1258.decode_without_bom_handling(bytes).0.into_owned(),
         },
     };
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
+    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut table = Vec::new();
     for (i, rec) in rdr.records().enumerate() {
         let rec = rec.map_err(|e| file_error(format!("dòng {} không đọc được: {e}", i + 1)))?;
@@ -116,10 +96,7 @@ pub fn read_csv(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
 /// Reads the first worksheet of an XLSX workbook.
 pub fn read_xlsx(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
     if bytes.len() > MAX_IMPORT_BYTES {
-        return Err(file_error(format!(
-            "tệp lớn hơn {} MB",
-            MAX_IMPORT_BYTES / 1024 / 1024
-        )));
+        return Err(file_error(format!("tệp lớn hơn {} MB", MAX_IMPORT_BYTES / 1024 / 1024)));
     }
     let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
         .map_err(|e| file_error(format!("không mở được tệp Excel: {e}")))?;
@@ -136,10 +113,7 @@ pub fn read_xlsx(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
             r.iter()
                 .map(|c| match c {
                     Data::Empty => String::new(),
-                    Data::DateTime(d) => d
-                        .as_datetime()
-                        .map(|t| t.date().to_string())
-                        .unwrap_or_else(|| c.to_string()),
+                    Data::DateTime(d) => d.as_datetime().map(|t| t.date().to_string()).unwrap_or_else(|| c.to_string()),
                     Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => {
                         format!("{}", *f as i64)
                     }
@@ -159,17 +133,10 @@ struct Row<'a> {
 
 impl Row<'_> {
     fn cell(&self, col: &str) -> &str {
-        self.index
-            .get(col)
-            .and_then(|&i| self.cells.get(i))
-            .map_or("", |s| s.trim())
+        self.index.get(col).and_then(|&i| self.cells.get(i)).map_or("", |s| s.trim())
     }
     fn err(&mut self, col: &str, message: impl Into<String>) {
-        self.errors.push(RowError {
-            row: self.number,
-            column: col.to_owned(),
-            message: message.into(),
-        });
+        self.errors.push(RowError { row: self.number, column: col.to_owned(), message: message.into() });
     }
     fn text(&mut self, col: &str) -> String {
         let v = cqs_domain::text::nfc(self.cell(col));
@@ -186,12 +153,7 @@ impl Row<'_> {
         self.split(col, &['\n'])
     }
     fn split(&self, col: &str, by: &[char]) -> Vec<String> {
-        self.cell(col)
-            .split(by)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(cqs_domain::text::nfc)
-            .collect()
+        self.cell(col).split(by).map(str::trim).filter(|s| !s.is_empty()).map(cqs_domain::text::nfc).collect()
     }
     fn json<T: serde::de::DeserializeOwned>(&mut self, col: &str) -> Option<T> {
         let raw = self.cell(col).to_owned();
@@ -208,22 +170,14 @@ impl Row<'_> {
         let raw = self.cell(col).to_owned();
         if raw.is_empty() {
             if required {
-                self.err(
-                    col,
-                    "không được để trống (định dạng YYYY-MM-DD hoặc dd/mm/yyyy)",
-                );
+                self.err(col, "không được để trống (định dạng YYYY-MM-DD hoặc dd/mm/yyyy)");
             }
             return None;
         }
-        match NaiveDate::parse_from_str(&raw, "%Y-%m-%d")
-            .or_else(|_| NaiveDate::parse_from_str(&raw, "%d/%m/%Y"))
-        {
+        match NaiveDate::parse_from_str(&raw, "%Y-%m-%d").or_else(|_| NaiveDate::parse_from_str(&raw, "%d/%m/%Y")) {
             Ok(d) => Some(d),
             Err(_) => {
-                self.err(
-                    col,
-                    format!("ngày \"{raw}\" không hợp lệ (YYYY-MM-DD hoặc dd/mm/yyyy)"),
-                );
+                self.err(col, format!("ngày \"{raw}\" không hợp lệ (YYYY-MM-DD hoặc dd/mm/yyyy)"));
                 None
             }
         }
@@ -251,10 +205,7 @@ pub fn parse_table(table: &Table) -> Result<Vec<ProcedureSpec>, Vec<RowError>> {
     };
     let mut index = HashMap::new();
     for col in COLUMNS {
-        match header
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(col))
-        {
+        match header.iter().position(|h| h.trim().eq_ignore_ascii_case(col)) {
             Some(i) => {
                 index.insert(col, i);
             }
@@ -269,12 +220,7 @@ pub fn parse_table(table: &Table) -> Result<Vec<ProcedureSpec>, Vec<RowError>> {
         if cells.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
-        let mut r = Row {
-            number: i + 2,
-            cells,
-            index: &index,
-            errors: Vec::new(),
-        };
+        let mut r = Row { number: i + 2, cells, index: &index, errors: Vec::new() };
         let code = match ProcedureCode::parse(r.cell("code")) {
             Ok(c) => Some(c),
             Err(e) => {
@@ -310,17 +256,11 @@ pub fn parse_table(table: &Table) -> Result<Vec<ProcedureSpec>, Vec<RowError>> {
             ("calendar_days", Ok(days)) => Some(Deadline::CalendarDays { days }),
             ("none", _) => Some(Deadline::None),
             ("working_hours" | "calendar_days", Err(_)) => {
-                r.err(
-                    "deadline_value",
-                    format!("\"{value}\" không phải số nguyên dương"),
-                );
+                r.err("deadline_value", format!("\"{value}\" không phải số nguyên dương"));
                 None
             }
             _ => {
-                r.err(
-                    "deadline_kind",
-                    "phải là working_hours, calendar_days hoặc none",
-                );
+                r.err("deadline_kind", "phải là working_hours, calendar_days hoặc none");
                 None
             }
         };
@@ -328,18 +268,12 @@ pub fn parse_table(table: &Table) -> Result<Vec<ProcedureSpec>, Vec<RowError>> {
         let components: Option<Vec<ComponentSpec>> = r.json("components");
         let form_schema: Option<serde_json::Value> = r.json("form_schema");
         let process: Option<Vec<ProcessStep>> = r.json("process");
-        let result = ResultSpec {
-            name: r.text("result_name"),
-            document_type: r.text("result_document_type"),
-        };
+        let result = ResultSpec { name: r.text("result_name"), document_type: r.text("result_document_type") };
         let mut return_channels = Vec::new();
         for ch in r.list("return_channels") {
             match enum_value::<ReturnChannel>(&ch) {
                 Some(c) => return_channels.push(c),
-                None => r.err(
-                    "return_channels",
-                    format!("\"{ch}\" không phải counter, online hoặc post"),
-                ),
+                None => r.err("return_channels", format!("\"{ch}\" không phải counter, online hoặc post")),
             }
         }
         let legal_basis = r.lines("legal_basis");
@@ -355,17 +289,8 @@ pub fn parse_table(table: &Table) -> Result<Vec<ProcedureSpec>, Vec<RowError>> {
             Some(form_schema),
             Some(process),
             Some(effective_from),
-        ) = (
-            code,
-            deciding_unit,
-            online_level,
-            deadline,
-            fees,
-            components,
-            form_schema,
-            process,
-            effective_from,
-        ) {
+        ) = (code, deciding_unit, online_level, deadline, fees, components, form_schema, process, effective_from)
+        {
             let spec = ProcedureSpec {
                 code,
                 name,
@@ -398,11 +323,7 @@ pub fn parse_table(table: &Table) -> Result<Vec<ProcedureSpec>, Vec<RowError>> {
     if specs.is_empty() && errors.is_empty() {
         return Err(file_error("tệp không có dòng dữ liệu nào"));
     }
-    if errors.is_empty() {
-        Ok(specs)
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(specs) } else { Err(errors) }
 }
 
 /// Writes specs as a CSV table in the import format (the template, and a round-trip check).
@@ -424,11 +345,7 @@ pub fn to_csv(specs: &[ProcedureSpec]) -> String {
             s.applicants.clone(),
             join(s.receiving_units.iter().map(ToString::to_string).collect()),
             s.deciding_unit.to_string(),
-            serde_json::to_value(s.online_level)
-                .expect("enum")
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
+            serde_json::to_value(s.online_level).expect("enum").as_str().unwrap_or_default().to_owned(),
             kind.to_owned(),
             value,
             js(&s.fees),
@@ -439,13 +356,7 @@ pub fn to_csv(specs: &[ProcedureSpec]) -> String {
             join(
                 s.return_channels
                     .iter()
-                    .map(|c| {
-                        serde_json::to_value(c)
-                            .expect("enum")
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_owned()
-                    })
+                    .map(|c| serde_json::to_value(c).expect("enum").as_str().unwrap_or_default().to_owned())
                     .collect(),
             ),
             s.legal_basis.join("\n"),

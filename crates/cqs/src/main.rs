@@ -115,9 +115,7 @@ enum ApiKeyCommand {
 fn init_logging(cfg: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CQS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if cfg.log_format == "json" {
         builder.json().init();
     } else {
@@ -138,20 +136,13 @@ async fn main() -> std::process::ExitCode {
 
 async fn run() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
-    let overrides = CliOverrides {
-        listen: cli.listen,
-        data_dir: cli.data_dir,
-        database_url: cli.database_url,
-    };
+    let overrides = CliOverrides { listen: cli.listen, data_dir: cli.data_dir, database_url: cli.database_url };
     let cfg = Config::load(cli.config.as_deref(), &overrides)?;
     init_logging(&cfg);
     let (store, files) = cqs::server::open(&cfg).await?;
     match cli.command {
         Command::Serve => cqs::server::serve(&cfg, store, files).await?,
-        Command::Migrate => println!(
-            "Cơ sở dữ liệu đã ở phiên bản mới nhất ({}).",
-            store.backend()
-        ),
+        Command::Migrate => println!("Cơ sở dữ liệu đã ở phiên bản mới nhất ({}).", store.backend()),
         Command::Demo { no_serve } => {
             let s = cqs::demo::load(store.as_ref(), &cfg.data_dir).await?;
             println!(
@@ -159,10 +150,7 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
                 s.org_units, s.fields, s.procedures_added, s.procedures_unchanged, s.users_created
             );
             if !s.keys_created.is_empty() {
-                println!(
-                    "Khóa API thử nghiệm đã ghi vào {}",
-                    cfg.data_dir.join("demo-credentials.txt").display()
-                );
+                println!("Khóa API thử nghiệm đã ghi vào {}", cfg.data_dir.join("demo-credentials.txt").display());
             }
             if !no_serve {
                 cqs::server::serve(&cfg, store, files).await?;
@@ -172,16 +160,10 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
             std::fs::write(&file, cqs::import::to_csv(&cqs::demo::procedures()?))?;
             println!("Đã ghi mẫu nhập liệu vào {}", file.display());
         }
-        Command::Import(ImportCommand::Procedures {
-            file,
-            publish,
-            dry_run,
-        }) => {
+        Command::Import(ImportCommand::Procedures { file, publish, dry_run }) => {
             let bytes = std::fs::read(&file)?;
             let name = file.to_string_lossy();
-            match commands::import_procedures(store.as_ref(), &name, &bytes, publish, dry_run)
-                .await?
-            {
+            match commands::import_procedures(store.as_ref(), &name, &bytes, publish, dry_run).await? {
                 ImportOutcome::Imported { added, unchanged } => {
                     println!("Đã nhập {added} phiên bản thủ tục mới ({unchanged} không thay đổi).")
                 }
@@ -203,12 +185,7 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
                 grants.push(commands::parse_grant(store.as_ref(), r).await?);
             }
             let user = store
-                .create_user(&cqs_store::NewUser {
-                    username: u.username,
-                    full_name: u.name,
-                    email: u.email,
-                    grants,
-                })
+                .create_user(&cqs_store::NewUser { username: u.username, full_name: u.name, email: u.email, grants })
                 .await?;
             println!("Đã tạo tài khoản {} ({}).", user.username, user.id);
             if u.with_key {
@@ -230,11 +207,7 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let unit = match unit {
                 Some(code) => Some(
-                    store
-                        .org_unit_by_code(&code)
-                        .await?
-                        .ok_or_else(|| anyhow::anyhow!("không có đơn vị {code}"))?
-                        .id,
+                    store.org_unit_by_code(&code).await?.ok_or_else(|| anyhow::anyhow!("không có đơn vị {code}"))?.id,
                 ),
                 None => None,
             };

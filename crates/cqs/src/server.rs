@@ -14,9 +14,7 @@ pub async fn open(cfg: &Config) -> anyhow::Result<(Arc<dyn Store>, FileStore)> {
     let mut opts = StoreOptions::new(cfg.store_url());
     opts.sqlite_synchronous_full = cfg.sqlite_synchronous == "full";
     opts.max_connections = cfg.max_connections;
-    let store = cqs_store::open(&opts)
-        .await
-        .map_err(|e| anyhow::anyhow!("không mở được cơ sở dữ liệu: {e}"))?;
+    let store = cqs_store::open(&opts).await.map_err(|e| anyhow::anyhow!("không mở được cơ sở dữ liệu: {e}"))?;
     let files = FileStore::open(cfg.data_dir.join("files"))?;
     Ok((store, files))
 }
@@ -46,13 +44,8 @@ pub async fn serve(cfg: &Config, store: Arc<dyn Store>, files: FileStore) -> any
         .await
         .map_err(|e| anyhow::anyhow!("không mở được cổng {}: {e}", cfg.listen))?;
     tracing::info!(address = %cfg.listen, backend = store.backend(), "cqs đang chạy");
-    println!(
-        "Chính Quyền Số đang chạy tại http://{} (API: /api/docs)",
-        listener.local_addr()?
-    );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    println!("Chính Quyền Số đang chạy tại http://{} (API: /api/docs)", listener.local_addr()?);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
 }
 
@@ -62,8 +55,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };

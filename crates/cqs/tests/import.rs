@@ -55,41 +55,16 @@ fn every_bad_row_is_reported_in_vietnamese() {
     table[3][col("online_level")] = "level4".into();
     let errors = parse_table(&table).unwrap_err();
     let described: Vec<String> = errors.iter().map(ToString::to_string).collect();
-    assert!(
-        described
-            .iter()
-            .any(|e| e.starts_with("Dòng 2, cột code: Mã thủ tục")),
-        "{described:?}"
-    );
-    assert!(
-        described
-            .iter()
-            .any(|e| e.starts_with("Dòng 3, cột fees: JSON không hợp lệ"))
-    );
-    assert!(
-        described
-            .iter()
-            .any(|e| e.starts_with("Dòng 3, cột effective_from: ngày"))
-    );
-    assert!(
-        described
-            .iter()
-            .any(|e| e.starts_with("Dòng 4, cột online_level"))
-    );
+    assert!(described.iter().any(|e| e.starts_with("Dòng 2, cột code: Mã thủ tục")), "{described:?}");
+    assert!(described.iter().any(|e| e.starts_with("Dòng 3, cột fees: JSON không hợp lệ")));
+    assert!(described.iter().any(|e| e.starts_with("Dòng 3, cột effective_from: ngày")));
+    assert!(described.iter().any(|e| e.starts_with("Dòng 4, cột online_level")));
     let mut dup = read_csv(to_csv(&specs[..2]).as_bytes()).unwrap();
     dup[2][col("code")] = dup[1][col("code")].clone();
-    assert!(
-        parse_table(&dup).unwrap_err()[0]
-            .message
-            .contains("trùng với dòng 2")
-    );
+    assert!(parse_table(&dup).unwrap_err()[0].message.contains("trùng với dòng 2"));
     let mut missing = read_csv(to_csv(&specs[..1]).as_bytes()).unwrap();
     missing[0].remove(col("legal_basis"));
-    assert!(
-        parse_table(&missing).unwrap_err()[0]
-            .message
-            .contains("legal_basis")
-    );
+    assert!(parse_table(&missing).unwrap_err()[0].message.contains("legal_basis"));
     assert!(read_xlsx(b"PK\x03\x04 not really a workbook").is_err());
 }
 
@@ -99,10 +74,7 @@ async fn import_is_all_or_nothing_and_idempotent() {
     let specs = demo_specs();
     let good = to_csv(&specs);
     // Without the org units and fields the references fail: nothing is written.
-    match import_procedures(store.as_ref(), "catalog.csv", good.as_bytes(), true, false)
-        .await
-        .unwrap()
-    {
+    match import_procedures(store.as_ref(), "catalog.csv", good.as_bytes(), true, false).await.unwrap() {
         ImportOutcome::Rejected(errors) => {
             assert!(errors.iter().any(|e| e.message.contains("lĩnh vực")))
         }
@@ -111,10 +83,7 @@ async fn import_is_all_or_nothing_and_idempotent() {
     assert!(store.published_versions().await.unwrap().is_empty());
     cqs::demo::load(store.as_ref(), dir.path()).await.unwrap();
     let before = store.published_versions().await.unwrap().len();
-    match import_procedures(store.as_ref(), "catalog.csv", good.as_bytes(), true, false)
-        .await
-        .unwrap()
-    {
+    match import_procedures(store.as_ref(), "catalog.csv", good.as_bytes(), true, false).await.unwrap() {
         ImportOutcome::Imported { added, unchanged } => {
             assert_eq!((added, unchanged), (0, specs.len()))
         }
@@ -131,16 +100,12 @@ async fn import_is_all_or_nothing_and_idempotent() {
     }
     let edited = w.into_inner().unwrap();
     assert!(matches!(
-        import_procedures(store.as_ref(), "catalog.csv", &edited, true, false)
-            .await
-            .unwrap(),
+        import_procedures(store.as_ref(), "catalog.csv", &edited, true, false).await.unwrap(),
         ImportOutcome::Rejected(_)
     ));
     assert_eq!(store.published_versions().await.unwrap().len(), before);
     assert!(matches!(
-        import_procedures(store.as_ref(), "catalog.csv", &edited, false, true)
-            .await
-            .unwrap(),
+        import_procedures(store.as_ref(), "catalog.csv", &edited, false, true).await.unwrap(),
         ImportOutcome::Rejected(_)
     ));
 }
@@ -151,44 +116,14 @@ async fn demo_loads_twice_without_duplicates() {
     let first = cqs::demo::load(store.as_ref(), dir.path()).await.unwrap();
     assert!(first.org_units >= 30 && first.procedures_added >= 40 && first.users_created > 0);
     let units = store.org_units().await.unwrap();
-    assert!(
-        units
-            .iter()
-            .filter(|u| u.kind == cqs_domain::org::OrgUnitKind::Commune)
-            .count()
-            >= 20
-    );
-    assert!(
-        units
-            .iter()
-            .filter(|u| u.kind == cqs_domain::org::OrgUnitKind::Department)
-            .count()
-            >= 8
-    );
-    let fields: std::collections::HashSet<String> = store
-        .published_versions()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|v| v.spec.field)
-        .collect();
+    assert!(units.iter().filter(|u| u.kind == cqs_domain::org::OrgUnitKind::Commune).count() >= 20);
+    assert!(units.iter().filter(|u| u.kind == cqs_domain::org::OrgUnitKind::Department).count() >= 8);
+    let fields: std::collections::HashSet<String> =
+        store.published_versions().await.unwrap().into_iter().map(|v| v.spec.field).collect();
     assert!(fields.len() >= 8);
     let second = cqs::demo::load(store.as_ref(), dir.path()).await.unwrap();
-    assert_eq!(
-        (
-            second.procedures_added,
-            second.users_created,
-            second.keys_created.len()
-        ),
-        (0, 0, 0)
-    );
-    assert_eq!(
-        store.published_versions().await.unwrap().len(),
-        first.procedures_added
-    );
+    assert_eq!((second.procedures_added, second.users_created, second.keys_created.len()), (0, 0, 0));
+    assert_eq!(store.published_versions().await.unwrap().len(), first.procedures_added);
     let creds = std::fs::read_to_string(dir.path().join("demo-credentials.txt")).unwrap();
-    assert_eq!(
-        creds.lines().filter(|l| l.contains("\tcqs_")).count(),
-        first.keys_created.len()
-    );
+    assert_eq!(creds.lines().filter(|l| l.contains("\tcqs_")).count(), first.keys_created.len());
 }

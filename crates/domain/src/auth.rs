@@ -21,13 +21,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::DeskOfficer,
-        Role::Specialist,
-        Role::Leader,
-        Role::Clerk,
-        Role::Admin,
-    ];
+    pub const ALL: [Role; 5] = [Role::DeskOfficer, Role::Specialist, Role::Leader, Role::Clerk, Role::Admin];
     pub fn as_str(self) -> &'static str {
         match self {
             Role::DeskOfficer => "desk_officer",
@@ -73,11 +67,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 3] = [
-        Scope::DossiersSubmit,
-        Scope::DossiersRead,
-        Scope::CatalogWrite,
-    ];
+    pub const ALL: [Scope; 3] = [Scope::DossiersSubmit, Scope::DossiersRead, Scope::CatalogWrite];
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::DossiersSubmit => "dossiers:submit",
@@ -94,15 +84,8 @@ impl Scope {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     Anonymous,
-    Staff {
-        user_id: Uuid,
-        grants: Vec<RoleGrant>,
-    },
-    Client {
-        client_id: Uuid,
-        scopes: Vec<Scope>,
-        org_unit_id: Option<Uuid>,
-    },
+    Staff { user_id: Uuid, grants: Vec<RoleGrant> },
+    Client { client_id: Uuid, scopes: Vec<Scope>, org_unit_id: Option<Uuid> },
 }
 
 /// Why access was refused; the text reaches the caller and the security log.
@@ -127,20 +110,16 @@ impl Principal {
     /// there, which matches how provinces delegate.
     pub fn has_role_in(&self, unit: Uuid, roles: &[Role]) -> bool {
         match self {
-            Principal::Staff { grants, .. } => grants.iter().any(|g| {
-                g.org_unit_id == unit && (roles.contains(&g.role) || g.role == Role::Admin)
-            }),
+            Principal::Staff { grants, .. } => {
+                grants.iter().any(|g| g.org_unit_id == unit && (roles.contains(&g.role) || g.role == Role::Admin))
+            }
             _ => false,
         }
     }
 
     fn client_scope(&self, scope: Scope, unit: Uuid) -> Option<Result<(), Denied>> {
         match self {
-            Principal::Client {
-                scopes,
-                org_unit_id,
-                ..
-            } => Some(if !scopes.contains(&scope) {
+            Principal::Client { scopes, org_unit_id, .. } => Some(if !scopes.contains(&scope) {
                 Err(Denied::MissingScope(scope.as_str()))
             } else if org_unit_id.is_some_and(|u| u != unit) {
                 Err(Denied::OutsideClientUnit)
@@ -166,19 +145,11 @@ impl Principal {
 
     /// May read a dossier's full record (applicant, form data, files). `units` are the units that
     /// hold or held the dossier; `submitted_by` is the client that submitted it, if any.
-    pub fn may_read_dossier(
-        &self,
-        units: &[Uuid],
-        submitted_by: Option<Uuid>,
-    ) -> Result<(), Denied> {
+    pub fn may_read_dossier(&self, units: &[Uuid], submitted_by: Option<Uuid>) -> Result<(), Denied> {
         match self {
             Principal::Anonymous => Err(Denied::Unauthenticated),
             Principal::Client { client_id, .. } if Some(*client_id) == submitted_by => Ok(()),
-            Principal::Client {
-                scopes,
-                org_unit_id,
-                ..
-            } => {
+            Principal::Client { scopes, org_unit_id, .. } => {
                 if !scopes.contains(&Scope::DossiersRead) {
                     Err(Denied::MissingScope(Scope::DossiersRead.as_str()))
                 } else if org_unit_id.is_some_and(|u| !units.contains(&u)) {
@@ -216,99 +187,50 @@ mod tests {
     use super::*;
 
     fn staff(role: Role, unit: Uuid) -> Principal {
-        Principal::Staff {
-            user_id: Uuid::now_v7(),
-            grants: vec![RoleGrant {
-                role,
-                org_unit_id: unit,
-            }],
-        }
+        Principal::Staff { user_id: Uuid::now_v7(), grants: vec![RoleGrant { role, org_unit_id: unit }] }
     }
 
     #[test]
     fn submission_rules() {
         let (x, y) = (Uuid::now_v7(), Uuid::now_v7());
-        assert_eq!(
-            Principal::Anonymous.may_submit(x),
-            Err(Denied::Unauthenticated)
-        );
+        assert_eq!(Principal::Anonymous.may_submit(x), Err(Denied::Unauthenticated));
         assert_eq!(staff(Role::DeskOfficer, x).may_submit(x), Ok(()));
-        assert_eq!(
-            staff(Role::DeskOfficer, y).may_submit(x),
-            Err(Denied::NoRoleInUnit)
-        );
-        assert_eq!(
-            staff(Role::Specialist, x).may_submit(x),
-            Err(Denied::NoRoleInUnit)
-        );
+        assert_eq!(staff(Role::DeskOfficer, y).may_submit(x), Err(Denied::NoRoleInUnit));
+        assert_eq!(staff(Role::Specialist, x).may_submit(x), Err(Denied::NoRoleInUnit));
         assert_eq!(staff(Role::Admin, x).may_submit(x), Ok(()));
-        let portal = Principal::Client {
-            client_id: Uuid::now_v7(),
-            scopes: vec![Scope::DossiersSubmit],
-            org_unit_id: None,
-        };
+        let portal =
+            Principal::Client { client_id: Uuid::now_v7(), scopes: vec![Scope::DossiersSubmit], org_unit_id: None };
         assert_eq!(portal.may_submit(x), Ok(()));
-        let kiosk = Principal::Client {
-            client_id: Uuid::now_v7(),
-            scopes: vec![Scope::DossiersSubmit],
-            org_unit_id: Some(y),
-        };
+        let kiosk =
+            Principal::Client { client_id: Uuid::now_v7(), scopes: vec![Scope::DossiersSubmit], org_unit_id: Some(y) };
         assert_eq!(kiosk.may_submit(x), Err(Denied::OutsideClientUnit));
         assert_eq!(kiosk.may_submit(y), Ok(()));
-        let reader = Principal::Client {
-            client_id: Uuid::now_v7(),
-            scopes: vec![Scope::DossiersRead],
-            org_unit_id: None,
-        };
-        assert_eq!(
-            reader.may_submit(x),
-            Err(Denied::MissingScope("dossiers:submit"))
-        );
+        let reader =
+            Principal::Client { client_id: Uuid::now_v7(), scopes: vec![Scope::DossiersRead], org_unit_id: None };
+        assert_eq!(reader.may_submit(x), Err(Denied::MissingScope("dossiers:submit")));
     }
 
     #[test]
     fn reading_rules() {
         let (x, y) = (Uuid::now_v7(), Uuid::now_v7());
         let submitter = Uuid::now_v7();
-        let own = Principal::Client {
-            client_id: submitter,
-            scopes: vec![Scope::DossiersSubmit],
-            org_unit_id: None,
-        };
+        let own = Principal::Client { client_id: submitter, scopes: vec![Scope::DossiersSubmit], org_unit_id: None };
         assert_eq!(own.may_read_dossier(&[x], Some(submitter)), Ok(()));
-        assert_eq!(
-            own.may_read_dossier(&[x], None),
-            Err(Denied::MissingScope("dossiers:read"))
-        );
-        let unit_reader = Principal::Client {
-            client_id: Uuid::now_v7(),
-            scopes: vec![Scope::DossiersRead],
-            org_unit_id: Some(y),
-        };
+        assert_eq!(own.may_read_dossier(&[x], None), Err(Denied::MissingScope("dossiers:read")));
+        let unit_reader =
+            Principal::Client { client_id: Uuid::now_v7(), scopes: vec![Scope::DossiersRead], org_unit_id: Some(y) };
         assert_eq!(unit_reader.may_read_dossier(&[x, y], None), Ok(()));
-        assert_eq!(
-            unit_reader.may_read_dossier(&[x], None),
-            Err(Denied::OutsideClientUnit)
-        );
+        assert_eq!(unit_reader.may_read_dossier(&[x], None), Err(Denied::OutsideClientUnit));
         assert_eq!(staff(Role::Clerk, x).may_read_dossier(&[x], None), Ok(()));
-        assert_eq!(
-            staff(Role::Leader, y).may_read_dossier(&[x], None),
-            Err(Denied::NoRoleInUnit)
-        );
-        assert_eq!(
-            Principal::Anonymous.may_read_dossier(&[x], None),
-            Err(Denied::Unauthenticated)
-        );
+        assert_eq!(staff(Role::Leader, y).may_read_dossier(&[x], None), Err(Denied::NoRoleInUnit));
+        assert_eq!(Principal::Anonymous.may_read_dossier(&[x], None), Err(Denied::Unauthenticated));
     }
 
     #[test]
     fn catalog_rules() {
         let root = Uuid::now_v7();
         assert_eq!(staff(Role::Admin, root).may_write_catalog(root), Ok(()));
-        assert_eq!(
-            staff(Role::Leader, root).may_write_catalog(root),
-            Err(Denied::NoRoleInUnit)
-        );
+        assert_eq!(staff(Role::Leader, root).may_write_catalog(root), Err(Denied::NoRoleInUnit));
         assert!(Role::parse("desk_officer").is_some() && Scope::parse("catalog:write").is_some());
     }
 }

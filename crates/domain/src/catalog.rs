@@ -165,12 +165,8 @@ impl std::str::FromStr for UnitSelector {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         match s.strip_prefix("kind:") {
-            Some(k) => OrgUnitKind::parse(k)
-                .map(Self::Kind)
-                .ok_or_else(|| format!("loại đơn vị không hợp lệ: {k}")),
-            None => AgencyCode::parse(s)
-                .map(Self::Code)
-                .map_err(|e| e.to_string()),
+            Some(k) => OrgUnitKind::parse(k).map(Self::Kind).ok_or_else(|| format!("loại đơn vị không hợp lệ: {k}")),
+            None => AgencyCode::parse(s).map(Self::Code).map_err(|e| e.to_string()),
         }
     }
 }
@@ -191,9 +187,7 @@ impl std::str::FromStr for UnitRef {
         match s {
             "receiving" => Ok(Self::Receiving),
             "deciding" => Ok(Self::Deciding),
-            _ => AgencyCode::parse(s)
-                .map(Self::Code)
-                .map_err(|e| e.to_string()),
+            _ => AgencyCode::parse(s).map(Self::Code).map_err(|e| e.to_string()),
         }
     }
 }
@@ -207,9 +201,7 @@ macro_rules! serde_via_str {
         }
         impl<'de> Deserialize<'de> for $t {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                String::deserialize(d)?
-                    .parse()
-                    .map_err(serde::de::Error::custom)
+                String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
             }
         }
         impl utoipa::PartialSchema for $t {
@@ -291,17 +283,13 @@ impl fmt::Display for SpecProblem {
 }
 
 fn problem(field: &str, message: impl Into<String>) -> SpecProblem {
-    SpecProblem {
-        field: field.to_owned(),
-        message: message.into(),
-    }
+    SpecProblem { field: field.to_owned(), message: message.into() }
 }
 
 fn is_kebab(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -320,32 +308,20 @@ impl ProcedureSpec {
             } else if v.chars().count() > max {
                 out.push(problem(field, format!("dài quá {max} ký tự")));
             } else if !crate::text::is_nfc(v) || crate::text::has_control_chars(v) {
-                out.push(problem(
-                    field,
-                    "chứa ký tự không hợp lệ (cần Unicode dựng sẵn NFC)",
-                ));
+                out.push(problem(field, "chứa ký tự không hợp lệ (cần Unicode dựng sẵn NFC)"));
             }
         };
         text(&mut out, "name", &self.name, 500);
         text(&mut out, "summary", &self.summary, 4000);
         text(&mut out, "applicants", &self.applicants, 2000);
         if !is_kebab(&self.field) {
-            out.push(problem(
-                "field",
-                "mã lĩnh vực chỉ gồm chữ thường không dấu, số và dấu gạch ngang",
-            ));
+            out.push(problem("field", "mã lĩnh vực chỉ gồm chữ thường không dấu, số và dấu gạch ngang"));
         }
         if self.receiving_units.is_empty() {
-            out.push(problem(
-                "receiving_units",
-                "phải có ít nhất một đơn vị tiếp nhận",
-            ));
+            out.push(problem("receiving_units", "phải có ít nhất một đơn vị tiếp nhận"));
         }
         if self.effective_to.is_some_and(|to| to < self.effective_from) {
-            out.push(problem(
-                "effective_to",
-                "ngày hết hiệu lực trước ngày có hiệu lực",
-            ));
+            out.push(problem("effective_to", "ngày hết hiệu lực trước ngày có hiệu lực"));
         }
         if let Some(h) = self.deadline.budget_hours()
             && (h == 0 || h > MAX_DEADLINE_HOURS)
@@ -367,17 +343,11 @@ impl ProcedureSpec {
                     "mã thành phần chỉ gồm chữ thường không dấu, số và dấu gạch ngang",
                 ));
             } else if !codes.insert(c.code.as_str()) {
-                out.push(problem(
-                    &format!("{at}.code"),
-                    format!("mã thành phần {} bị trùng", c.code),
-                ));
+                out.push(problem(&format!("{at}.code"), format!("mã thành phần {} bị trùng", c.code)));
             }
             text(&mut out, &format!("{at}.name"), &c.name, 500);
             if c.file_types.is_empty() {
-                out.push(problem(
-                    &format!("{at}.file_types"),
-                    "phải cho phép ít nhất một loại tệp",
-                ));
+                out.push(problem(&format!("{at}.file_types"), "phải cho phép ít nhất một loại tệp"));
             }
             if !is_kebab(&c.document_type) {
                 out.push(problem(
@@ -397,10 +367,7 @@ impl ProcedureSpec {
             out.push(problem("legal_basis", "phải nêu căn cứ pháp lý"));
         }
         if self.return_channels.is_empty() {
-            out.push(problem(
-                "return_channels",
-                "phải có ít nhất một hình thức trả kết quả",
-            ));
+            out.push(problem("return_channels", "phải có ít nhất một hình thức trả kết quả"));
         }
         if let Err(e) = FormSchema::compile(&self.form_schema) {
             out.push(problem("form_schema", e));
@@ -440,9 +407,7 @@ impl ProcedureSpec {
         {
             out.push(problem(
                 "process",
-                format!(
-                    "tổng thời gian các bước ({total} giờ) khác thời hạn giải quyết ({budget} giờ)"
-                ),
+                format!("tổng thời gian các bước ({total} giờ) khác thời hạn giải quyết ({budget} giờ)"),
             ));
         }
         out
@@ -482,10 +447,7 @@ impl ProcedureVersion {
 
 /// The version a dossier received on `day` is pinned to: the highest published version in force.
 pub fn select_in_force(versions: &[ProcedureVersion], day: NaiveDate) -> Option<&ProcedureVersion> {
-    versions
-        .iter()
-        .filter(|v| v.in_force_on(day))
-        .max_by_key(|v| v.version)
+    versions.iter().filter(|v| v.in_force_on(day)).max_by_key(|v| v.version)
 }
 
 /// A field (lĩnh vực).
@@ -554,10 +516,7 @@ pub(crate) mod tests {
         s.process[1].hours = 9;
         s.effective_to = NaiveDate::from_ymd_opt(2020, 1, 1);
         let fields: Vec<String> = s.check().into_iter().map(|p| p.field).collect();
-        assert_eq!(
-            fields,
-            vec!["name", "effective_to", "components[1].code", "process"]
-        );
+        assert_eq!(fields, vec!["name", "effective_to", "components[1].code", "process"]);
     }
 
     #[test]
@@ -584,10 +543,7 @@ pub(crate) mod tests {
         v["extra"] = json!(1);
         assert!(serde_json::from_value::<ProcedureSpec>(v).is_err());
         assert!("kind:village".parse::<UnitSelector>().is_err());
-        assert_eq!(
-            "kind:commune".parse::<UnitSelector>(),
-            Ok(UnitSelector::Kind(OrgUnitKind::Commune))
-        );
+        assert_eq!("kind:commune".parse::<UnitSelector>(), Ok(UnitSelector::Kind(OrgUnitKind::Commune)));
         assert_eq!("deciding".parse::<UnitRef>(), Ok(UnitRef::Deciding));
     }
 
@@ -597,22 +553,10 @@ pub(crate) mod tests {
             let mut spec = sample_spec();
             spec.effective_from = from.parse().unwrap();
             spec.effective_to = to.map(|t| t.parse().unwrap());
-            ProcedureVersion {
-                id: Uuid::now_v7(),
-                version,
-                status,
-                spec,
-                created_at: Utc::now(),
-                published_at: None,
-            }
+            ProcedureVersion { id: Uuid::now_v7(), version, status, spec, created_at: Utc::now(), published_at: None }
         };
         let vs = vec![
-            mk(
-                1,
-                VersionStatus::Published,
-                "2020-01-01",
-                Some("2025-06-30"),
-            ),
+            mk(1, VersionStatus::Published, "2020-01-01", Some("2025-06-30")),
             mk(2, VersionStatus::Published, "2025-07-01", None),
             mk(3, VersionStatus::Draft, "2025-07-01", None),
         ];

@@ -61,11 +61,7 @@ pub fn control_sheet(
         }
         let used = (calendar.working_minutes_between(o.since, until) - paused).max(0);
         let allowed = i64::from(s.hours) * 60;
-        let timeliness = if done {
-            Some(judge(used, allowed))
-        } else {
-            (used > allowed).then_some(Timeliness::Late)
-        };
+        let timeliness = if done { Some(judge(used, allowed)) } else { (used > allowed).then_some(Timeliness::Late) };
         Some(ControlRow {
             step: o.step,
             kind: s.step,
@@ -79,10 +75,7 @@ pub fn control_sheet(
     };
     for h in history {
         let step = h.step.and_then(|s| usize::try_from(s).ok());
-        let pausing = matches!(
-            h.to_state,
-            DossierState::NeedSupplement | DossierState::NeedPayment
-        );
+        let pausing = matches!(h.to_state, DossierState::NeedSupplement | DossierState::NeedPayment);
         match open.as_mut() {
             Some(o) if step == Some(o.step) && !h.to_state.is_closed() => {
                 // Same step: only the clock may have stopped or started again.
@@ -97,12 +90,8 @@ pub fn control_sheet(
                     rows.extend(close(&o, h.at, true));
                 }
                 if let Some(s) = step.filter(|_| !h.to_state.is_closed()) {
-                    open = Some(Open {
-                        step: s,
-                        since: h.at,
-                        paused_since: pausing.then_some(h.at),
-                        paused_minutes: 0,
-                    });
+                    open =
+                        Some(Open { step: s, since: h.at, paused_since: pausing.then_some(h.at), paused_minutes: 0 });
                 }
             }
         }
@@ -121,26 +110,14 @@ mod tests {
     use chrono::TimeZone;
 
     fn vn(d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-        chrono_tz::Asia::Ho_Chi_Minh
-            .with_ymd_and_hms(2026, 11, d, h, mi, 0)
-            .unwrap()
-            .with_timezone(&Utc)
+        chrono_tz::Asia::Ho_Chi_Minh.with_ymd_and_hms(2026, 11, d, h, mi, 0).unwrap().with_timezone(&Utc)
     }
 
-    fn row(
-        seq: i32,
-        at: DateTime<Utc>,
-        action: &str,
-        to: DossierState,
-        step: Option<i32>,
-    ) -> HistoryEntry {
+    fn row(seq: i32, at: DateTime<Utc>, action: &str, to: DossierState, step: Option<i32>) -> HistoryEntry {
         HistoryEntry {
             seq,
             at,
-            actor: Actor {
-                kind: ActorKind::Staff,
-                id: None,
-            },
+            actor: Actor { kind: ActorKind::Staff, id: None },
             org_unit_id: None,
             action: action.into(),
             from_state: None,
@@ -160,30 +137,16 @@ mod tests {
             row(1, vn(23, 7, 55), "submit", S::Submitted, None),
             row(2, vn(23, 8, 0), "accept", S::Accepted, Some(0)),
             row(3, vn(23, 8, 30), "forward", S::InProgress, Some(1)), // intake used 30 min of 60
-            row(
-                4,
-                vn(23, 9, 30),
-                "request_supplement",
-                S::NeedSupplement,
-                Some(1),
-            ),
-            row(
-                5,
-                vn(24, 9, 30),
-                "supply_supplement",
-                S::InProgress,
-                Some(1),
-            ), // a full working day paused
+            row(4, vn(23, 9, 30), "request_supplement", S::NeedSupplement, Some(1)),
+            row(5, vn(24, 9, 30), "supply_supplement", S::InProgress, Some(1)), // a full working day paused
             row(6, vn(24, 13, 30), "forward", S::InProgress, Some(2)), // appraisal: 1h + 2h = 3h of 5h (lunch excluded)
             row(7, vn(24, 15, 30), "approve", S::InProgress, Some(3)), // approval: 2h of 1h: late
             row(8, vn(24, 16, 30), "record_result", S::Resolved, Some(3)),
             row(9, vn(24, 16, 30), "return_result", S::Returned, Some(3)), // returning: exactly 1h
         ];
         let sheet = control_sheet(&process, &history, &cal, vn(25, 8, 0));
-        let summary: Vec<(usize, i64, Option<Timeliness>)> = sheet
-            .iter()
-            .map(|r| (r.step, r.used_minutes, r.timeliness))
-            .collect();
+        let summary: Vec<(usize, i64, Option<Timeliness>)> =
+            sheet.iter().map(|r| (r.step, r.used_minutes, r.timeliness)).collect();
         assert_eq!(
             summary,
             vec![
@@ -207,24 +170,11 @@ mod tests {
         ];
         let sheet = control_sheet(&process, &history, &cal, vn(23, 10, 10));
         assert_eq!(sheet.len(), 2);
-        assert_eq!(
-            (
-                sheet[1].used_minutes,
-                sheet[1].handed_over_at,
-                sheet[1].timeliness
-            ),
-            (120, None, None)
-        );
+        assert_eq!((sheet[1].used_minutes, sheet[1].handed_over_at, sheet[1].timeliness), (120, None, None));
         let later = control_sheet(&process, &history, &cal, vn(24, 10, 10));
-        assert_eq!(
-            later[1].timeliness,
-            Some(Timeliness::Late),
-            "past its 5 hours while still open"
-        );
-        let refused = vec![
-            row(1, vn(23, 8, 0), "submit", S::Submitted, None),
-            row(2, vn(23, 8, 5), "refuse", S::Refused, None),
-        ];
+        assert_eq!(later[1].timeliness, Some(Timeliness::Late), "past its 5 hours while still open");
+        let refused =
+            vec![row(1, vn(23, 8, 0), "submit", S::Submitted, None), row(2, vn(23, 8, 5), "refuse", S::Refused, None)];
         assert!(control_sheet(&process, &refused, &cal, vn(23, 9, 0)).is_empty());
     }
 }

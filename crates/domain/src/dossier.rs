@@ -62,10 +62,7 @@ impl DossierState {
     }
     /// Closed dossiers no longer run against a deadline.
     pub fn is_closed(self) -> bool {
-        matches!(
-            self,
-            Self::Refused | Self::Withdrawn | Self::Stopped | Self::Returned
-        )
+        matches!(self, Self::Refused | Self::Withdrawn | Self::Stopped | Self::Returned)
     }
 }
 
@@ -87,9 +84,7 @@ impl Channel {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Online, Self::Counter, Self::Post]
-            .into_iter()
-            .find(|c| c.as_str() == s)
+        [Self::Online, Self::Counter, Self::Post].into_iter().find(|c| c.as_str() == s)
     }
     /// A dossier taken at the counter is accepted on the spot; others wait for the desk.
     pub fn initial_state(self) -> DossierState {
@@ -136,35 +131,17 @@ pub struct Applicant {
 }
 
 fn field_error(field: &str, label: &str, message: impl Into<String>) -> FieldError {
-    FieldError {
-        field: field.to_owned(),
-        label: label.to_owned(),
-        message: message.into(),
-    }
+    FieldError { field: field.to_owned(), label: label.to_owned(), message: message.into() }
 }
 
-fn clean_text(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    label: &str,
-    v: &str,
-    max: usize,
-) -> String {
+fn clean_text(errors: &mut Vec<FieldError>, field: &str, label: &str, v: &str, max: usize) -> String {
     let v = text::nfc(v);
     if v.is_empty() {
         errors.push(field_error(field, label, "Trường này là bắt buộc"));
     } else if v.chars().count() > max {
-        errors.push(field_error(
-            field,
-            label,
-            format!("Không được dài quá {max} ký tự"),
-        ));
+        errors.push(field_error(field, label, format!("Không được dài quá {max} ký tự")));
     } else if text::has_control_chars(&v) {
-        errors.push(field_error(
-            field,
-            label,
-            "Chứa ký tự điều khiển không hợp lệ",
-        ));
+        errors.push(field_error(field, label, "Chứa ký tự điều khiển không hợp lệ"));
     }
     v
 }
@@ -173,11 +150,7 @@ impl ApplicantInput {
     pub fn check(self) -> Result<Applicant, Vec<FieldError>> {
         let mut errors = Vec::new();
         if let Err(e) = IdentityNumber::parse(self.identity_kind, self.identity_number.trim()) {
-            errors.push(field_error(
-                "/applicant/identity_number",
-                "Số định danh",
-                e.to_string(),
-            ));
+            errors.push(field_error("/applicant/identity_number", "Số định danh", e.to_string()));
         }
         match (self.kind, self.identity_kind) {
             (ApplicantKind::Organization, IdentityKind::Enterprise)
@@ -188,42 +161,21 @@ impl ApplicantInput {
                 "Không phù hợp với loại người nộp (cá nhân dùng CCCD/hộ chiếu, tổ chức dùng mã số doanh nghiệp)",
             )),
         }
-        let name = clean_text(
-            &mut errors,
-            "/applicant/name",
-            "Họ và tên / tên tổ chức",
-            &self.name,
-            200,
-        );
-        let phone = self
-            .phone
-            .map(|p| p.trim().to_owned())
-            .filter(|p| !p.is_empty());
+        let name = clean_text(&mut errors, "/applicant/name", "Họ và tên / tên tổ chức", &self.name, 200);
+        let phone = self.phone.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty());
         if let Some(p) = &phone {
             let digits = p.strip_prefix('+').unwrap_or(p);
             if !(9..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                errors.push(field_error(
-                    "/applicant/phone",
-                    "Số điện thoại",
-                    "Số điện thoại gồm 9 đến 15 chữ số",
-                ));
+                errors.push(field_error("/applicant/phone", "Số điện thoại", "Số điện thoại gồm 9 đến 15 chữ số"));
             }
         }
-        let email = self
-            .email
-            .map(|e| e.trim().to_owned())
-            .filter(|e| !e.is_empty());
+        let email = self.email.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
         if let Some(e) = &email {
             let valid = e.len() <= 254
-                && e.split_once('@')
-                    .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
+                && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
                 && !e.chars().any(char::is_whitespace);
             if !valid {
-                errors.push(field_error(
-                    "/applicant/email",
-                    "Thư điện tử",
-                    "Địa chỉ thư điện tử không hợp lệ",
-                ));
+                errors.push(field_error("/applicant/email", "Thư điện tử", "Địa chỉ thư điện tử không hợp lệ"));
             }
         }
         let address = self
@@ -297,11 +249,7 @@ pub fn check_submission(
         };
         *count.entry(comp.code.as_str()).or_default() += 1;
         if f.size == 0 {
-            errors.push(field_error(
-                &at,
-                &comp.name,
-                format!("Tệp {} rỗng", f.file_name),
-            ));
+            errors.push(field_error(&at, &comp.name, format!("Tệp {} rỗng", f.file_name)));
         }
         match f.detected {
             Some(t) if comp.file_types.contains(&t) => {}
@@ -310,11 +258,7 @@ pub fn check_submission(
                 errors.push(field_error(
                     &at,
                     &comp.name,
-                    format!(
-                        "Tệp {} không đúng loại cho phép ({})",
-                        f.file_name,
-                        allowed.join(", ")
-                    ),
+                    format!("Tệp {} không đúng loại cho phép ({})", f.file_name, allowed.join(", ")),
                 ));
             }
         }
@@ -322,11 +266,7 @@ pub fn check_submission(
     for comp in &spec.components {
         let n = count.get(comp.code.as_str()).copied().unwrap_or(0);
         if comp.required && n == 0 {
-            errors.push(field_error(
-                &format!("/files/{}", comp.code),
-                &comp.name,
-                "Thiếu thành phần hồ sơ bắt buộc",
-            ));
+            errors.push(field_error(&format!("/files/{}", comp.code), &comp.name, "Thiếu thành phần hồ sơ bắt buộc"));
         }
         if n > MAX_FILES_PER_COMPONENT {
             errors.push(field_error(
@@ -337,11 +277,7 @@ pub fn check_submission(
         }
     }
     debug_assert!(count.keys().all(|k| known.contains(k)));
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(()) } else { Err(errors) }
 }
 
 /// Detects a file's real type from its first bytes; the declared name and content type are not
@@ -352,9 +288,7 @@ pub fn sniff(head: &[u8]) -> Option<FileType> {
         "application/pdf" => Some(FileType::Pdf),
         "image/jpeg" => Some(FileType::Jpg),
         "image/png" => Some(FileType::Png),
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => {
-            Some(FileType::Docx)
-        }
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => Some(FileType::Docx),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => Some(FileType::Xlsx),
         _ => None,
     }
@@ -370,11 +304,7 @@ pub fn safe_file_name(name: &str) -> String {
         .take(150)
         .collect();
     let trimmed = cleaned.trim_matches(|c: char| c == '.' || c.is_whitespace());
-    if trimmed.is_empty() {
-        "tep-dinh-kem".to_owned()
-    } else {
-        trimmed.to_owned()
-    }
+    if trimmed.is_empty() { "tep-dinh-kem".to_owned() } else { trimmed.to_owned() }
 }
 
 /// Who did something to a dossier.
@@ -496,30 +426,15 @@ mod tests {
         bad.kind = ApplicantKind::Organization;
         bad.email = Some("not-an-email".into());
         bad.phone = Some("12ab".into());
-        let fields: Vec<String> = bad
-            .check()
-            .unwrap_err()
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
+        let fields: Vec<String> = bad.check().unwrap_err().into_iter().map(|e| e.field).collect();
         assert_eq!(
             fields,
-            [
-                "/applicant/identity_number",
-                "/applicant/identity_kind",
-                "/applicant/phone",
-                "/applicant/email"
-            ]
+            ["/applicant/identity_number", "/applicant/identity_kind", "/applicant/phone", "/applicant/email"]
         );
     }
 
     fn file(component: &str, t: Option<FileType>) -> UploadedFile {
-        UploadedFile {
-            component: component.into(),
-            file_name: "a.pdf".into(),
-            detected: t,
-            size: 10,
-        }
+        UploadedFile { component: component.into(), file_name: "a.pdf".into(), detected: t, size: 10 }
     }
 
     #[test]
@@ -527,27 +442,11 @@ mod tests {
         let spec = sample_spec();
         let form = FormSchema::compile(&spec.form_schema).unwrap();
         let data = json!({"ho_ten_tre": "Bé Na", "ngay_sinh": "2026-01-02"});
-        let good = [
-            file("to-khai", Some(FileType::Pdf)),
-            file("giay-chung-sinh", Some(FileType::Pdf)),
-        ];
-        assert_eq!(
-            check_submission(&spec, &form, Channel::Online, &data, &good),
-            Ok(())
-        );
+        let good = [file("to-khai", Some(FileType::Pdf)), file("giay-chung-sinh", Some(FileType::Pdf))];
+        assert_eq!(check_submission(&spec, &form, Channel::Online, &data, &good), Ok(()));
 
-        let bad = [
-            file("to-khai", Some(FileType::Png)),
-            file("la", Some(FileType::Pdf)),
-        ];
-        let errs = check_submission(
-            &spec,
-            &form,
-            Channel::Online,
-            &json!({"ho_ten_tre": ""}),
-            &bad,
-        )
-        .unwrap_err();
+        let bad = [file("to-khai", Some(FileType::Png)), file("la", Some(FileType::Pdf))];
+        let errs = check_submission(&spec, &form, Channel::Online, &json!({"ho_ten_tre": ""}), &bad).unwrap_err();
         let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
         assert!(fields.contains(&"/form_data/ngay_sinh"), "{fields:?}");
         assert!(fields.contains(&"/files/to-khai"));
@@ -561,10 +460,7 @@ mod tests {
         spec.online_level = OnlineLevel::InfoOnly;
         let form = FormSchema::compile(&spec.form_schema).unwrap();
         let data = json!({"ho_ten_tre": "Bé Na", "ngay_sinh": "2026-01-02"});
-        let files = [
-            file("to-khai", Some(FileType::Pdf)),
-            file("giay-chung-sinh", Some(FileType::Pdf)),
-        ];
+        let files = [file("to-khai", Some(FileType::Pdf)), file("giay-chung-sinh", Some(FileType::Pdf))];
         assert!(check_submission(&spec, &form, Channel::Online, &data, &files).is_err());
         assert!(check_submission(&spec, &form, Channel::Counter, &data, &files).is_ok());
     }

@@ -15,9 +15,7 @@ pub struct FormSchema {
 
 impl std::fmt::Debug for FormSchema {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FormSchema")
-            .field("schema", &self.schema)
-            .finish()
+        f.debug_struct("FormSchema").field("schema", &self.schema).finish()
     }
 }
 
@@ -49,10 +47,7 @@ impl FormSchema {
             .should_validate_formats(true)
             .build(schema)
             .map_err(|e| format!("lược đồ JSON không hợp lệ: {e}"))?;
-        Ok(Self {
-            schema: schema.clone(),
-            validator,
-        })
+        Ok(Self { schema: schema.clone(), validator })
     }
 
     pub fn schema(&self) -> &Value {
@@ -62,10 +57,7 @@ impl FormSchema {
     /// Vietnamese title of a top-level property, falling back to its key.
     pub fn label(&self, key: &str) -> String {
         self.schema
-            .pointer(&format!(
-                "/properties/{}/title",
-                key.replace('~', "~0").replace('/', "~1")
-            ))
+            .pointer(&format!("/properties/{}/title", key.replace('~', "~0").replace('/', "~1")))
             .and_then(Value::as_str)
             .unwrap_or(key)
             .to_owned()
@@ -90,9 +82,7 @@ impl FormSchema {
                     ValidationErrorKind::Type { kind } => {
                         format!("Sai kiểu dữ liệu, cần {}", type_name(kind))
                     }
-                    ValidationErrorKind::MinLength { limit } if *limit <= 1 => {
-                        "Trường này là bắt buộc".to_owned()
-                    }
+                    ValidationErrorKind::MinLength { limit } if *limit <= 1 => "Trường này là bắt buộc".to_owned(),
                     ValidationErrorKind::MinLength { limit } => {
                         format!("Cần ít nhất {limit} ký tự")
                     }
@@ -108,11 +98,7 @@ impl FormSchema {
                         let opts: Vec<String> = options
                             .as_array()
                             .map(|a| {
-                                a.iter()
-                                    .map(|v| {
-                                        v.as_str().map_or_else(|| v.to_string(), str::to_owned)
-                                    })
-                                    .collect()
+                                a.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect()
                             })
                             .unwrap_or_default();
                         format!("Phải là một trong các giá trị: {}", opts.join(", "))
@@ -121,28 +107,13 @@ impl FormSchema {
                     ValidationErrorKind::Maximum { limit } => format!("Không được lớn hơn {limit}"),
                     _ => "Giá trị không hợp lệ".to_owned(),
                 };
-                let key = field
-                    .trim_start_matches('/')
-                    .split('/')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned();
+                let key = field.trim_start_matches('/').split('/').next().unwrap_or_default().to_owned();
                 FieldError {
-                    label: if key.is_empty() {
-                        "Biểu mẫu".into()
-                    } else {
-                        self.label(&key)
-                    },
-                    field,
-                    message,
+                    label: if key.is_empty() { "Biểu mẫu".into() } else { self.label(&key) }, field, message
                 }
             })
             .collect();
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
-        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
     }
 }
 
@@ -166,9 +137,7 @@ fn check_refs_and_formats(v: &Value) -> Result<(), String> {
     match v {
         Value::Object(map) => {
             for (k, child) in map {
-                if (k == "$ref" || k == "$dynamicRef")
-                    && !child.as_str().is_some_and(|r| r.starts_with('#'))
-                {
+                if (k == "$ref" || k == "$dynamicRef") && !child.as_str().is_some_and(|r| r.starts_with('#')) {
                     return Err("biểu mẫu không được tham chiếu lược đồ bên ngoài".into());
                 }
                 if k == "format" && !child.as_str().is_some_and(|f| ALLOWED_FORMATS.contains(&f)) {
@@ -212,12 +181,7 @@ mod tests {
     fn reports_each_field_in_vietnamese() {
         let bad = json!({"ho_ten": "", "ngay_sinh": "2026-02-30", "gioi_tinh": "X", "so_ban_sao": "hai", "la": 1});
         let errs = schema().validate(&bad).unwrap_err();
-        let by_field = |f: &str| {
-            errs.iter()
-                .find(|e| e.field == f)
-                .unwrap_or_else(|| panic!("{f}: {errs:?}"))
-                .clone()
-        };
+        let by_field = |f: &str| errs.iter().find(|e| e.field == f).unwrap_or_else(|| panic!("{f}: {errs:?}")).clone();
         assert_eq!(by_field("/ho_ten").message, "Trường này là bắt buộc");
         assert_eq!(by_field("/ho_ten").label, "Họ và tên");
         assert!(by_field("/ngay_sinh").message.contains("YYYY-MM-DD"));
@@ -232,22 +196,13 @@ mod tests {
         assert!(FormSchema::compile(&json!({"type": "string"})).is_err());
         assert!(FormSchema::compile(&json!({"type": "object"})).is_err());
         assert!(
-            FormSchema::compile(
-                &json!({"type": "object", "properties": {"a": {"$ref": "http://example.com/x"}}})
-            )
-            .is_err()
+            FormSchema::compile(&json!({"type": "object", "properties": {"a": {"$ref": "http://example.com/x"}}}))
+                .is_err()
         );
         assert!(
-            FormSchema::compile(
-                &json!({"type": "object", "properties": {"a": {"type": "string", "format": "uri"}}})
-            )
-            .is_err()
+            FormSchema::compile(&json!({"type": "object", "properties": {"a": {"type": "string", "format": "uri"}}}))
+                .is_err()
         );
-        assert!(
-            FormSchema::compile(
-                &json!({"type": "object", "properties": {"a": {"type": "nonsense"}}})
-            )
-            .is_err()
-        );
+        assert!(FormSchema::compile(&json!({"type": "object", "properties": {"a": {"type": "nonsense"}}})).is_err());
     }
 }

@@ -42,11 +42,7 @@ impl AgencyCode {
             && parts[3].len() == 3
             && parts[3].as_bytes()[0].is_ascii_uppercase()
             && all_digits(&parts[3][1..]);
-        if ok {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(IdError::Agency)
-        }
+        if ok { Ok(Self(s.to_owned())) } else { Err(IdError::Agency) }
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -71,12 +67,7 @@ impl DossierCode {
         if seq == 0 || seq > MAX_DAILY_SEQUENCE {
             return Err(IdError::Dossier);
         }
-        Ok(Self(format!(
-            "{}-{}-{:04}",
-            agency.as_str(),
-            day.format("%y%m%d"),
-            seq
-        )))
+        Ok(Self(format!("{}-{}-{:04}", agency.as_str(), day.format("%y%m%d"), seq)))
     }
     pub fn parse(s: &str) -> Result<Self, IdError> {
         let mut it = s.splitn(3, '-');
@@ -84,8 +75,7 @@ impl DossierCode {
             return Err(IdError::Dossier);
         };
         AgencyCode::parse(agency).map_err(|_| IdError::Dossier)?;
-        if date.len() != 6 || !all_digits(date) || !(4..=5).contains(&seq.len()) || !all_digits(seq)
-        {
+        if date.len() != 6 || !all_digits(date) || !(4..=5).contains(&seq.len()) || !all_digits(seq) {
             return Err(IdError::Dossier);
         }
         if (seq.len() == 5 && seq.starts_with('0')) || seq.bytes().all(|b| b == b'0') {
@@ -118,17 +108,11 @@ impl ProcedureCode {
             2 => true,
             3 => {
                 (1..=8).contains(&parts[2].len())
-                    && parts[2]
-                        .bytes()
-                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                    && parts[2].bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
             }
             _ => false,
         };
-        if base_ok && suffix_ok {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(IdError::Procedure)
-        }
+        if base_ok && suffix_ok { Ok(Self(s.to_owned())) } else { Err(IdError::Procedure) }
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -163,22 +147,15 @@ impl IdentityNumber {
                 Some((a, b)) => a.len() == 10 && all_digits(a) && b.len() == 3 && all_digits(b),
             },
             IdentityKind::Passport => {
-                (6..=12).contains(&s.len())
-                    && s.bytes()
-                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                (6..=12).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
             }
         };
         if ok {
-            Ok(Self {
-                kind,
-                value: s.to_owned(),
-            })
+            Ok(Self { kind, value: s.to_owned() })
         } else {
             Err(IdError::Identity(match kind {
                 IdentityKind::Citizen => "số định danh cá nhân gồm đúng 12 chữ số",
-                IdentityKind::Enterprise => {
-                    "mã số doanh nghiệp gồm 10 chữ số (chi nhánh thêm -NNN)"
-                }
+                IdentityKind::Enterprise => "mã số doanh nghiệp gồm 10 chữ số (chi nhánh thêm -NNN)",
                 IdentityKind::Passport => "số hộ chiếu gồm 6 đến 12 chữ in hoa và chữ số",
             }))
         }
@@ -239,12 +216,7 @@ mod tests {
 
     #[test]
     fn agency_codes() {
-        for ok in [
-            "000.00.00.H99",
-            "002.00.20.H13",
-            "000.00.00.G22",
-            "123.45.67.A01",
-        ] {
+        for ok in ["000.00.00.H99", "002.00.20.H13", "000.00.00.G22", "123.45.67.A01"] {
             assert!(AgencyCode::parse(ok).is_ok(), "{ok}");
         }
         for bad in [
@@ -270,10 +242,7 @@ mod tests {
         assert_eq!(c.as_str(), "000.00.01.H99-260209-0007");
         assert_eq!(DossierCode::parse(c.as_str()).unwrap(), c);
         assert_eq!(c.agency(), a);
-        assert_eq!(
-            DossierCode::new(&a, d, 10_000).unwrap().as_str(),
-            "000.00.01.H99-260209-10000"
-        );
+        assert_eq!(DossierCode::new(&a, d, 10_000).unwrap().as_str(), "000.00.01.H99-260209-10000");
         assert!(DossierCode::new(&a, d, 0).is_err());
         assert!(DossierCode::new(&a, d, 100_000).is_err());
         for bad in [
@@ -294,14 +263,7 @@ mod tests {
         for ok in ["1.000948", "2.000635", "1.000948.H38", "3.000123.000"] {
             assert!(ProcedureCode::parse(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "1.00948",
-            "10.000948",
-            "1.000948.",
-            "1.000948.h38",
-            "a.000948",
-            "1.000948.H38.X",
-        ] {
+        for bad in ["1.00948", "10.000948", "1.000948.", "1.000948.h38", "a.000948", "1.000948.H38.X"] {
             assert!(ProcedureCode::parse(bad).is_err(), "{bad}");
         }
     }

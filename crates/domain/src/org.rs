@@ -37,16 +37,9 @@ impl OrgUnitKind {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::ProvinceCommittee,
-            Self::ServiceCentre,
-            Self::Department,
-            Self::Division,
-            Self::District,
-            Self::Commune,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        [Self::ProvinceCommittee, Self::ServiceCentre, Self::Department, Self::Division, Self::District, Self::Commune]
+            .into_iter()
+            .find(|k| k.as_str() == s)
     }
 }
 
@@ -133,10 +126,7 @@ pub fn validate_specs(specs: &[OrgUnitSpec]) -> Result<(), OrgError> {
         if let Some(succ) = &s.successor
             && !seen.contains(succ)
         {
-            return Err(OrgError::UnknownSuccessor(
-                s.code.to_string(),
-                succ.to_string(),
-            ));
+            return Err(OrgError::UnknownSuccessor(s.code.to_string(), succ.to_string()));
         }
     }
     Ok(())
@@ -166,22 +156,13 @@ mod tests {
         let root = spec("000.00.00.H99", None);
         let child = spec("000.00.05.H99", Some("000.00.00.H99"));
         assert!(validate_specs(&[root.clone(), child.clone()]).is_ok());
-        assert!(matches!(
-            validate_specs(&[child.clone(), root.clone()]),
-            Err(OrgError::UnknownParent(..))
-        ));
-        assert!(matches!(
-            validate_specs(&[root.clone(), root.clone()]),
-            Err(OrgError::Duplicate(_))
-        ));
+        assert!(matches!(validate_specs(&[child.clone(), root.clone()]), Err(OrgError::UnknownParent(..))));
+        assert!(matches!(validate_specs(&[root.clone(), root.clone()]), Err(OrgError::Duplicate(_))));
         let mut old = spec("000.00.90.H99", Some("000.00.00.H99"));
         old.valid_to = NaiveDate::from_ymd_opt(2025, 6, 30);
         old.valid_from = NaiveDate::from_ymd_opt(2010, 1, 1).unwrap();
         old.successor = Some(AgencyCode::parse("000.00.77.H99").unwrap());
-        assert!(matches!(
-            validate_specs(&[root.clone(), old.clone()]),
-            Err(OrgError::UnknownSuccessor(..))
-        ));
+        assert!(matches!(validate_specs(&[root.clone(), old.clone()]), Err(OrgError::UnknownSuccessor(..))));
         old.successor = Some(child.code.clone());
         assert!(validate_specs(&[root, old, child]).is_ok());
     }

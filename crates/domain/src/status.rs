@@ -51,10 +51,7 @@ impl StatusMapping {
     }
 
     pub fn entry(&self, state: DossierState) -> &StatusEntry {
-        self.entries
-            .iter()
-            .find(|e| e.state == state)
-            .expect("checked mapping covers every state")
+        self.entries.iter().find(|e| e.state == state).expect("checked mapping covers every state")
     }
 }
 
@@ -92,11 +89,7 @@ mod tests {
             entries: DossierState::ALL
                 .iter()
                 .enumerate()
-                .map(|(i, s)| StatusEntry {
-                    state: *s,
-                    code: i as u8 + 1,
-                    name: s.as_str().into(),
-                })
+                .map(|(i, s)| StatusEntry { state: *s, code: i as u8 + 1, name: s.as_str().into() })
                 .collect(),
         }
     }

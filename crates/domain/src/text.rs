@@ -23,10 +23,7 @@ pub fn fold(s: &str) -> String {
     let composed: String = s.nfc().collect();
     let ascii = deunicode::deunicode(&composed).to_ascii_lowercase();
     let mut out = String::with_capacity(ascii.len());
-    for word in ascii
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
+    for word in ascii.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
         if !out.is_empty() {
             out.push(' ');
         }
@@ -38,17 +35,13 @@ pub fn fold(s: &str) -> String {
 /// True when every folded word of `query` occurs in the folded `haystack`. An empty query
 /// matches everything.
 pub fn matches(haystack_folded: &str, query: &str) -> bool {
-    fold(query)
-        .split(' ')
-        .filter(|w| !w.is_empty())
-        .all(|w| haystack_folded.contains(w))
+    fold(query).split(' ').filter(|w| !w.is_empty()).all(|w| haystack_folded.contains(w))
 }
 
 /// Rejects control characters other than tab and newline, which have no business in form text
 /// and break logs and CSV exports.
 pub fn has_control_chars(s: &str) -> bool {
-    s.chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    s.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
 }
 
 #[cfg(test)]
@@ -60,10 +53,7 @@ mod tests {
     fn folds_vietnamese() {
         assert_eq!(fold("Đăng ký kết hôn"), "dang ky ket hon");
         assert_eq!(fold("  ĐĂNG KÝ   khai-sinh "), "dang ky khai sinh");
-        assert_eq!(
-            fold("Chứng thực bản sao điện tử"),
-            "chung thuc ban sao dien tu"
-        );
+        assert_eq!(fold("Chứng thực bản sao điện tử"), "chung thuc ban sao dien tu");
         // NFD input (combining marks) folds the same as NFC.
         let nfd: String = "Chứng thực".nfd().collect();
         assert_ne!(nfd, "Chứng thực");

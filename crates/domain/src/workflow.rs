@@ -124,10 +124,7 @@ pub struct Acting<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WorkflowError {
     #[error("Không thể {action} khi hồ sơ đang ở trạng thái {state}")]
-    NotAllowedInState {
-        action: &'static str,
-        state: &'static str,
-    },
+    NotAllowedInState { action: &'static str, state: &'static str },
     #[error("Bước hiện tại ({0}) không cho phép thao tác này")]
     WrongStep(&'static str),
     #[error("Hồ sơ đã ở bước cuối của quy trình")]
@@ -223,10 +220,7 @@ pub fn decide(
 ) -> Result<Outcome, WorkflowError> {
     use DossierState as S;
     let p = acting.principal;
-    let not_allowed = || WorkflowError::NotAllowedInState {
-        action: action.name(),
-        state: pos.state.as_str(),
-    };
+    let not_allowed = || WorkflowError::NotAllowedInState { action: action.name(), state: pos.state.as_str() };
     if action.reason().is_some_and(|r| r.trim().is_empty()) {
         return Err(WorkflowError::ReasonRequired);
     }
@@ -323,25 +317,15 @@ pub fn decide(
             require(holds_step() || desk(), crate::auth::Denied::NoRoleInUnit)?;
             next.resume_state = Some(pos.state);
             next.paused_at = Some(now);
-            next.state = if matches!(action, Action::RequestPayment { .. }) {
-                S::NeedPayment
-            } else {
-                S::NeedSupplement
-            };
+            next.state =
+                if matches!(action, Action::RequestPayment { .. }) { S::NeedPayment } else { S::NeedSupplement };
         }
         Action::SupplySupplement | Action::ConfirmPayment => {
-            let expected = if matches!(action, Action::ConfirmPayment) {
-                S::NeedPayment
-            } else {
-                S::NeedSupplement
-            };
+            let expected = if matches!(action, Action::ConfirmPayment) { S::NeedPayment } else { S::NeedSupplement };
             if pos.state != expected {
                 return Err(not_allowed());
             }
-            require(
-                acting.is_submitter || desk(),
-                crate::auth::Denied::NoRoleInUnit,
-            )?;
+            require(acting.is_submitter || desk(), crate::auth::Denied::NoRoleInUnit)?;
             // The clock stood still from the request until now: the due date moves by exactly
             // the working time that passed.
             if let (Some(paused), Some(due)) = (pos.paused_at, pos.due_at) {
@@ -351,66 +335,40 @@ pub fn decide(
             next.paused_at = None;
             next.state = pos.resume_state.unwrap_or(S::InProgress);
             next.resume_state = None;
-            acting_unit = if acting.is_submitter {
-                None
-            } else {
-                Some(units.receiving)
-            };
+            acting_unit = if acting.is_submitter { None } else { Some(units.receiving) };
         }
         Action::Withdraw { .. } => {
             if pos.state.is_closed() || pos.state == S::Resolved {
                 return Err(not_allowed());
             }
-            require(
-                acting.is_submitter || desk(),
-                crate::auth::Denied::NoRoleInUnit,
-            )?;
+            require(acting.is_submitter || desk(), crate::auth::Denied::NoRoleInUnit)?;
             next.state = S::Withdrawn;
             next.paused_at = None;
-            acting_unit = if acting.is_submitter {
-                None
-            } else {
-                Some(units.receiving)
-            };
+            acting_unit = if acting.is_submitter { None } else { Some(units.receiving) };
         }
         Action::Stop { .. } => {
-            if !matches!(
-                pos.state,
-                S::Accepted | S::InProgress | S::NeedSupplement | S::NeedPayment
-            ) {
+            if !matches!(pos.state, S::Accepted | S::InProgress | S::NeedSupplement | S::NeedPayment) {
                 return Err(not_allowed());
             }
-            require(
-                p.has_role_in(units.deciding, &[Role::Leader]),
-                crate::auth::Denied::NoRoleInUnit,
-            )?;
+            require(p.has_role_in(units.deciding, &[Role::Leader]), crate::auth::Denied::NoRoleInUnit)?;
             next.state = S::Stopped;
             next.paused_at = None;
             acting_unit = Some(units.deciding);
         }
         Action::ApologizeAndReschedule { new_due_at, .. } => {
-            if !matches!(
-                pos.state,
-                S::Accepted | S::InProgress | S::NeedSupplement | S::NeedPayment
-            ) {
+            if !matches!(pos.state, S::Accepted | S::InProgress | S::NeedSupplement | S::NeedPayment) {
                 return Err(not_allowed());
             }
             let due = pos.due_at.ok_or(WorkflowError::NoDeadline)?;
             if *new_due_at <= due {
                 return Err(WorkflowError::NewDueNotLater);
             }
-            require(
-                holds_step() || p.has_role_in(units.deciding, &[Role::Leader]),
-                crate::auth::Denied::NoRoleInUnit,
-            )?;
+            require(holds_step() || p.has_role_in(units.deciding, &[Role::Leader]), crate::auth::Denied::NoRoleInUnit)?;
             next.original_due_at = Some(pos.original_due_at.unwrap_or(due));
             next.due_at = Some(*new_due_at);
         }
     }
-    Ok(Outcome {
-        position: next,
-        acting_unit,
-    })
+    Ok(Outcome { position: next, acting_unit })
 }
 
 #[cfg(test)]
@@ -431,22 +389,13 @@ mod tests {
     }
 
     fn staff(role: Role, unit: Uuid) -> Principal {
-        Principal::Staff {
-            user_id: Uuid::now_v7(),
-            grants: vec![RoleGrant {
-                role,
-                org_unit_id: unit,
-            }],
-        }
+        Principal::Staff { user_id: Uuid::now_v7(), grants: vec![RoleGrant { role, org_unit_id: unit }] }
     }
 
     fn world() -> World {
         let (r, other) = (Uuid::now_v7(), Uuid::now_v7());
         World {
-            units: Units {
-                receiving: r,
-                deciding: r,
-            },
+            units: Units { receiving: r, deciding: r },
             desk: staff(Role::DeskOfficer, r),
             specialist: staff(Role::Specialist, r),
             leader: staff(Role::Leader, r),
@@ -456,10 +405,7 @@ mod tests {
     }
 
     fn vn(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-        chrono_tz::Asia::Ho_Chi_Minh
-            .with_ymd_and_hms(y, m, d, h, mi, 0)
-            .unwrap()
-            .with_timezone(&Utc)
+        chrono_tz::Asia::Ho_Chi_Minh.with_ymd_and_hms(y, m, d, h, mi, 0).unwrap().with_timezone(&Utc)
     }
 
     fn start() -> Position {
@@ -486,10 +432,7 @@ mod tests {
             &spec.process,
             w.units,
             &|_| None,
-            &Acting {
-                principal: who,
-                is_submitter: false,
-            },
+            &Acting { principal: who, is_submitter: false },
             &a,
             now,
             &w.cal,
@@ -509,52 +452,24 @@ mod tests {
         let p = act(&w, &p, &w.desk, Action::Forward, t).unwrap();
         assert_eq!((p.state, p.step), (DossierState::InProgress, Some(1)));
         assert!(
-            matches!(
-                act(&w, &p, &w.desk, Action::Forward, t),
-                Err(WorkflowError::Denied(_))
-            ),
+            matches!(act(&w, &p, &w.desk, Action::Forward, t), Err(WorkflowError::Denied(_))),
             "appraisal belongs to the specialist"
         );
         let p = act(&w, &p, &w.specialist, Action::Forward, t).unwrap();
         assert_eq!(p.step, Some(2));
         assert!(
-            matches!(
-                act(&w, &p, &w.leader, Action::Forward, t),
-                Err(WorkflowError::WrongStep(_))
-            ),
+            matches!(act(&w, &p, &w.leader, Action::Forward, t), Err(WorkflowError::WrongStep(_))),
             "approval is approved, not forwarded"
         );
-        assert!(matches!(
-            act(&w, &p, &w.specialist, Action::Approve, t),
-            Err(WorkflowError::Denied(_))
-        ));
+        assert!(matches!(act(&w, &p, &w.specialist, Action::Approve, t), Err(WorkflowError::Denied(_))));
         let p = act(&w, &p, &w.leader, Action::Approve, t).unwrap();
         assert_eq!(p.step, Some(3));
         let p = act(&w, &p, &w.desk, Action::RecordResult, t).unwrap();
         assert_eq!(p.state, DossierState::Resolved);
-        let p = act(
-            &w,
-            &p,
-            &w.desk,
-            Action::ReturnResult {
-                channel: crate::catalog::ReturnChannel::Counter,
-            },
-            t,
-        )
-        .unwrap();
+        let p =
+            act(&w, &p, &w.desk, Action::ReturnResult { channel: crate::catalog::ReturnChannel::Counter }, t).unwrap();
         assert_eq!(p.state, DossierState::Returned);
-        assert!(
-            act(
-                &w,
-                &p,
-                &w.desk,
-                Action::Withdraw {
-                    reason: "muộn".into()
-                },
-                t
-            )
-            .is_err()
-        );
+        assert!(act(&w, &p, &w.desk, Action::Withdraw { reason: "muộn".into() }, t).is_err());
     }
 
     #[test]
@@ -567,10 +482,7 @@ mod tests {
                 &spec.process,
                 w.units,
                 &|_| None,
-                &Acting {
-                    principal: &w.desk,
-                    is_submitter: false,
-                },
+                &Acting { principal: &w.desk, is_submitter: false },
                 &Action::Accept,
                 vn(2026, 11, 23, 9, 0),
                 &w.cal,
@@ -581,10 +493,7 @@ mod tests {
             .due_at
         };
         // 5 calendar days from Monday 23/11 is Saturday 28/11: moved to Monday 30/11, end of day.
-        assert_eq!(
-            accept(crate::catalog::Deadline::CalendarDays { days: 5 }),
-            Some(vn(2026, 11, 30, 17, 0))
-        );
+        assert_eq!(accept(crate::catalog::Deadline::CalendarDays { days: 5 }), Some(vn(2026, 11, 30, 17, 0)));
         assert_eq!(accept(crate::catalog::Deadline::None), None);
     }
 
@@ -593,37 +502,14 @@ mod tests {
         let w = world();
         let t = vn(2026, 11, 23, 8, 0);
         assert_eq!(
-            act(
-                &w,
-                &start(),
-                &w.desk,
-                Action::Refuse { reason: " ".into() },
-                t
-            ),
+            act(&w, &start(), &w.desk, Action::Refuse { reason: " ".into() }, t),
             Err(WorkflowError::ReasonRequired)
         );
         assert!(matches!(
-            act(
-                &w,
-                &start(),
-                &w.other_desk,
-                Action::Refuse {
-                    reason: "Sai thẩm quyền".into()
-                },
-                t
-            ),
+            act(&w, &start(), &w.other_desk, Action::Refuse { reason: "Sai thẩm quyền".into() }, t),
             Err(WorkflowError::Denied(_))
         ));
-        let p = act(
-            &w,
-            &start(),
-            &w.desk,
-            Action::Refuse {
-                reason: "Không thuộc thẩm quyền".into(),
-            },
-            t,
-        )
-        .unwrap();
+        let p = act(&w, &start(), &w.desk, Action::Refuse { reason: "Không thuộc thẩm quyền".into() }, t).unwrap();
         assert_eq!(p.state, DossierState::Refused);
         assert!(act(&w, &p, &w.desk, Action::Accept, t).is_err());
     }
@@ -632,14 +518,7 @@ mod tests {
     fn supplement_stops_the_clock_for_exactly_the_working_time_it_took() {
         let w = world();
         // Accepted Friday 20/11/2026 08:00 with 8 working hours: due Monday 08:00.
-        let p = act(
-            &w,
-            &start(),
-            &w.desk,
-            Action::Accept,
-            vn(2026, 11, 20, 8, 0),
-        )
-        .unwrap();
+        let p = act(&w, &start(), &w.desk, Action::Accept, vn(2026, 11, 20, 8, 0)).unwrap();
         assert_eq!(p.due_at, Some(vn(2026, 11, 23, 8, 0)));
         let p = act(&w, &p, &w.desk, Action::Forward, vn(2026, 11, 20, 8, 30)).unwrap();
         // At 10:00 (6 working hours left) the specialist asks for a supplement.
@@ -647,66 +526,34 @@ mod tests {
             &w,
             &p,
             &w.specialist,
-            Action::RequestSupplement {
-                reason: "Thiếu giấy chứng sinh".into(),
-            },
+            Action::RequestSupplement { reason: "Thiếu giấy chứng sinh".into() },
             vn(2026, 11, 20, 10, 0),
         )
         .unwrap();
         assert_eq!(paused.state, DossierState::NeedSupplement);
         // Supplied Monday 23/11 at 09:00: the 6 hours left run 09:00–11:30 and 13:30–17:00.
-        let resumed = act(
-            &w,
-            &paused,
-            &w.desk,
-            Action::SupplySupplement,
-            vn(2026, 11, 23, 9, 0),
-        )
-        .unwrap();
+        let resumed = act(&w, &paused, &w.desk, Action::SupplySupplement, vn(2026, 11, 23, 9, 0)).unwrap();
         assert_eq!(resumed.state, DossierState::InProgress);
         assert_eq!(resumed.paused_at, None);
         assert_eq!(resumed.due_at, Some(vn(2026, 11, 23, 17, 0)));
-        assert_eq!(
-            w.cal
-                .working_minutes_between(vn(2026, 11, 23, 9, 0), resumed.due_at.unwrap()),
-            6 * 60
-        );
+        assert_eq!(w.cal.working_minutes_between(vn(2026, 11, 23, 9, 0), resumed.due_at.unwrap()), 6 * 60);
     }
 
     #[test]
     fn apology_keeps_the_original_due_date() {
         let w = world();
-        let p = act(
-            &w,
-            &start(),
-            &w.desk,
-            Action::Accept,
-            vn(2026, 11, 23, 8, 0),
-        )
-        .unwrap();
+        let p = act(&w, &start(), &w.desk, Action::Accept, vn(2026, 11, 23, 8, 0)).unwrap();
         let first = p.due_at.unwrap();
         let later = vn(2026, 11, 26, 17, 0);
         assert_eq!(
-            act(
-                &w,
-                &p,
-                &w.desk,
-                Action::ApologizeAndReschedule {
-                    new_due_at: first,
-                    reason: "Quá tải".into()
-                },
-                first
-            ),
+            act(&w, &p, &w.desk, Action::ApologizeAndReschedule { new_due_at: first, reason: "Quá tải".into() }, first),
             Err(WorkflowError::NewDueNotLater)
         );
         let p = act(
             &w,
             &p,
             &w.desk,
-            Action::ApologizeAndReschedule {
-                new_due_at: later,
-                reason: "Chờ xác minh".into(),
-            },
+            Action::ApologizeAndReschedule { new_due_at: later, reason: "Chờ xác minh".into() },
             first,
         )
         .unwrap();
@@ -715,22 +562,12 @@ mod tests {
             &w,
             &p,
             &w.leader,
-            Action::ApologizeAndReschedule {
-                new_due_at: later + chrono::Duration::days(1),
-                reason: "Thêm".into(),
-            },
+            Action::ApologizeAndReschedule { new_due_at: later + chrono::Duration::days(1), reason: "Thêm".into() },
             first,
         )
         .unwrap();
-        assert_eq!(
-            p.original_due_at,
-            Some(first),
-            "the first due date stays the reference"
-        );
-        assert_eq!(
-            local_date(p.due_at.unwrap()),
-            chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
-        );
+        assert_eq!(p.original_due_at, Some(first), "the first due date stays the reference");
+        assert_eq!(local_date(p.due_at.unwrap()), chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap());
     }
 
     #[test]
@@ -739,23 +576,14 @@ mod tests {
         let t = vn(2026, 11, 23, 8, 0);
         let p = act(&w, &start(), &w.desk, Action::Accept, t).unwrap();
         let spec = sample_spec();
-        let applicant = Principal::Client {
-            client_id: Uuid::now_v7(),
-            scopes: vec![],
-            org_unit_id: None,
-        };
+        let applicant = Principal::Client { client_id: Uuid::now_v7(), scopes: vec![], org_unit_id: None };
         let by_applicant = decide(
             &p,
             &spec.process,
             w.units,
             &|_| None,
-            &Acting {
-                principal: &applicant,
-                is_submitter: true,
-            },
-            &Action::Withdraw {
-                reason: "Không còn nhu cầu".into(),
-            },
+            &Acting { principal: &applicant, is_submitter: true },
+            &Action::Withdraw { reason: "Không còn nhu cầu".into() },
             t,
             &w.cal,
             crate::catalog::Deadline::WorkingHours { hours: 8 },
@@ -767,10 +595,7 @@ mod tests {
             &spec.process,
             w.units,
             &|_| None,
-            &Acting {
-                principal: &applicant,
-                is_submitter: false,
-            },
+            &Acting { principal: &applicant, is_submitter: false },
             &Action::Withdraw { reason: "x".into() },
             t,
             &w.cal,
@@ -778,29 +603,11 @@ mod tests {
         );
         assert!(matches!(stranger, Err(WorkflowError::Denied(_))));
         assert!(matches!(
-            act(
-                &w,
-                &p,
-                &w.specialist,
-                Action::Stop {
-                    reason: "Căn cứ khoản 2".into()
-                },
-                t
-            ),
+            act(&w, &p, &w.specialist, Action::Stop { reason: "Căn cứ khoản 2".into() }, t),
             Err(WorkflowError::Denied(_))
         ));
         assert_eq!(
-            act(
-                &w,
-                &p,
-                &w.leader,
-                Action::Stop {
-                    reason: "Theo yêu cầu của Tòa án".into()
-                },
-                t
-            )
-            .unwrap()
-            .state,
+            act(&w, &p, &w.leader, Action::Stop { reason: "Theo yêu cầu của Tòa án".into() }, t).unwrap().state,
             DossierState::Stopped
         );
     }

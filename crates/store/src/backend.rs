@@ -767,13 +767,16 @@ macro_rules! impl_store {
                     .await?;
                 row.map(|r| {
                     Ok(ApiKeyRecord {
-                        id: r.try_get("id")?,
-                        prefix: r.try_get("prefix")?,
-                        secret_hash: r.try_get("secret_hash")?,
-                        name: r.try_get("name")?,
-                        user_id: r.try_get("user_id")?,
-                        scopes: r.try_get::<Json<Vec<Scope>>, _>("scopes")?.0,
-                        org_unit_id: r.try_get("org_unit_id")?,
+                        key: NewApiKey {
+                            id: r.try_get("id")?,
+                            prefix: r.try_get("prefix")?,
+                            secret_hash: r.try_get("secret_hash")?,
+                            name: r.try_get("name")?,
+                            user_id: r.try_get("user_id")?,
+                            scopes: r.try_get::<Json<Vec<Scope>>, _>("scopes")?.0,
+                            org_unit_id: r.try_get("org_unit_id")?,
+                            created_at: r.try_get("created_at")?,
+                        },
                         last_used_at: r.try_get("last_used_at")?,
                         revoked_at: r.try_get("revoked_at")?,
                     })

@@ -50,10 +50,7 @@ impl FileStore {
 
     fn object_path(&self, key: &str) -> PathBuf {
         // Fan out by the random tail of the v7 uuid, not its time-ordered head.
-        self.root
-            .join("objects")
-            .join(&key[key.len() - 2..])
-            .join(key)
+        self.root.join("objects").join(&key[key.len() - 2..]).join(key)
     }
 
     /// Writes bytes durably under a new key in pending storage.
@@ -64,11 +61,7 @@ impl FileStore {
         f.write_all(bytes)?;
         f.sync_all()?;
         sync_dir(&self.root.join("pending"))?;
-        Ok(PendingFile {
-            key,
-            sha256: hex::encode(Sha256::digest(bytes)),
-            size: bytes.len() as u64,
-        })
+        Ok(PendingFile { key, sha256: hex::encode(Sha256::digest(bytes)), size: bytes.len() as u64 })
     }
 
     /// Moves a file whose row is committed into permanent storage.
@@ -99,9 +92,7 @@ impl FileStore {
         let bytes = match std::fs::read(self.object_path(key)) {
             Ok(b) => b,
             // Committed but not yet promoted (the node stopped in between).
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::read(self.pending_path(key))?
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::read(self.pending_path(key))?,
             Err(e) => return Err(e.into()),
         };
         if hex::encode(Sha256::digest(&bytes)) != sha256 {
@@ -158,10 +149,7 @@ mod tests {
         let c = fs.put_pending(b"%PDF-1.7 c").unwrap();
         fs.promote(&a.key).unwrap();
         assert_eq!(fs.read_checked(&a.key, &a.sha256).unwrap(), b"%PDF-1.7 a");
-        assert!(matches!(
-            fs.read_checked(&a.key, &b.sha256),
-            Err(FileError::HashMismatch(_))
-        ));
+        assert!(matches!(fs.read_checked(&a.key, &b.sha256), Err(FileError::HashMismatch(_))));
         // b is committed but was not promoted before a crash; c was never committed.
         let keep = b.key.clone();
         let (p, d) = fs
@@ -175,9 +163,6 @@ mod tests {
         assert_eq!(fs.read_checked(&b.key, &b.sha256).unwrap(), b"%PDF-1.7 b");
         assert!(fs.read_checked(&c.key, &c.sha256).is_err());
         assert!(fs.pending_keys().unwrap().is_empty());
-        assert!(matches!(
-            fs.read_checked("../../etc/passwd", "x"),
-            Err(FileError::BadKey)
-        ));
+        assert!(matches!(fs.read_checked("../../etc/passwd", "x"), Err(FileError::BadKey)));
     }
 }

@@ -36,12 +36,7 @@ pub enum StoreError {
 impl StoreError {
     /// The database is overloaded or unreachable: the caller should retry later (503).
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
-            )
-        )
+        matches!(self, StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed))
     }
 }
 
@@ -61,11 +56,7 @@ pub struct StoreOptions {
 
 impl StoreOptions {
     pub fn new(url: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            sqlite_synchronous_full: false,
-            max_connections: 8,
-        }
+        Self { url: url.into(), sqlite_synchronous_full: false, max_connections: 8 }
     }
 }
 
@@ -94,10 +85,7 @@ pub trait Store: Send + Sync + 'static {
         publish: bool,
     ) -> Result<Vec<AddedVersion>>;
     async fn publish_procedure_version(&self, code: &str, version: i32) -> Result<()>;
-    async fn procedure_versions(
-        &self,
-        code: &str,
-    ) -> Result<Vec<cqs_domain::catalog::ProcedureVersion>>;
+    async fn procedure_versions(&self, code: &str) -> Result<Vec<cqs_domain::catalog::ProcedureVersion>>;
     /// Every published version of every procedure (the catalog is small: thousands at most).
     async fn published_versions(&self) -> Result<Vec<cqs_domain::catalog::ProcedureVersion>>;
 
@@ -110,8 +98,7 @@ pub trait Store: Send + Sync + 'static {
     /// Records use of a key at most once per `min_interval`, to keep reads from turning into writes.
     async fn touch_api_key(&self, id: uuid::Uuid, at: chrono::DateTime<chrono::Utc>) -> Result<()>;
     async fn api_key_named_exists(&self, name: &str) -> Result<bool>;
-    async fn revoke_api_key(&self, prefix: &str, at: chrono::DateTime<chrono::Utc>)
-    -> Result<bool>;
+    async fn revoke_api_key(&self, prefix: &str, at: chrono::DateTime<chrono::Utc>) -> Result<bool>;
 
     // Dossiers.
     /// Creates a dossier with its code, attachments, first history row and outbox event in one
@@ -125,10 +112,7 @@ pub trait Store: Send + Sync + 'static {
     async fn inbox(&self, q: &InboxQuery) -> Result<Vec<InboxItem>>;
     async fn dossier_by_code(&self, code: &str) -> Result<Option<cqs_domain::dossier::Dossier>>;
     async fn public_status(&self, code: &str) -> Result<Option<PublicStatus>>;
-    async fn history(
-        &self,
-        dossier_id: uuid::Uuid,
-    ) -> Result<Vec<cqs_domain::dossier::HistoryEntry>>;
+    async fn history(&self, dossier_id: uuid::Uuid) -> Result<Vec<cqs_domain::dossier::HistoryEntry>>;
     async fn attachments(&self, dossier_id: uuid::Uuid) -> Result<Vec<StoredAttachment>>;
     /// Whether any attachment row points at this storage key (for the orphan sweep).
     async fn storage_key_exists(&self, key: &str) -> Result<bool>;

@@ -48,15 +48,10 @@ pub struct NewApiKey {
     pub created_at: DateTime<Utc>,
 }
 
+/// A stored API key: what was created, and its use since.
 #[derive(Debug, Clone)]
 pub struct ApiKeyRecord {
-    pub id: Uuid,
-    pub prefix: String,
-    pub secret_hash: String,
-    pub name: String,
-    pub user_id: Option<Uuid>,
-    pub scopes: Vec<Scope>,
-    pub org_unit_id: Option<Uuid>,
+    pub key: NewApiKey,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
 }

@@ -20,30 +20,19 @@ impl SqliteStore {
         let base = SqliteConnectOptions::from_str(&opts.url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(if opts.sqlite_synchronous_full {
-                SqliteSynchronous::Full
-            } else {
-                SqliteSynchronous::Normal
-            })
+            .synchronous(if opts.sqlite_synchronous_full { SqliteSynchronous::Full } else { SqliteSynchronous::Normal })
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-8000");
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(base.clone())
-            .await?;
+        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(base.clone()).await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(opts.max_connections.max(1))
             .connect_with(base.read_only(true))
             .await?;
         let batches = spawn_batcher(writer.clone());
-        Ok(Self {
-            writer,
-            readers,
-            batches,
-        })
+        Ok(Self { writer, readers, batches })
     }
 
     fn read_pool(&self) -> &SqlitePool {

@@ -15,21 +15,14 @@ use crate::{Store, StoreOptions};
 pub async fn sqlite_store() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    (
-        crate::open(&StoreOptions::new(url))
-            .await
-            .expect("open SQLite store"),
-        dir,
-    )
+    (crate::open(&StoreOptions::new(url)).await.expect("open SQLite store"), dir)
 }
 
 /// Creates an empty PostgreSQL database next to the one `admin` names and returns its URL.
 pub async fn create_postgres_database(admin: &str, prefix: &str) -> Result<String, sqlx::Error> {
     let name = format!("{prefix}{}", uuid::Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(admin).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await?;
     let base = admin.rsplit_once('/').map_or(admin, |(base, _)| base);
     Ok(format!("{base}/{name}"))
 }
@@ -38,35 +31,20 @@ pub async fn create_postgres_database(admin: &str, prefix: &str) -> Result<Strin
 pub async fn drop_postgres_database(admin: &str, url: &str) -> Result<(), sqlx::Error> {
     let name = url.rsplit('/').next().unwrap_or_default();
     if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        return Err(sqlx::Error::Configuration(
-            "not a throw-away database name".into(),
-        ));
+        return Err(sqlx::Error::Configuration("not a throw-away database name".into()));
     }
     let mut conn = sqlx::PgConnection::connect(admin).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .execute(&mut conn)
-    .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await?;
     Ok(())
 }
 
 /// A store on a new PostgreSQL database, or `None` outside CI when none is configured.
 pub async fn postgres_store() -> Option<Arc<dyn Store>> {
     let Ok(admin) = std::env::var("CQS_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CQS_TEST_POSTGRES_URL must be set in CI"
-        );
+        assert!(std::env::var("CI").is_err(), "CQS_TEST_POSTGRES_URL must be set in CI");
         eprintln!("skipping PostgreSQL: CQS_TEST_POSTGRES_URL is not set");
         return None;
     };
-    let url = create_postgres_database(&admin, "cqs_t_")
-        .await
-        .expect("create a test database");
-    Some(
-        crate::open(&StoreOptions::new(url))
-            .await
-            .expect("open PostgreSQL store"),
-    )
+    let url = create_postgres_database(&admin, "cqs_t_").await.expect("create a test database");
+    Some(crate::open(&StoreOptions::new(url)).await.expect("open PostgreSQL store"))
 }

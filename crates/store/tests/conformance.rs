@@ -95,26 +95,10 @@ async fn fixture(store: &Arc<dyn Store>) -> Fixture {
         ])
         .await
         .unwrap();
-    store
-        .add_procedure_versions(&[spec("Đăng ký khai sinh")], true)
-        .await
-        .unwrap();
-    let u = store
-        .org_unit_by_code("000.00.31.H99")
-        .await
-        .unwrap()
-        .unwrap();
-    let v = store
-        .procedure_versions("1.001193")
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
-    Fixture {
-        unit_id: u.id,
-        unit_code: u.code,
-        version_id: v.id,
-    }
+    store.add_procedure_versions(&[spec("Đăng ký khai sinh")], true).await.unwrap();
+    let u = store.org_unit_by_code("000.00.31.H99").await.unwrap().unwrap();
+    let v = store.procedure_versions("1.001193").await.unwrap().pop().unwrap();
+    Fixture { unit_id: u.id, unit_code: u.code, version_id: v.id }
 }
 
 fn new_dossier(f: &Fixture, day: NaiveDate) -> NewDossier {
@@ -142,10 +126,7 @@ fn new_dossier(f: &Fixture, day: NaiveDate) -> NewDossier {
         received_at,
         due_at: Some(received_at + chrono::Duration::hours(8)),
         submitted_by_client: None,
-        actor: Actor {
-            kind: ActorKind::Client,
-            id: Some(Uuid::now_v7()),
-        },
+        actor: Actor { kind: ActorKind::Client, id: Some(Uuid::now_v7()) },
         actor_unit_id: None,
         attachments: vec![],
         idempotency: None,
@@ -165,11 +146,7 @@ fn receipt(o: CreateOutcome) -> SubmissionReceipt {
 }
 
 async fn org_units_upsert_is_idempotent_and_links_tree(store: Arc<dyn Store>) {
-    let mut district = unit(
-        "000.00.90.H99",
-        OrgUnitKind::District,
-        Some("000.00.00.H99"),
-    );
+    let mut district = unit("000.00.90.H99", OrgUnitKind::District, Some("000.00.00.H99"));
     district.valid_from = NaiveDate::from_ymd_opt(2010, 1, 1).unwrap();
     district.valid_to = NaiveDate::from_ymd_opt(2025, 6, 30);
     district.successor = Some(code("000.00.31.H99"));
@@ -182,29 +159,16 @@ async fn org_units_upsert_is_idempotent_and_links_tree(store: Arc<dyn Store>) {
     store.upsert_org_units(&specs).await.unwrap();
     let units = store.org_units().await.unwrap();
     assert_eq!(units.len(), 3);
-    let root = units
-        .iter()
-        .find(|u| u.code.as_str() == "000.00.00.H99")
-        .unwrap();
-    let old = units
-        .iter()
-        .find(|u| u.kind == OrgUnitKind::District)
-        .unwrap();
-    let commune = units
-        .iter()
-        .find(|u| u.kind == OrgUnitKind::Commune)
-        .unwrap();
+    let root = units.iter().find(|u| u.code.as_str() == "000.00.00.H99").unwrap();
+    let old = units.iter().find(|u| u.kind == OrgUnitKind::District).unwrap();
+    let commune = units.iter().find(|u| u.kind == OrgUnitKind::Commune).unwrap();
     assert_eq!(old.parent_id, Some(root.id));
     assert_eq!(old.successor_id, Some(commune.id));
     assert!(!old.is_valid_on(day()) && commune.is_valid_on(day()));
     let mut renamed = specs.clone();
     renamed[2].name = "UBND phường Hòa Bình".into();
     store.upsert_org_units(&renamed).await.unwrap();
-    let again = store
-        .org_unit_by_code("000.00.31.H99")
-        .await
-        .unwrap()
-        .unwrap();
+    let again = store.org_unit_by_code("000.00.31.H99").await.unwrap().unwrap();
     assert_eq!(again.name, "UBND phường Hòa Bình");
     assert_eq!(again.id, commune.id, "an update keeps the unit's id");
     let mut orphan = unit("000.00.32.H99", OrgUnitKind::Commune, Some("000.00.77.H99"));
@@ -214,47 +178,18 @@ async fn org_units_upsert_is_idempotent_and_links_tree(store: Arc<dyn Store>) {
 }
 
 async fn procedure_versions_are_numbered_and_deduplicated(store: Arc<dyn Store>) {
-    let first = store
-        .add_procedure_versions(&[spec("Đăng ký khai sinh")], false)
-        .await
-        .unwrap();
-    assert_eq!(
-        first,
-        vec![AddedVersion {
-            code: "1.001193".into(),
-            version: 1,
-            created: true
-        }]
-    );
+    let first = store.add_procedure_versions(&[spec("Đăng ký khai sinh")], false).await.unwrap();
+    assert_eq!(first, vec![AddedVersion { code: "1.001193".into(), version: 1, created: true }]);
     assert!(store.published_versions().await.unwrap().is_empty());
-    let same = store
-        .add_procedure_versions(&[spec("Đăng ký khai sinh")], true)
-        .await
-        .unwrap();
+    let same = store.add_procedure_versions(&[spec("Đăng ký khai sinh")], true).await.unwrap();
     assert!(!same[0].created, "an identical spec adds no version");
-    assert_eq!(
-        store.published_versions().await.unwrap().len(),
-        1,
-        "but publishing it publishes the draft"
-    );
-    let changed = store
-        .add_procedure_versions(&[spec("Đăng ký khai sinh (sửa đổi)")], false)
-        .await
-        .unwrap();
+    assert_eq!(store.published_versions().await.unwrap().len(), 1, "but publishing it publishes the draft");
+    let changed = store.add_procedure_versions(&[spec("Đăng ký khai sinh (sửa đổi)")], false).await.unwrap();
     assert_eq!(changed[0].version, 2);
-    store
-        .publish_procedure_version("1.001193", 2)
-        .await
-        .unwrap();
-    assert!(matches!(
-        store.publish_procedure_version("1.001193", 2).await,
-        Err(StoreError::NotFound(_))
-    ));
+    store.publish_procedure_version("1.001193", 2).await.unwrap();
+    assert!(matches!(store.publish_procedure_version("1.001193", 2).await, Err(StoreError::NotFound(_))));
     let versions = store.procedure_versions("1.001193").await.unwrap();
-    assert_eq!(
-        versions.iter().map(|v| v.version).collect::<Vec<_>>(),
-        vec![1, 2]
-    );
+    assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), vec![1, 2]);
     assert_eq!(versions[1].spec.name, "Đăng ký khai sinh (sửa đổi)");
     assert_eq!(store.published_versions().await.unwrap().len(), 2);
 }
@@ -276,16 +211,8 @@ async fn dossier_creation_writes_history_outbox_and_code(store: Arc<dyn Store>) 
     assert_eq!(r1.state, DossierState::Submitted);
     let r2 = receipt(store.create_dossier(&new_dossier(&f, day())).await.unwrap());
     assert_eq!(r2.code, "000.00.31.H99-261123-0002");
-    let next_day = receipt(
-        store
-            .create_dossier(&new_dossier(&f, day().succ_opt().unwrap()))
-            .await
-            .unwrap(),
-    );
-    assert_eq!(
-        next_day.code, "000.00.31.H99-261124-0001",
-        "the counter restarts each day"
-    );
+    let next_day = receipt(store.create_dossier(&new_dossier(&f, day().succ_opt().unwrap())).await.unwrap());
+    assert_eq!(next_day.code, "000.00.31.H99-261124-0001", "the counter restarts each day");
 
     let d = store.dossier_by_code(&r1.code).await.unwrap().unwrap();
     assert_eq!(d.id, new.id);
@@ -296,86 +223,47 @@ async fn dossier_creation_writes_history_outbox_and_code(store: Arc<dyn Store>) 
     assert_eq!(d.version, 1);
     let h = store.history(d.id).await.unwrap();
     assert_eq!(h.len(), 1);
-    assert_eq!(
-        (h[0].seq, h[0].from_state, h[0].to_state),
-        (1, None, DossierState::Submitted)
-    );
+    assert_eq!((h[0].seq, h[0].from_state, h[0].to_state), (1, None, DossierState::Submitted));
     assert_eq!(h[0].actor, new.actor);
     let files = store.attachments(d.id).await.unwrap();
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].attachment.file_name, "Tờ khai.pdf");
-    assert!(
-        store
-            .storage_key_exists(&new.attachments[0].storage_key)
-            .await
-            .unwrap()
-    );
+    assert!(store.storage_key_exists(&new.attachments[0].storage_key).await.unwrap());
     assert!(!store.storage_key_exists("nope").await.unwrap());
     let events = store.pending_events(10).await.unwrap();
     assert_eq!(events.len(), 3);
     assert_eq!(events[0].topic, "dossier.submitted");
     assert_eq!(events[0].payload["code"], r1.code);
-    assert!(
-        events[0].payload.get("applicant").is_none(),
-        "events carry no personal data"
-    );
+    assert!(events[0].payload.get("applicant").is_none(), "events carry no personal data");
     let public = store.public_status(&r1.code).await.unwrap().unwrap();
     assert_eq!(public.procedure_name, "Đăng ký khai sinh");
     assert_eq!(public.state, DossierState::Submitted);
-    assert!(
-        store
-            .public_status("000.00.31.H99-261123-0099")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(store.public_status("000.00.31.H99-261123-0099").await.unwrap().is_none());
     assert_eq!(store.count_dossiers().await.unwrap(), 3);
 }
 
 async fn idempotency_replays_first_receipt(store: Arc<dyn Store>) {
     let f = fixture(&store).await;
-    let key = |hash: &str| IdempotencyKey {
-        scope: "client:1".into(),
-        key: "k-1".into(),
-        request_hash: hash.into(),
-    };
+    let key = |hash: &str| IdempotencyKey { scope: "client:1".into(), key: "k-1".into(), request_hash: hash.into() };
     let mut a = new_dossier(&f, day());
     a.idempotency = Some(key("h1"));
     let first = receipt(store.create_dossier(&a).await.unwrap());
     let mut retry = new_dossier(&f, day());
     retry.idempotency = Some(key("h1"));
-    assert_eq!(
-        store.create_dossier(&retry).await.unwrap(),
-        CreateOutcome::Replayed(first.clone())
-    );
+    assert_eq!(store.create_dossier(&retry).await.unwrap(), CreateOutcome::Replayed(first.clone()));
     let mut other = new_dossier(&f, day());
     other.idempotency = Some(key("h2"));
-    assert!(matches!(
-        store.create_dossier(&other).await,
-        Err(StoreError::IdempotencyMismatch)
-    ));
+    assert!(matches!(store.create_dossier(&other).await, Err(StoreError::IdempotencyMismatch)));
     let mut other_scope = new_dossier(&f, day());
-    other_scope.idempotency = Some(IdempotencyKey {
-        scope: "client:2".into(),
-        ..key("h1")
-    });
-    assert!(matches!(
-        store.create_dossier(&other_scope).await.unwrap(),
-        CreateOutcome::Created(_)
-    ));
+    other_scope.idempotency = Some(IdempotencyKey { scope: "client:2".into(), ..key("h1") });
+    assert!(matches!(store.create_dossier(&other_scope).await.unwrap(), CreateOutcome::Created(_)));
     assert_eq!(store.count_dossiers().await.unwrap(), 2);
     // Concurrent retries of one key create exactly one dossier.
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let (store, mut d) = (store.clone(), new_dossier(&f, day()));
-        d.idempotency = Some(IdempotencyKey {
-            scope: "client:3".into(),
-            key: "same".into(),
-            request_hash: "h".into(),
-        });
-        tasks.push(tokio::spawn(async move {
-            store.create_dossier(&d).await.unwrap()
-        }));
+        d.idempotency = Some(IdempotencyKey { scope: "client:3".into(), key: "same".into(), request_hash: "h".into() });
+        tasks.push(tokio::spawn(async move { store.create_dossier(&d).await.unwrap() }));
     }
     let mut codes = std::collections::HashSet::new();
     for t in tasks {
@@ -393,18 +281,16 @@ async fn concurrent_submissions_get_unique_sequential_codes(store: Arc<dyn Store
     let mut tasks = Vec::new();
     for _ in 0..40 {
         let (store, f) = (store.clone(), f.clone());
-        tasks.push(tokio::spawn(async move {
-            receipt(store.create_dossier(&new_dossier(&f, day())).await.unwrap()).code
-        }));
+        tasks.push(tokio::spawn(
+            async move { receipt(store.create_dossier(&new_dossier(&f, day())).await.unwrap()).code },
+        ));
     }
     let mut codes = Vec::new();
     for t in tasks {
         codes.push(t.await.unwrap());
     }
     codes.sort();
-    let expected: Vec<String> = (1..=40)
-        .map(|n| format!("000.00.31.H99-261123-{n:04}"))
-        .collect();
+    let expected: Vec<String> = (1..=40).map(|n| format!("000.00.31.H99-261123-{n:04}")).collect();
     assert_eq!(codes, expected);
 }
 
@@ -425,24 +311,14 @@ async fn failed_creation_leaves_nothing_behind(store: Arc<dyn Store>) {
     // The second dossier's attachment reuses a storage key: the insert fails after the counter,
     // the dossier row and the first attachment were written.
     let mut bad = new_dossier(&f, day());
-    bad.idempotency = Some(IdempotencyKey {
-        scope: "s".into(),
-        key: "k".into(),
-        request_hash: "h".into(),
-    });
+    bad.idempotency = Some(IdempotencyKey { scope: "s".into(), key: "k".into(), request_hash: "h".into() });
     bad.attachments.push(attach("k-2"));
     bad.attachments.push(attach("k-1"));
     assert!(store.create_dossier(&bad).await.is_err());
     assert_eq!(store.count_dossiers().await.unwrap(), 1);
     assert_eq!(store.pending_events(10).await.unwrap().len(), 1);
     assert!(!store.storage_key_exists("k-2").await.unwrap());
-    assert!(
-        store
-            .dossier_by_code("000.00.31.H99-261123-0002")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(store.dossier_by_code("000.00.31.H99-261123-0002").await.unwrap().is_none());
     // The counter rolled back with it, and the idempotency key is free again.
     bad.attachments.pop();
     let r = receipt(store.create_dossier(&bad).await.unwrap());
@@ -451,10 +327,7 @@ async fn failed_creation_leaves_nothing_behind(store: Arc<dyn Store>) {
 
 async fn users_and_api_keys(store: Arc<dyn Store>) {
     let f = fixture(&store).await;
-    let grants = vec![RoleGrant {
-        role: Role::DeskOfficer,
-        org_unit_id: f.unit_id,
-    }];
+    let grants = vec![RoleGrant { role: Role::DeskOfficer, org_unit_id: f.unit_id }];
     let u = store
         .create_user(&NewUser {
             username: "mot.cua".into(),
@@ -465,12 +338,7 @@ async fn users_and_api_keys(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let again = store
-        .create_user(&NewUser {
-            username: "mot.cua".into(),
-            full_name: "x".into(),
-            email: None,
-            grants: vec![],
-        })
+        .create_user(&NewUser { username: "mot.cua".into(), full_name: "x".into(), email: None, grants: vec![] })
         .await;
     assert!(matches!(again, Err(StoreError::Conflict(_))));
     let found = store.user_by_username("mot.cua").await.unwrap().unwrap();
@@ -490,31 +358,15 @@ async fn users_and_api_keys(store: Arc<dyn Store>) {
     };
     store.create_api_key(&key).await.unwrap();
     let rec = store.api_key_by_prefix("abcd1234").await.unwrap().unwrap();
-    assert_eq!(rec.scopes, key.scopes);
-    assert_eq!(rec.org_unit_id, Some(f.unit_id));
+    assert_eq!(rec.key.scopes, key.scopes);
+    assert_eq!(rec.key.org_unit_id, Some(f.unit_id));
     assert!(rec.last_used_at.is_none() && rec.revoked_at.is_none());
     let t = Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap();
     store.touch_api_key(key.id, t).await.unwrap();
-    assert_eq!(
-        store
-            .api_key_by_prefix("abcd1234")
-            .await
-            .unwrap()
-            .unwrap()
-            .last_used_at,
-        Some(t)
-    );
+    assert_eq!(store.api_key_by_prefix("abcd1234").await.unwrap().unwrap().last_used_at, Some(t));
     assert!(store.revoke_api_key("abcd1234", t).await.unwrap());
     assert!(!store.revoke_api_key("abcd1234", t).await.unwrap());
-    assert!(
-        store
-            .api_key_by_prefix("abcd1234")
-            .await
-            .unwrap()
-            .unwrap()
-            .revoked_at
-            .is_some()
-    );
+    assert!(store.api_key_by_prefix("abcd1234").await.unwrap().unwrap().revoked_at.is_some());
 }
 
 async fn one_bad_submission_among_concurrent_ones_fails_alone(store: Arc<dyn Store>) {
@@ -550,9 +402,7 @@ async fn one_bad_submission_among_concurrent_ones_fails_alone(store: Arc<dyn Sto
     }
     assert_eq!((ok.len(), failed), (29, 1));
     ok.sort();
-    let expected: Vec<String> = (1..=29)
-        .map(|n| format!("000.00.31.H99-261123-{n:04}"))
-        .collect();
+    let expected: Vec<String> = (1..=29).map(|n| format!("000.00.31.H99-261123-{n:04}")).collect();
     assert_eq!(ok, expected, "codes stay unique and contiguous");
     assert_eq!(store.count_dossiers().await.unwrap(), 29);
     assert_eq!(store.pending_events(100).await.unwrap().len(), 29);
@@ -574,51 +424,19 @@ async fn inbox_orders_by_due_date_and_pages_by_cursor(store: Arc<dyn Store>) {
         if i == 4 {
             d.holder = Some((f.unit_id, Role::Specialist));
         }
-        d.applicant.name = if i == 2 {
-            "Lê Thị Hồng".into()
-        } else {
-            "Trần Thị Bình".into()
-        };
-        made.push((
-            receipt(store.create_dossier(&d).await.unwrap()).code,
-            due_days,
-        ));
+        d.applicant.name = if i == 2 { "Lê Thị Hồng".into() } else { "Trần Thị Bình".into() };
+        made.push((receipt(store.create_dossier(&d).await.unwrap()).code, due_days));
     }
-    let q = |roles: Option<Vec<Role>>| InboxQuery {
-        unit_id: f.unit_id,
-        roles,
-        limit: 10,
-        ..Default::default()
-    };
+    let q = |roles: Option<Vec<Role>>| InboxQuery { unit_id: f.unit_id, roles, limit: 10, ..Default::default() };
     let codes = |items: Vec<InboxItem>| items.into_iter().map(|i| i.code).collect::<Vec<_>>();
     let all = store.inbox(&q(None)).await.unwrap();
     let expected: Vec<String> = [1, 4, 0, 2, 3].iter().map(|&i| made[i].0.clone()).collect();
-    assert_eq!(
-        codes(all.clone()),
-        expected,
-        "by due date, no deadline last"
-    );
-    let desk = store
-        .inbox(&q(Some(vec![Role::DeskOfficer])))
-        .await
-        .unwrap();
+    assert_eq!(codes(all.clone()), expected, "by due date, no deadline last");
+    let desk = store.inbox(&q(Some(vec![Role::DeskOfficer]))).await.unwrap();
     assert_eq!(desk.len(), 4);
-    let page1 = store
-        .inbox(&InboxQuery {
-            limit: 2,
-            ..q(None)
-        })
-        .await
-        .unwrap();
+    let page1 = store.inbox(&InboxQuery { limit: 2, ..q(None) }).await.unwrap();
     let last = page1.last().unwrap();
-    let page2 = store
-        .inbox(&InboxQuery {
-            limit: 2,
-            after: Some((last.due_sort, last.id)),
-            ..q(None)
-        })
-        .await
-        .unwrap();
+    let page2 = store.inbox(&InboxQuery { limit: 2, after: Some((last.due_sort, last.id)), ..q(None) }).await.unwrap();
     assert_eq!(codes(page2), expected[2..4].to_vec());
     let overdue = store
         .inbox(&InboxQuery {
@@ -628,20 +446,8 @@ async fn inbox_orders_by_due_date_and_pages_by_cursor(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(codes(overdue), expected[..2].to_vec());
-    let named = store
-        .inbox(&InboxQuery {
-            text: Some("le thi hong".into()),
-            ..q(None)
-        })
-        .await
-        .unwrap();
+    let named = store.inbox(&InboxQuery { text: Some("le thi hong".into()), ..q(None) }).await.unwrap();
     assert_eq!(codes(named), vec![made[2].0.clone()]);
-    let other_unit = store
-        .inbox(&InboxQuery {
-            unit_id: Uuid::now_v7(),
-            ..q(None)
-        })
-        .await
-        .unwrap();
+    let other_unit = store.inbox(&InboxQuery { unit_id: Uuid::now_v7(), ..q(None) }).await.unwrap();
     assert!(other_unit.is_empty());
 }

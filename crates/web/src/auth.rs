@@ -30,15 +30,9 @@ pub fn hash_secret(secret: &str) -> String {
 pub fn generate_key() -> GeneratedKey {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    let prefix: String = (0..8)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect();
+    let prefix: String = (0..8).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
     let secret = hex::encode(rng.random::<[u8; 32]>());
-    GeneratedKey {
-        token: format!("cqs_{prefix}_{secret}"),
-        secret_hash: hash_secret(&secret),
-        prefix,
-    }
+    GeneratedKey { token: format!("cqs_{prefix}_{secret}"), secret_hash: hash_secret(&secret), prefix }
 }
 
 fn parse_token(token: &str) -> Option<(&str, &str)> {
@@ -77,45 +71,27 @@ impl FromRequestParts<AppState> for Caller {
         let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
             return Ok(Caller(Principal::Anonymous));
         };
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(invalid_key)?;
+        let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or_else(invalid_key)?;
         let (prefix, secret) = parse_token(token.trim()).ok_or_else(invalid_key)?;
-        let key = state
-            .store
-            .api_key_by_prefix(prefix)
-            .await?
-            .ok_or_else(invalid_key)?;
-        if key.revoked_at.is_some() || key.secret_hash != hash_secret(secret) {
+        let record = state.store.api_key_by_prefix(prefix).await?.ok_or_else(invalid_key)?;
+        let key = &record.key;
+        if record.revoked_at.is_some() || key.secret_hash != hash_secret(secret) {
             tracing::info!(target: "security", key_prefix = prefix, "rejected API key");
             return Err(invalid_key());
         }
         let now = Utc::now();
-        if key.last_used_at.is_none_or(|t| now - t > TOUCH_INTERVAL) {
+        if record.last_used_at.is_none_or(|t| now - t > TOUCH_INTERVAL) {
             state.store.touch_api_key(key.id, now).await?;
         }
         let principal = match key.user_id {
             Some(user_id) => {
-                let user = state
-                    .store
-                    .user_by_id(user_id)
-                    .await?
-                    .ok_or_else(invalid_key)?;
+                let user = state.store.user_by_id(user_id).await?.ok_or_else(invalid_key)?;
                 if user.disabled {
                     return Err(invalid_key());
                 }
-                Principal::Staff {
-                    user_id,
-                    grants: user.grants,
-                }
+                Principal::Staff { user_id, grants: user.grants }
             }
-            None => Principal::Client {
-                client_id: key.id,
-                scopes: key.scopes,
-                org_unit_id: key.org_unit_id,
-            },
+            None => Principal::Client { client_id: key.id, scopes: key.scopes.clone(), org_unit_id: key.org_unit_id },
         };
         Ok(Caller(principal))
     }
@@ -123,11 +99,7 @@ impl FromRequestParts<AppState> for Caller {
 
 impl Caller {
     pub fn require_authenticated(&self) -> Result<(), ApiError> {
-        if self.0.is_authenticated() {
-            Ok(())
-        } else {
-            Err(Denied::Unauthenticated.into())
-        }
+        if self.0.is_authenticated() { Ok(()) } else { Err(Denied::Unauthenticated.into()) }
     }
 }
 

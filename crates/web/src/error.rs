@@ -39,13 +39,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, title: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            title: title.into(),
-            detail: None,
-            errors: Vec::new(),
-        }
+        Self { status, code, title: title.into(), detail: None, errors: Vec::new() }
     }
     pub fn detail(mut self, d: impl Into<String>) -> Self {
         self.detail = Some(d.into());
@@ -55,11 +49,7 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, title)
     }
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("Không tìm thấy {what}"),
-        )
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("Không tìm thấy {what}"))
     }
     pub fn validation(errors: Vec<FieldError>) -> Self {
         Self {
@@ -71,18 +61,10 @@ impl ApiError {
         }
     }
     pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "Hệ thống gặp sự cố, vui lòng thử lại sau",
-        )
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Hệ thống gặp sự cố, vui lòng thử lại sau")
     }
     pub fn unavailable() -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "Hệ thống đang bận, vui lòng thử lại sau",
-        )
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Hệ thống đang bận, vui lòng thử lại sau")
     }
 }
 
@@ -135,37 +117,23 @@ impl IntoResponse for ApiError {
             errors: self.errors,
         };
         let mut res = (self.status, axum::Json(body)).into_response();
-        res.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         res
     }
 }
 
 pub fn body_too_large() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-        "Dữ liệu gửi lên vượt quá dung lượng cho phép",
-    )
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Dữ liệu gửi lên vượt quá dung lượng cho phép")
 }
 
 /// Reads a JSON body of at most `limit` bytes after the caller has been authorized, so an
 /// unauthorized caller learns nothing about what the body should look like.
-pub async fn read_json<T: serde::de::DeserializeOwned>(
-    req: Request,
-    limit: usize,
-) -> Result<T, ApiError> {
+pub async fn read_json<T: serde::de::DeserializeOwned>(req: Request, limit: usize) -> Result<T, ApiError> {
     let is_json = req
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
-        });
+        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
     if !is_json {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -173,9 +141,7 @@ pub async fn read_json<T: serde::de::DeserializeOwned>(
             "Yêu cầu phải có Content-Type: application/json",
         ));
     }
-    let bytes = axum::body::to_bytes(req.into_body(), limit)
-        .await
-        .map_err(|_| body_too_large())?;
+    let bytes = axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| body_too_large())?;
     parse_json(&bytes)
 }
 
@@ -188,8 +154,7 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Api
             "Dữ liệu JSON có trường thừa, thiếu hoặc sai kiểu",
         )
         .detail(e.to_string()),
-        _ => ApiError::bad_request("malformed_json", "Nội dung JSON sai cú pháp")
-            .detail(e.to_string()),
+        _ => ApiError::bad_request("malformed_json", "Nội dung JSON sai cú pháp").detail(e.to_string()),
     })
 }
 
@@ -199,13 +164,9 @@ pub struct ApiPath<T>(pub T);
 impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|p| Self(p.0))
-            .map_err(|e: PathRejection| {
-                ApiError::bad_request("invalid_path", "Đường dẫn không hợp lệ")
-                    .detail(e.body_text())
-            })
+        axum::extract::Path::<T>::from_request_parts(parts, state).await.map(|p| Self(p.0)).map_err(
+            |e: PathRejection| ApiError::bad_request("invalid_path", "Đường dẫn không hợp lệ").detail(e.body_text()),
+        )
     }
 }
 
@@ -215,12 +176,10 @@ pub struct ApiQuery<T>(pub T);
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|q| Self(q.0))
-            .map_err(|e: QueryRejection| {
-                ApiError::bad_request("invalid_query", "Tham số truy vấn không hợp lệ")
-                    .detail(e.body_text())
-            })
+        axum::extract::Query::<T>::from_request_parts(parts, state).await.map(|q| Self(q.0)).map_err(
+            |e: QueryRejection| {
+                ApiError::bad_request("invalid_query", "Tham số truy vấn không hợp lệ").detail(e.body_text())
+            },
+        )
     }
 }

@@ -61,13 +61,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, files: FileStore, rules: Rules, limits: Limits) -> Self {
-        Self {
-            store,
-            files,
-            rules: Arc::new(rules),
-            limits,
-            forms: FormCache::default(),
-        }
+        Self { store, files, rules: Arc::new(rules), limits, forms: FormCache::default() }
     }
 }
 
@@ -77,42 +71,20 @@ pub fn router(state: AppState) -> Router {
     let timeout = state.limits.request_timeout;
     api::router(state)
         .fallback(|| async {
-            error::ApiError::new(
-                StatusCode::NOT_FOUND,
-                "route_not_found",
-                "Không có địa chỉ này",
-            )
-            .into_response()
+            error::ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "Không có địa chỉ này").into_response()
         })
         .method_not_allowed_fallback(|| async {
-            error::ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "Phương thức không được hỗ trợ",
-            )
-            .into_response()
+            error::ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Phương thức không được hỗ trợ")
+                .into_response()
         })
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            timeout,
-        ))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-                // Route template, not the URI: paths may carry dossier codes.
-                let route = req
-                    .extensions()
-                    .get::<axum::extract::MatchedPath>()
-                    .map_or("unmatched", |m| m.as_str())
-                    .to_owned();
-                let id = req
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_owned();
-                tracing::info_span!("request", method = %req.method(), route, request_id = id)
-            }),
-        )
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            // Route template, not the URI: paths may carry dossier codes.
+            let route =
+                req.extensions().get::<axum::extract::MatchedPath>().map_or("unmatched", |m| m.as_str()).to_owned();
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+            tracing::info_span!("request", method = %req.method(), route, request_id = id)
+        }))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }

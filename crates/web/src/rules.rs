@@ -29,21 +29,16 @@ impl Rules {
     /// (replaces the shipped mapping) and `<dir>/calendar/<year>.json` (replaces or adds a year),
     /// so a new circular or a new year's holiday notice needs no new release.
     pub fn load(dir: Option<&std::path::Path>) -> Result<Self, String> {
-        let read = |path: &std::path::Path| {
-            std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
-        };
-        let mapping_text = match dir
-            .map(|d| d.join("status-mapping.json"))
-            .filter(|p| p.exists())
-        {
+        let read =
+            |path: &std::path::Path| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()));
+        let mapping_text = match dir.map(|d| d.join("status-mapping.json")).filter(|p| p.exists()) {
             Some(p) => read(&p)?,
             None => EMBEDDED_STATUS_MAPPING.to_owned(),
         };
         let mappings: Vec<StatusMapping> =
             serde_json::from_str(&mapping_text).map_err(|e| format!("status-mapping.json: {e}"))?;
         let statuses = StatusTable::new(mappings).map_err(|e| e.to_string())?;
-        let mut decisions =
-            cqs_domain::calendar::embedded_decisions().map_err(|e| e.to_string())?;
+        let mut decisions = cqs_domain::calendar::embedded_decisions().map_err(|e| e.to_string())?;
         if let Some(cal_dir) = dir.map(|d| d.join("calendar")).filter(|p| p.is_dir()) {
             let mut paths: Vec<_> = std::fs::read_dir(&cal_dir)
                 .map_err(|e| format!("{}: {e}", cal_dir.display()))?
@@ -52,14 +47,14 @@ impl Rules {
                 .collect();
             paths.sort();
             for p in paths {
-                let d: cqs_domain::calendar::YearDecision = serde_json::from_str(&read(&p)?)
-                    .map_err(|e| format!("{}: {e}", p.display()))?;
+                let d: cqs_domain::calendar::YearDecision =
+                    serde_json::from_str(&read(&p)?).map_err(|e| format!("{}: {e}", p.display()))?;
                 decisions.retain(|x| x.year != d.year);
                 decisions.push(d);
             }
         }
-        let calendar = WorkingCalendar::new(cqs_domain::calendar::default_periods(), &decisions)
-            .map_err(|e| e.to_string())?;
+        let calendar =
+            WorkingCalendar::new(cqs_domain::calendar::default_periods(), &decisions).map_err(|e| e.to_string())?;
         Ok(Self { calendar, statuses })
     }
 
@@ -72,10 +67,7 @@ impl Rules {
 
 /// Checks what a spec names outside itself: its field and every org unit it references. Returns
 /// the spec's own problems too, as field errors.
-pub async fn check_spec_references(
-    state: &AppState,
-    spec: &ProcedureSpec,
-) -> Result<Vec<FieldError>, ApiError> {
+pub async fn check_spec_references(state: &AppState, spec: &ProcedureSpec) -> Result<Vec<FieldError>, ApiError> {
     let units = state.store.org_units().await?;
     let fields = state.store.fields().await?;
     Ok(spec_problems(spec, &units, &fields))
@@ -87,33 +79,20 @@ pub fn spec_problems(
     units: &[cqs_domain::org::OrgUnit],
     fields: &[cqs_domain::catalog::Field],
 ) -> Vec<FieldError> {
-    let fe = |field: &str, message: String| FieldError {
-        field: field.to_owned(),
-        label: field.to_owned(),
-        message,
-    };
-    let mut out: Vec<FieldError> = spec
-        .check()
-        .into_iter()
-        .map(|p| fe(&p.field, p.message))
-        .collect();
+    let fe = |field: &str, message: String| FieldError { field: field.to_owned(), label: field.to_owned(), message };
+    let mut out: Vec<FieldError> = spec.check().into_iter().map(|p| fe(&p.field, p.message)).collect();
     if !fields.iter().any(|f| f.code == spec.field) {
-        out.push(fe(
-            "field",
-            format!("lĩnh vực {} không có trong danh mục", spec.field),
-        ));
+        out.push(fe("field", format!("lĩnh vực {} không có trong danh mục", spec.field)));
     }
     let unit_known = |code: &cqs_domain::ids::AgencyCode| units.iter().any(|u| &u.code == code);
     for s in &spec.receiving_units {
         match s {
-            UnitSelector::Code(c) if !unit_known(c) => out.push(fe(
-                "receiving_units",
-                format!("đơn vị {c} không có trong danh mục"),
-            )),
-            UnitSelector::Kind(k) if !units.iter().any(|u| u.kind == *k) => out.push(fe(
-                "receiving_units",
-                format!("không có đơn vị nào thuộc loại {}", k.as_str()),
-            )),
+            UnitSelector::Code(c) if !unit_known(c) => {
+                out.push(fe("receiving_units", format!("đơn vị {c} không có trong danh mục")))
+            }
+            UnitSelector::Kind(k) if !units.iter().any(|u| u.kind == *k) => {
+                out.push(fe("receiving_units", format!("không có đơn vị nào thuộc loại {}", k.as_str())))
+            }
             _ => {}
         }
     }
@@ -137,14 +116,9 @@ mod tests {
     #[test]
     fn operator_files_override_the_shipped_rules() {
         let dir = tempfile::tempdir().unwrap();
-        let mut mapping: Vec<serde_json::Value> =
-            serde_json::from_str(EMBEDDED_STATUS_MAPPING).unwrap();
+        let mut mapping: Vec<serde_json::Value> = serde_json::from_str(EMBEDDED_STATUS_MAPPING).unwrap();
         mapping[0]["entries"][0]["name"] = serde_json::json!("Đã nộp trực tuyến");
-        std::fs::write(
-            dir.path().join("status-mapping.json"),
-            serde_json::to_vec(&mapping).unwrap(),
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("status-mapping.json"), serde_json::to_vec(&mapping).unwrap()).unwrap();
         std::fs::create_dir(dir.path().join("calendar")).unwrap();
         std::fs::write(
             dir.path().join("calendar/2027.json"),
@@ -155,29 +129,14 @@ mod tests {
         let day = chrono::NaiveDate::from_ymd_opt(2027, 1, 4).unwrap();
         assert!(!rules.calendar.is_working_day(day));
         let on = rules.statuses.on(day).unwrap();
-        assert_eq!(
-            on.entry(cqs_domain::dossier::DossierState::Submitted).name,
-            "Đã nộp trực tuyến"
-        );
+        assert_eq!(on.entry(cqs_domain::dossier::DossierState::Submitted).name, "Đã nộp trực tuyến");
         // The shipped years are still there beside the added one.
-        assert!(
-            !rules
-                .calendar
-                .is_working_day(chrono::NaiveDate::from_ymd_opt(2026, 2, 17).unwrap())
-        );
+        assert!(!rules.calendar.is_working_day(chrono::NaiveDate::from_ymd_opt(2026, 2, 17).unwrap()));
         // Received on the added day off: the clock starts the next morning.
-        let due = rules.due_at(
-            chrono::Utc.with_ymd_and_hms(2027, 1, 4, 2, 0, 0).unwrap(),
-            Deadline::WorkingHours { hours: 8 },
-        );
-        assert_eq!(
-            due,
-            Some(chrono::Utc.with_ymd_and_hms(2027, 1, 5, 10, 0, 0).unwrap())
-        );
+        let due = rules
+            .due_at(chrono::Utc.with_ymd_and_hms(2027, 1, 4, 2, 0, 0).unwrap(), Deadline::WorkingHours { hours: 8 });
+        assert_eq!(due, Some(chrono::Utc.with_ymd_and_hms(2027, 1, 5, 10, 0, 0).unwrap()));
         std::fs::write(dir.path().join("status-mapping.json"), "[]").unwrap();
-        assert!(
-            Rules::load(Some(dir.path())).is_err(),
-            "an empty mapping would leave states unnamed"
-        );
+        assert!(Rules::load(Some(dir.path())).is_err(), "an empty mapping would leave states unnamed");
     }
 }

@@ -67,12 +67,7 @@ fn spec() -> ProcedureSpec {
     .unwrap()
 }
 
-async fn key(
-    store: &Arc<dyn Store>,
-    user: Option<Uuid>,
-    scopes: Vec<Scope>,
-    unit: Option<Uuid>,
-) -> String {
+async fn key(store: &Arc<dyn Store>, user: Option<Uuid>, scopes: Vec<Scope>, unit: Option<Uuid>) -> String {
     let k = cqs_web::auth::generate_key();
     store
         .create_api_key(&NewApiKey {
@@ -96,10 +91,7 @@ async fn staff(store: &Arc<dyn Store>, name: &str, role: Role, unit: Uuid) -> St
             username: name.into(),
             full_name: name.into(),
             email: None,
-            grants: vec![RoleGrant {
-                role,
-                org_unit_id: unit,
-            }],
+            grants: vec![RoleGrant { role, org_unit_id: unit }],
         })
         .await
         .unwrap();
@@ -123,38 +115,21 @@ async fn app_on(store: Arc<dyn Store>, dir: tempfile::TempDir) -> App {
             unit("000.00.00.H99", OrgUnitKind::ProvinceCommittee, None),
             unit("000.00.31.H99", OrgUnitKind::Commune, Some("000.00.00.H99")),
             unit("000.00.32.H99", OrgUnitKind::Commune, Some("000.00.00.H99")),
-            unit(
-                "000.00.05.H99",
-                OrgUnitKind::Department,
-                Some("000.00.00.H99"),
-            ),
+            unit("000.00.05.H99", OrgUnitKind::Department, Some("000.00.00.H99")),
         ])
         .await
         .unwrap();
-    store
-        .upsert_fields(&[Field {
-            code: "ho-tich".into(),
-            name: "Hộ tịch".into(),
-        }])
-        .await
-        .unwrap();
+    store.upsert_fields(&[Field { code: "ho-tich".into(), name: "Hộ tịch".into() }]).await.unwrap();
     let mut strict = spec();
     strict.code = cqs_domain::ids::ProcedureCode::parse("1.000656").unwrap();
     strict.name = "Đăng ký lại khai sinh".into();
     strict.components[0].required = true;
-    store
-        .add_procedure_versions(&[spec(), strict], true)
-        .await
-        .unwrap();
+    store.add_procedure_versions(&[spec(), strict], true).await.unwrap();
     let id = |c: &'static str| {
         let store = store.clone();
         async move { store.org_unit_by_code(c).await.unwrap().unwrap().id }
     };
-    let (root, x, y) = (
-        id("000.00.00.H99").await,
-        id("000.00.31.H99").await,
-        id("000.00.32.H99").await,
-    );
+    let (root, x, y) = (id("000.00.00.H99").await, id("000.00.31.H99").await, id("000.00.32.H99").await);
     let portal = key(&store, None, vec![Scope::DossiersSubmit], None).await;
     let reader_other_unit = key(&store, None, vec![Scope::DossiersRead], Some(y)).await;
     let desk_x = staff(&store, "desk.x", Role::DeskOfficer, x).await;
@@ -163,12 +138,7 @@ async fn app_on(store: Arc<dyn Store>, dir: tempfile::TempDir) -> App {
     let specialist_x = staff(&store, "specialist.x", Role::Specialist, x).await;
     let leader_x = staff(&store, "leader.x", Role::Leader, x).await;
     let files = FileStore::open(dir.path().join("files")).unwrap();
-    let state = cqs_web::AppState::new(
-        store.clone(),
-        files,
-        cqs_web::Rules::embedded().unwrap(),
-        Default::default(),
-    );
+    let state = cqs_web::AppState::new(store.clone(), files, cqs_web::Rules::embedded().unwrap(), Default::default());
     App {
         router: cqs_web::router(state),
         store,
@@ -185,11 +155,7 @@ async fn app_on(store: Arc<dyn Store>, dir: tempfile::TempDir) -> App {
 
 /// The string values of `key` in each element of a JSON array.
 fn strings<'a>(v: &'a Value, key: &str) -> Vec<&'a str> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x[key].as_str().unwrap())
-        .collect()
+    v.as_array().unwrap().iter().map(|x| x[key].as_str().unwrap()).collect()
 }
 
 struct Resp {
@@ -211,11 +177,7 @@ impl App {
         let status = res.status();
         let headers = res.headers().clone();
         let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
-        Resp {
-            status,
-            headers,
-            body,
-        }
+        Resp { status, headers, body }
     }
     async fn get(&self, path: &str, token: Option<&str>) -> Resp {
         let mut b = Request::get(path);
@@ -224,13 +186,7 @@ impl App {
         }
         self.call(b.body(Body::empty()).unwrap()).await
     }
-    async fn post_json(
-        &self,
-        path: &str,
-        token: Option<&str>,
-        body: &Value,
-        idem: Option<&str>,
-    ) -> Resp {
+    async fn post_json(&self, path: &str, token: Option<&str>, body: &Value, idem: Option<&str>) -> Resp {
         let mut b = Request::post(path).header(header::CONTENT_TYPE, "application/json");
         if let Some(t) = token {
             b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -238,18 +194,9 @@ impl App {
         if let Some(k) = idem {
             b = b.header("idempotency-key", k);
         }
-        self.call(
-            b.body(Body::from(serde_json::to_vec(body).unwrap()))
-                .unwrap(),
-        )
-        .await
+        self.call(b.body(Body::from(serde_json::to_vec(body).unwrap())).unwrap()).await
     }
-    async fn post_multipart(
-        &self,
-        token: &str,
-        dossier: &Value,
-        files: &[(&str, &str, &[u8])],
-    ) -> Resp {
+    async fn post_multipart(&self, token: &str, dossier: &Value, files: &[(&str, &str, &[u8])]) -> Resp {
         let boundary = "cqs-test-boundary";
         let mut body = Vec::new();
         let mut part = |headers: String, content: &[u8]| {
@@ -258,8 +205,7 @@ impl App {
             body.extend_from_slice(b"\r\n");
         };
         part(
-            "Content-Disposition: form-data; name=\"dossier\"\r\nContent-Type: application/json"
-                .into(),
+            "Content-Disposition: form-data; name=\"dossier\"\r\nContent-Type: application/json".into(),
             &serde_json::to_vec(dossier).unwrap(),
         );
         for (name, file, bytes) in files {
@@ -272,19 +218,14 @@ impl App {
         }
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
         let req = Request::post("/api/v1/dossiers")
-            .header(
-                header::CONTENT_TYPE,
-                format!("multipart/form-data; boundary={boundary}"),
-            )
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
             .header(header::AUTHORIZATION, format!("Bearer {token}"))
             .body(Body::from(body))
             .unwrap();
         self.call(req).await
     }
     fn pending_files(&self) -> usize {
-        std::fs::read_dir(self.dir.path().join("files/pending"))
-            .unwrap()
-            .count()
+        std::fs::read_dir(self.dir.path().join("files/pending")).unwrap().count()
     }
 }
 
@@ -314,32 +255,15 @@ async fn submit_retry_and_look_up_on_postgres() {
 }
 
 async fn submit_then_look_up(app: App) {
-    let r = app
-        .post_json(
-            "/api/v1/dossiers",
-            Some(&app.portal),
-            &submission("000.00.31.H99", "online"),
-            None,
-        )
-        .await;
-    assert_eq!(
-        r.status,
-        StatusCode::CREATED,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    let r = app.post_json("/api/v1/dossiers", Some(&app.portal), &submission("000.00.31.H99", "online"), None).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
     let receipt = r.json();
     let code = receipt["code"].as_str().unwrap();
-    let today = cqs_domain::dossier::local_date(chrono::Utc::now())
-        .format("%y%m%d")
-        .to_string();
+    let today = cqs_domain::dossier::local_date(chrono::Utc::now()).format("%y%m%d").to_string();
     assert_eq!(code, format!("000.00.31.H99-{today}-0001"));
     assert_eq!(receipt["state"], "submitted");
     assert!(receipt["due_at"].is_string());
-    assert_eq!(
-        r.headers[header::LOCATION],
-        format!("/api/v1/dossiers/{code}")
-    );
+    assert_eq!(r.headers[header::LOCATION], format!("/api/v1/dossiers/{code}"));
 
     let l = app.get(&format!("/api/v1/lookup/{code}"), None).await;
     assert_eq!(l.status, StatusCode::OK);
@@ -348,23 +272,12 @@ async fn submit_then_look_up(app: App) {
     assert_eq!(v["status"]["name"], "Mới đăng ký");
     assert_eq!(v["procedure_name"], "Đăng ký khai sinh");
     let text = String::from_utf8_lossy(&l.body);
-    assert!(
-        !text.contains("Nguyễn Văn An") && !text.contains("001203004567"),
-        "no personal data in lookup"
-    );
+    assert!(!text.contains("Nguyễn Văn An") && !text.contains("001203004567"), "no personal data in lookup");
 
-    assert_eq!(
-        app.get("/api/v1/lookup/000.00.31.H99-991231-0001", None)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(app.get("/api/v1/lookup/000.00.31.H99-991231-0001", None).await.status, StatusCode::NOT_FOUND);
     let bad = app.get("/api/v1/lookup/abc", None).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        bad.headers[header::CONTENT_TYPE],
-        "application/problem+json"
-    );
+    assert_eq!(bad.headers[header::CONTENT_TYPE], "application/problem+json");
     assert_eq!(bad.json()["code"], "invalid_dossier_code");
 }
 
@@ -375,42 +288,19 @@ async fn idempotency_key_returns_first_receipt() {
 
 async fn idempotent_retry(app: App) {
     let body = submission("000.00.31.H99", "online");
-    let first = app
-        .post_json(
-            "/api/v1/dossiers",
-            Some(&app.portal),
-            &body,
-            Some("retry-1"),
-        )
-        .await;
+    let first = app.post_json("/api/v1/dossiers", Some(&app.portal), &body, Some("retry-1")).await;
     assert_eq!(first.status, StatusCode::CREATED);
-    let again = app
-        .post_json(
-            "/api/v1/dossiers",
-            Some(&app.portal),
-            &body,
-            Some("retry-1"),
-        )
-        .await;
+    let again = app.post_json("/api/v1/dossiers", Some(&app.portal), &body, Some("retry-1")).await;
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(again.headers["idempotent-replayed"], "true");
     assert_eq!(again.json(), first.json());
     let mut changed = body.clone();
     changed["form_data"]["ho_ten_tre"] = json!("Tên khác");
-    let clash = app
-        .post_json(
-            "/api/v1/dossiers",
-            Some(&app.portal),
-            &changed,
-            Some("retry-1"),
-        )
-        .await;
+    let clash = app.post_json("/api/v1/dossiers", Some(&app.portal), &changed, Some("retry-1")).await;
     assert_eq!(clash.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(clash.json()["code"], "idempotency_key_reused");
     assert_eq!(app.store.count_dossiers().await.unwrap(), 1);
-    let bad_key = app
-        .post_json("/api/v1/dossiers", Some(&app.portal), &body, Some("có dấu"))
-        .await;
+    let bad_key = app.post_json("/api/v1/dossiers", Some(&app.portal), &body, Some("có dấu")).await;
     assert_eq!(bad_key.status, StatusCode::BAD_REQUEST);
 }
 
@@ -418,55 +308,25 @@ async fn idempotent_retry(app: App) {
 async fn multipart_attachments_are_sniffed_hashed_and_downloadable() {
     let app = app().await;
     let r = app
-        .post_multipart(
-            &app.portal,
-            &submission("000.00.31.H99", "online"),
-            &[("to-khai", "../../Tờ khai.pdf", PDF)],
-        )
+        .post_multipart(&app.portal, &submission("000.00.31.H99", "online"), &[("to-khai", "../../Tờ khai.pdf", PDF)])
         .await;
-    assert_eq!(
-        r.status,
-        StatusCode::CREATED,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
     let code = r.json()["code"].as_str().unwrap().to_owned();
-    assert_eq!(
-        app.pending_files(),
-        0,
-        "committed files leave pending storage"
-    );
+    assert_eq!(app.pending_files(), 0, "committed files leave pending storage");
     // The submitting client may read its own dossier.
-    let d = app
-        .get(&format!("/api/v1/dossiers/{code}"), Some(&app.portal))
-        .await;
+    let d = app.get(&format!("/api/v1/dossiers/{code}"), Some(&app.portal)).await;
     assert_eq!(d.status, StatusCode::OK);
     let view = d.json();
     assert_eq!(view["applicant"]["name"], "Nguyễn Văn An");
     let att = &view["attachments"][0];
-    assert_eq!(
-        att["file_name"], "Tờ khai.pdf",
-        "path tricks are stripped from names"
-    );
+    assert_eq!(att["file_name"], "Tờ khai.pdf", "path tricks are stripped from names");
     assert_eq!(att["content_type"], "application/pdf");
     let dl = app
-        .get(
-            &format!(
-                "/api/v1/dossiers/{code}/attachments/{}",
-                att["id"].as_str().unwrap()
-            ),
-            Some(&app.portal),
-        )
+        .get(&format!("/api/v1/dossiers/{code}/attachments/{}", att["id"].as_str().unwrap()), Some(&app.portal))
         .await;
     assert_eq!(dl.status, StatusCode::OK);
     assert_eq!(dl.body, PDF);
-    let h = app
-        .get(
-            &format!("/api/v1/dossiers/{code}/history"),
-            Some(&app.portal),
-        )
-        .await
-        .json();
+    let h = app.get(&format!("/api/v1/dossiers/{code}/history"), Some(&app.portal)).await.json();
     assert_eq!(h[0]["to_status"]["name"], "Mới đăng ký");
     assert_eq!(h[0]["action"], "submit");
 }
@@ -491,33 +351,16 @@ async fn bad_input_is_refused_without_side_effects() {
     bad["applicant"]["identity_number"] = json!("12");
     let r = app.post_multipart(&app.portal, &bad, &[]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<String> = r.json()["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_owned())
-        .collect();
-    for f in [
-        "/applicant/identity_number",
-        "/form_data/ho_ten_tre",
-        "/form_data/ngay_sinh",
-        "/files/to-khai",
-    ] {
+    let fields: Vec<String> =
+        r.json()["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
+    for f in ["/applicant/identity_number", "/form_data/ho_ten_tre", "/form_data/ngay_sinh", "/files/to-khai"] {
         assert!(fields.iter().any(|x| x == f), "{f} missing from {fields:?}");
     }
     // Unknown JSON field, broken JSON, wrong content type.
     let mut extra = submission("000.00.31.H99", "online");
     extra["surprise"] = json!(true);
-    let r = app
-        .post_json("/api/v1/dossiers", Some(&app.portal), &extra, None)
-        .await;
-    assert_eq!(
-        (r.status, r.json()["code"].clone()),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            json!("invalid_json_fields")
-        )
-    );
+    let r = app.post_json("/api/v1/dossiers", Some(&app.portal), &extra, None).await;
+    assert_eq!((r.status, r.json()["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("invalid_json_fields")));
     let broken = Request::post("/api/v1/dossiers")
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::AUTHORIZATION, format!("Bearer {}", app.portal))
@@ -529,35 +372,22 @@ async fn bad_input_is_refused_without_side_effects() {
         .header(header::AUTHORIZATION, format!("Bearer {}", app.portal))
         .body(Body::from("hello"))
         .unwrap();
-    assert_eq!(
-        app.call(text).await.status,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE
-    );
+    assert_eq!(app.call(text).await.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     // Unknown procedure and a unit that does not receive it.
     let mut unknown = submission("000.00.31.H99", "online");
     unknown["procedure_code"] = json!("2.999999");
     assert_eq!(
-        app.post_json("/api/v1/dossiers", Some(&app.portal), &unknown, None)
-            .await
-            .status,
+        app.post_json("/api/v1/dossiers", Some(&app.portal), &unknown, None).await.status,
         StatusCode::NOT_FOUND
     );
-    let wrong_unit = app
-        .post_json(
-            "/api/v1/dossiers",
-            Some(&app.portal),
-            &submission("000.00.05.H99", "online"),
-            None,
-        )
-        .await;
+    let wrong_unit =
+        app.post_json("/api/v1/dossiers", Some(&app.portal), &submission("000.00.05.H99", "online"), None).await;
     assert_eq!(wrong_unit.json()["code"], "unit_does_not_receive");
     // Oversized JSON body.
     let mut huge = submission("000.00.31.H99", "online");
     huge["form_data"]["ho_ten_tre"] = json!("x".repeat(2 * 1024 * 1024));
     assert_eq!(
-        app.post_json("/api/v1/dossiers", Some(&app.portal), &huge, None)
-            .await
-            .status,
+        app.post_json("/api/v1/dossiers", Some(&app.portal), &huge, None).await.status,
         StatusCode::PAYLOAD_TOO_LARGE
     );
     assert_eq!(app.store.count_dossiers().await.unwrap(), 0);
@@ -568,157 +398,67 @@ async fn bad_input_is_refused_without_side_effects() {
 async fn every_route_checks_who_calls_it() {
     let app = app().await;
     let body = submission("000.00.31.H99", "online");
-    assert_eq!(
-        app.post_json("/api/v1/dossiers", None, &body, None)
-            .await
-            .status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.post_json("/api/v1/dossiers", None, &body, None).await.status, StatusCode::UNAUTHORIZED);
     let forged = "cqs_abcdefgh_".to_owned() + &"0".repeat(64);
+    assert_eq!(app.post_json("/api/v1/dossiers", Some(&forged), &body, None).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        app.post_json("/api/v1/dossiers", Some(&forged), &body, None)
-            .await
-            .status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.post_json(
-            "/api/v1/dossiers",
-            Some(&app.reader_other_unit),
-            &body,
-            None
-        )
-        .await
-        .status,
+        app.post_json("/api/v1/dossiers", Some(&app.reader_other_unit), &body, None).await.status,
         StatusCode::FORBIDDEN
     );
     // Staff: counter intake only at their own unit, and accepted on the spot.
     let counter = submission("000.00.31.H99", "counter");
     assert_eq!(
-        app.post_json("/api/v1/dossiers", Some(&app.desk_y), &counter, None)
-            .await
-            .status,
+        app.post_json("/api/v1/dossiers", Some(&app.desk_y), &counter, None).await.status,
         StatusCode::FORBIDDEN
     );
-    let r = app
-        .post_json("/api/v1/dossiers", Some(&app.desk_x), &counter, None)
-        .await;
+    let r = app.post_json("/api/v1/dossiers", Some(&app.desk_x), &counter, None).await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert_eq!(r.json()["state"], "accepted");
     assert_eq!(
-        app.post_json("/api/v1/dossiers", Some(&app.desk_x), &body, None)
-            .await
-            .json()["code"],
+        app.post_json("/api/v1/dossiers", Some(&app.desk_x), &body, None).await.json()["code"],
         "channel_not_allowed"
     );
     assert_eq!(
-        app.post_json("/api/v1/dossiers", Some(&app.portal), &counter, None)
-            .await
-            .json()["code"],
+        app.post_json("/api/v1/dossiers", Some(&app.portal), &counter, None).await.json()["code"],
         "channel_not_allowed"
     );
     // Reading: the unit's staff yes, other units and other clients no, anonymous never.
     let code = r.json()["code"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/dossiers/{code}");
-    assert_eq!(
-        app.get(&path, Some(&app.desk_x)).await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.get(&path, Some(&app.desk_y)).await.status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        app.get(&path, Some(&app.reader_other_unit)).await.status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        app.get(&path, Some(&app.portal)).await.status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(app.get(&path, Some(&app.desk_x)).await.status, StatusCode::OK);
+    assert_eq!(app.get(&path, Some(&app.desk_y)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&path, Some(&app.reader_other_unit)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&path, Some(&app.portal)).await.status, StatusCode::FORBIDDEN);
     assert_eq!(app.get(&path, None).await.status, StatusCode::UNAUTHORIZED);
     // Catalog writes: admin of the root unit only.
     let mut s = serde_json::to_value(spec()).unwrap();
     s["name"] = json!("Đăng ký khai sinh (sửa đổi)");
-    assert_eq!(
-        app.post_json("/api/v1/procedures", Some(&app.desk_x), &s, None)
-            .await
-            .status,
-        StatusCode::FORBIDDEN
-    );
-    let created = app
-        .post_json("/api/v1/procedures", Some(&app.admin), &s, None)
-        .await;
-    assert_eq!(
-        created.status,
-        StatusCode::CREATED,
-        "{}",
-        String::from_utf8_lossy(&created.body)
-    );
+    assert_eq!(app.post_json("/api/v1/procedures", Some(&app.desk_x), &s, None).await.status, StatusCode::FORBIDDEN);
+    let created = app.post_json("/api/v1/procedures", Some(&app.admin), &s, None).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&created.body));
     assert_eq!(created.json()["version"], 2);
-    assert_eq!(
-        app.get("/api/v1/procedures/1.001193?version=2", None)
-            .await
-            .status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.get("/api/v1/procedures/1.001193?version=2", None).await.status, StatusCode::UNAUTHORIZED);
     let publish = Request::post("/api/v1/procedures/1.001193/versions/2/publish")
         .header(header::AUTHORIZATION, format!("Bearer {}", app.admin))
         .body(Body::empty())
         .unwrap();
     assert_eq!(app.call(publish).await.status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        app.get("/api/v1/procedures/1.001193", None).await.json()["version"],
-        2
-    );
+    assert_eq!(app.get("/api/v1/procedures/1.001193", None).await.json()["version"], 2);
 }
 
 #[tokio::test]
 async fn catalog_search_ignores_diacritics() {
     let app = app().await;
-    let r = app
-        .get("/api/v1/procedures?q=dang%20ky%20KHAI%20sinh", None)
-        .await
-        .json();
+    let r = app.get("/api/v1/procedures?q=dang%20ky%20KHAI%20sinh", None).await.json();
     assert_eq!(r["total"], 2, "both khai sinh procedures match");
     assert_eq!(r["items"][1]["name"], "Đăng ký khai sinh");
-    assert_eq!(
-        app.get("/api/v1/procedures?q=lai%20khai%20sinh", None)
-            .await
-            .json()["total"],
-        1
-    );
-    assert_eq!(
-        app.get("/api/v1/procedures?q=ket%20hon", None).await.json()["total"],
-        0
-    );
-    assert_eq!(
-        app.get("/api/v1/procedures?unit=000.00.05.H99", None)
-            .await
-            .json()["total"],
-        0
-    );
-    assert_eq!(
-        app.get("/api/v1/procedures?limit=0", None).await.status,
-        StatusCode::BAD_REQUEST
-    );
-    assert_eq!(
-        app.get("/api/v1/procedures?bogus=1", None).await.status,
-        StatusCode::BAD_REQUEST
-    );
-    assert_eq!(
-        app.get("/api/v1/org-units", None)
-            .await
-            .json()
-            .as_array()
-            .unwrap()
-            .len(),
-        4
-    );
-    assert_eq!(
-        app.get("/api/v1/nothing-here", None).await.json()["code"],
-        "route_not_found"
-    );
+    assert_eq!(app.get("/api/v1/procedures?q=lai%20khai%20sinh", None).await.json()["total"], 1);
+    assert_eq!(app.get("/api/v1/procedures?q=ket%20hon", None).await.json()["total"], 0);
+    assert_eq!(app.get("/api/v1/procedures?unit=000.00.05.H99", None).await.json()["total"], 0);
+    assert_eq!(app.get("/api/v1/procedures?limit=0", None).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(app.get("/api/v1/procedures?bogus=1", None).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(app.get("/api/v1/org-units", None).await.json().as_array().unwrap().len(), 4);
+    assert_eq!(app.get("/api/v1/nothing-here", None).await.json()["code"], "route_not_found");
 }
 
 /// Every route in the OpenAPI document must appear here with what an anonymous caller gets, so
@@ -729,11 +469,7 @@ async fn route_table_covers_every_route() {
         ("get", "/api/v1/procedures", 200),
         ("post", "/api/v1/procedures", 401),
         ("get", "/api/v1/procedures/{code}", 200),
-        (
-            "post",
-            "/api/v1/procedures/{code}/versions/{version}/publish",
-            401,
-        ),
+        ("post", "/api/v1/procedures/{code}/versions/{version}/publish", 401),
         ("get", "/api/v1/fields", 200),
         ("get", "/api/v1/org-units", 200),
         ("post", "/api/v1/dossiers", 401),
@@ -750,44 +486,25 @@ async fn route_table_covers_every_route() {
     let doc = serde_json::to_value(cqs_web::api::openapi()).unwrap();
     let mut documented: Vec<(String, String)> = Vec::new();
     for (path, ops) in doc["paths"].as_object().unwrap() {
-        for method in ops
-            .as_object()
-            .unwrap()
-            .keys()
-            .filter(|k| ["get", "post", "put", "patch", "delete"].contains(&k.as_str()))
+        for method in
+            ops.as_object().unwrap().keys().filter(|k| ["get", "post", "put", "patch", "delete"].contains(&k.as_str()))
         {
             documented.push((method.clone(), path.clone()));
         }
     }
     documented.sort();
-    let mut listed: Vec<(String, String)> = table
-        .iter()
-        .map(|(m, p, _)| (m.to_string(), p.to_string()))
-        .collect();
+    let mut listed: Vec<(String, String)> = table.iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
     listed.sort();
-    assert_eq!(
-        documented, listed,
-        "every route needs an entry in this table"
-    );
+    assert_eq!(documented, listed, "every route needs an entry in this table");
     let app = app().await;
     for (method, path, expected) in table {
         let concrete = path
-            .replace(
-                "{code}",
-                if path.contains("procedures") {
-                    "1.001193"
-                } else {
-                    "000.00.31.H99-261123-0009"
-                },
-            )
+            .replace("{code}", if path.contains("procedures") { "1.001193" } else { "000.00.31.H99-261123-0009" })
             .replace("{version}", "1")
             .replace("{id}", &Uuid::nil().to_string());
-        let req = Request::builder()
-            .method(method.to_uppercase().as_str())
-            .uri(&concrete);
+        let req = Request::builder().method(method.to_uppercase().as_str()).uri(&concrete);
         let req = if *method == "post" {
-            req.header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from("{}"))
+            req.header(header::CONTENT_TYPE, "application/json").body(Body::from("{}"))
         } else {
             req.body(Body::empty())
         };
@@ -801,14 +518,7 @@ async fn route_table_covers_every_route() {
 }
 
 async fn submitted(app: &App) -> String {
-    let r = app
-        .post_json(
-            "/api/v1/dossiers",
-            Some(&app.portal),
-            &submission("000.00.31.H99", "online"),
-            None,
-        )
-        .await;
+    let r = app.post_json("/api/v1/dossiers", Some(&app.portal), &submission("000.00.31.H99", "online"), None).await;
     assert_eq!(r.status, StatusCode::CREATED);
     r.json()["code"].as_str().unwrap().to_owned()
 }
@@ -833,140 +543,45 @@ async fn a_dossier_goes_from_desk_to_result() {
         (&app.specialist_x, json!({"type": "forward"}), "in_progress"),
         (&app.leader_x, json!({"type": "approve"}), "in_progress"),
         (&app.desk_x, json!({"type": "record_result"}), "resolved"),
-        (
-            &app.desk_x,
-            json!({"type": "return_result", "channel": "counter"}),
-            "returned",
-        ),
+        (&app.desk_x, json!({"type": "return_result", "channel": "counter"}), "returned"),
     ];
     for (i, (token, action, state)) in steps.iter().enumerate() {
         let r = act(&app, &code, token, i as i64 + 1, action.clone()).await;
-        assert_eq!(
-            r.status,
-            StatusCode::OK,
-            "{action}: {}",
-            String::from_utf8_lossy(&r.body)
-        );
+        assert_eq!(r.status, StatusCode::OK, "{action}: {}", String::from_utf8_lossy(&r.body));
         assert_eq!(r.json()["status"]["state"], *state);
         assert_eq!(r.json()["version"], i as i64 + 2);
     }
-    let lookup = app
-        .get(&format!("/api/v1/lookup/{code}"), None)
-        .await
-        .json();
+    let lookup = app.get(&format!("/api/v1/lookup/{code}"), None).await.json();
     assert_eq!(lookup["status"]["national_code"], 10);
-    let history = app
-        .get(
-            &format!("/api/v1/dossiers/{code}/history"),
-            Some(&app.desk_x),
-        )
-        .await
-        .json();
+    let history = app.get(&format!("/api/v1/dossiers/{code}/history"), Some(&app.desk_x)).await.json();
     let actions = strings(&history, "action");
-    assert_eq!(
-        actions,
-        [
-            "submit",
-            "accept",
-            "forward",
-            "forward",
-            "approve",
-            "record_result",
-            "return_result"
-        ]
-    );
-    let sheet = app
-        .get(
-            &format!("/api/v1/dossiers/{code}/control-sheet"),
-            Some(&app.leader_x),
-        )
-        .await
-        .json();
+    assert_eq!(actions, ["submit", "accept", "forward", "forward", "approve", "record_result", "return_result"]);
+    let sheet = app.get(&format!("/api/v1/dossiers/{code}/control-sheet"), Some(&app.leader_x)).await.json();
     let kinds = strings(&sheet, "kind");
     assert_eq!(kinds, ["intake", "appraisal", "approval", "returning"]);
-    assert!(
-        sheet
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["timeliness"] == "early"),
-        "{sheet}"
-    );
+    assert!(sheet.as_array().unwrap().iter().all(|r| r["timeliness"] == "early"), "{sheet}");
     assert_eq!(
-        app.get(
-            &format!("/api/v1/dossiers/{code}/control-sheet"),
-            Some(&app.desk_y)
-        )
-        .await
-        .status,
+        app.get(&format!("/api/v1/dossiers/{code}/control-sheet"), Some(&app.desk_y)).await.status,
         StatusCode::FORBIDDEN
     );
     // The wrong person, the wrong step, a stale version.
     let code2 = submitted(&app).await;
+    assert_eq!(act(&app, &code2, &app.desk_y, 1, json!({"type": "accept"})).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(act(&app, &code2, &app.specialist_x, 1, json!({"type": "accept"})).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(act(&app, &code2, &app.desk_x, 1, json!({"type": "approve"})).await.status, StatusCode::CONFLICT);
+    assert_eq!(act(&app, &code2, &app.desk_x, 7, json!({"type": "accept"})).await.json()["code"], "stale_version");
     assert_eq!(
-        act(&app, &code2, &app.desk_y, 1, json!({"type": "accept"}))
-            .await
-            .status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        act(
-            &app,
-            &code2,
-            &app.specialist_x,
-            1,
-            json!({"type": "accept"})
-        )
-        .await
-        .status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        act(&app, &code2, &app.desk_x, 1, json!({"type": "approve"}))
-            .await
-            .status,
-        StatusCode::CONFLICT
-    );
-    assert_eq!(
-        act(&app, &code2, &app.desk_x, 7, json!({"type": "accept"}))
-            .await
-            .json()["code"],
-        "stale_version"
-    );
-    assert_eq!(
-        act(
-            &app,
-            &code2,
-            &app.desk_x,
-            1,
-            json!({"type": "refuse", "reason": ""})
-        )
-        .await
-        .status,
+        act(&app, &code2, &app.desk_x, 1, json!({"type": "refuse", "reason": ""})).await.status,
         StatusCode::UNPROCESSABLE_ENTITY
     );
     assert_eq!(
-        act(&app, &code2, &app.desk_x, 1, json!({"type": "teleport"}))
-            .await
-            .status,
+        act(&app, &code2, &app.desk_x, 1, json!({"type": "teleport"})).await.status,
         StatusCode::UNPROCESSABLE_ENTITY
     );
-    let refused = act(
-        &app,
-        &code2,
-        &app.desk_x,
-        1,
-        json!({"type": "refuse", "reason": "Hồ sơ không thuộc thẩm quyền"}),
-    )
-    .await;
+    let refused =
+        act(&app, &code2, &app.desk_x, 1, json!({"type": "refuse", "reason": "Hồ sơ không thuộc thẩm quyền"})).await;
     assert_eq!(refused.json()["status"]["national_code"], 3);
-    let h = app
-        .get(
-            &format!("/api/v1/dossiers/{code2}/history"),
-            Some(&app.desk_x),
-        )
-        .await
-        .json();
+    let h = app.get(&format!("/api/v1/dossiers/{code2}/history"), Some(&app.desk_x)).await.json();
     assert_eq!(h[1]["note"], "Hồ sơ không thuộc thẩm quyền");
 }
 
@@ -989,41 +604,18 @@ async fn the_applicant_supplies_documents_and_the_clock_resumes() {
     assert_eq!(paused["clock_paused"], true);
     // Another client may not answer for the applicant; the submitting portal may.
     assert_eq!(
-        act(
-            &app,
-            &code,
-            &app.reader_other_unit,
-            4,
-            json!({"type": "supply_supplement"})
-        )
-        .await
-        .status,
+        act(&app, &code, &app.reader_other_unit, 4, json!({"type": "supply_supplement"})).await.status,
         StatusCode::FORBIDDEN
     );
-    let resumed = act(
-        &app,
-        &code,
-        &app.portal,
-        4,
-        json!({"type": "supply_supplement"}),
-    )
-    .await
-    .json();
+    let resumed = act(&app, &code, &app.portal, 4, json!({"type": "supply_supplement"})).await.json();
     assert_eq!(resumed["status"]["state"], "in_progress");
     assert_eq!(resumed["clock_paused"], false);
     assert!(
         resumed["due_at"].as_str().unwrap() >= paused["due_at"].as_str().unwrap(),
         "the pause never shortens the time"
     );
-    let withdrawn = act(
-        &app,
-        &code,
-        &app.portal,
-        5,
-        json!({"type": "withdraw", "reason": "Không còn nhu cầu"}),
-    )
-    .await
-    .json();
+    let withdrawn =
+        act(&app, &code, &app.portal, 5, json!({"type": "withdraw", "reason": "Không còn nhu cầu"})).await.json();
     assert_eq!(withdrawn["status"]["national_code"], 7);
 }
 
@@ -1031,34 +623,14 @@ async fn race(app: App) {
     let code = submitted(&app).await;
     let (a, b) = tokio::join!(
         act(&app, &code, &app.desk_x, 1, json!({"type": "accept"})),
-        act(
-            &app,
-            &code,
-            &app.desk_x,
-            1,
-            json!({"type": "refuse", "reason": "Trùng hồ sơ"})
-        )
+        act(&app, &code, &app.desk_x, 1, json!({"type": "refuse", "reason": "Trùng hồ sơ"}))
     );
     let mut statuses = [a.status, b.status];
     statuses.sort();
-    assert_eq!(
-        statuses,
-        [StatusCode::OK, StatusCode::CONFLICT],
-        "exactly one officer wins"
-    );
-    let loser = if a.status == StatusCode::CONFLICT {
-        a
-    } else {
-        b
-    };
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "exactly one officer wins");
+    let loser = if a.status == StatusCode::CONFLICT { a } else { b };
     assert_eq!(loser.json()["code"], "stale_version");
-    let history = app
-        .get(
-            &format!("/api/v1/dossiers/{code}/history"),
-            Some(&app.desk_x),
-        )
-        .await
-        .json();
+    let history = app.get(&format!("/api/v1/dossiers/{code}/history"), Some(&app.desk_x)).await.json();
     assert_eq!(history.as_array().unwrap().len(), 2);
 }
 
@@ -1083,18 +655,10 @@ async fn inbox_lists_what_each_officer_must_do_most_urgent_first() {
     }
     let inbox = |token: String, query: &'static str| {
         let app = &app;
-        async move {
-            app.get(&format!("/api/v1/inbox{query}"), Some(&token))
-                .await
-        }
+        async move { app.get(&format!("/api/v1/inbox{query}"), Some(&token)).await }
     };
     let desk = inbox(app.desk_x.clone(), "").await.json();
-    let listed: Vec<&str> = desk["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["code"].as_str().unwrap())
-        .collect();
+    let listed: Vec<&str> = desk["items"].as_array().unwrap().iter().map(|i| i["code"].as_str().unwrap()).collect();
     assert_eq!(
         listed,
         codes.iter().map(String::as_str).collect::<Vec<_>>(),
@@ -1102,99 +666,36 @@ async fn inbox_lists_what_each_officer_must_do_most_urgent_first() {
     );
     assert_eq!(desk["items"][0]["status"]["national_code"], 1);
     assert_eq!(desk["items"][0]["applicant_name"], "Nguyễn Văn An");
-    assert!(
-        inbox(app.specialist_x.clone(), "").await.json()["items"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    assert!(inbox(app.specialist_x.clone(), "").await.json()["items"].as_array().unwrap().is_empty());
     // Accept and forward the first: it moves to the specialist's inbox.
     act(&app, &codes[0], &app.desk_x, 1, json!({"type": "accept"})).await;
     act(&app, &codes[0], &app.desk_x, 2, json!({"type": "forward"})).await;
     let spec = inbox(app.specialist_x.clone(), "").await.json();
     assert_eq!(spec["items"].as_array().unwrap().len(), 1);
     assert_eq!(spec["items"][0]["code"], codes[0]);
-    assert_eq!(
-        inbox(app.desk_x.clone(), "").await.json()["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(inbox(app.desk_x.clone(), "").await.json()["items"].as_array().unwrap().len(), 2);
     // Pagination by cursor, filters, search without diacritics.
     let first = inbox(app.desk_x.clone(), "?limit=1").await.json();
     let cursor = first["next_cursor"].as_str().unwrap().to_owned();
     let second = app
-        .get(
-            &format!(
-                "/api/v1/inbox?limit=1&cursor={}",
-                cursor.replace('+', "%2B")
-            ),
-            Some(&app.desk_x),
-        )
+        .get(&format!("/api/v1/inbox?limit=1&cursor={}", cursor.replace('+', "%2B")), Some(&app.desk_x))
         .await
         .json();
     assert_eq!(second["items"][0]["code"], codes[2]);
     assert!(second["next_cursor"].is_null());
-    assert_eq!(
-        inbox(app.desk_x.clone(), "?q=nguyen%20van").await.json()["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
-    assert_eq!(
-        inbox(app.desk_x.clone(), "?q=tran%20thi").await.json()["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        0
-    );
-    let by_code = app
-        .get(&format!("/api/v1/inbox?q={}", &codes[2]), Some(&app.desk_x))
-        .await
-        .json();
+    assert_eq!(inbox(app.desk_x.clone(), "?q=nguyen%20van").await.json()["items"].as_array().unwrap().len(), 2);
+    assert_eq!(inbox(app.desk_x.clone(), "?q=tran%20thi").await.json()["items"].as_array().unwrap().len(), 0);
+    let by_code = app.get(&format!("/api/v1/inbox?q={}", &codes[2]), Some(&app.desk_x)).await.json();
     assert_eq!(by_code["items"].as_array().unwrap().len(), 1);
+    assert_eq!(inbox(app.desk_x.clone(), "?overdue=true").await.json()["items"].as_array().unwrap().len(), 0);
+    assert_eq!(inbox(app.leader_x.clone(), "?scope=unit").await.json()["items"].as_array().unwrap().len(), 3);
     assert_eq!(
-        inbox(app.desk_x.clone(), "?overdue=true").await.json()["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        0
-    );
-    assert_eq!(
-        inbox(app.leader_x.clone(), "?scope=unit").await.json()["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        3
-    );
-    assert_eq!(
-        inbox(app.desk_x.clone(), "?state=in_progress&scope=unit")
-            .await
-            .json()["items"]
-            .as_array()
-            .unwrap()
-            .len(),
+        inbox(app.desk_x.clone(), "?state=in_progress&scope=unit").await.json()["items"].as_array().unwrap().len(),
         1
     );
     // Only staff of the unit.
-    assert_eq!(
-        inbox(app.desk_y.clone(), "?unit=000.00.31.H99")
-            .await
-            .status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        inbox(app.portal.clone(), "").await.status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        inbox(app.desk_x.clone(), "?cursor=bogus").await.status,
-        StatusCode::BAD_REQUEST
-    );
-    assert_eq!(
-        inbox(app.desk_x.clone(), "?scope=everyone").await.status,
-        StatusCode::BAD_REQUEST
-    );
+    assert_eq!(inbox(app.desk_y.clone(), "?unit=000.00.31.H99").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(inbox(app.portal.clone(), "").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(inbox(app.desk_x.clone(), "?cursor=bogus").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(inbox(app.desk_x.clone(), "?scope=everyone").await.status, StatusCode::BAD_REQUEST);
 }

@@ -39,10 +39,7 @@ pub enum DateRule {
     /// The Tết block around lunar New Year of the lunar year that starts in
     /// this Gregorian year: `days_before` days ending on the last day of the
     /// old lunar year, then `days_from_new_year` days starting with 1/1.
-    LunarNewYear {
-        days_before: u32,
-        days_from_new_year: u32,
-    },
+    LunarNewYear { days_before: u32, days_from_new_year: u32 },
 }
 
 /// One statutory holiday rule, valid for a range of years.
@@ -65,16 +62,9 @@ impl HolidayRule {
 
     fn dates(&self, year: i32) -> Vec<NaiveDate> {
         match self.rule {
-            DateRule::Solar { month, day } => NaiveDate::from_ymd_opt(year, month, day)
-                .into_iter()
-                .collect(),
-            DateRule::Lunar { month, day } => lunar_to_solar(year, month, day, false)
-                .into_iter()
-                .collect(),
-            DateRule::LunarNewYear {
-                days_before,
-                days_from_new_year,
-            } => match lunar_to_solar(year, 1, 1, false) {
+            DateRule::Solar { month, day } => NaiveDate::from_ymd_opt(year, month, day).into_iter().collect(),
+            DateRule::Lunar { month, day } => lunar_to_solar(year, month, day, false).into_iter().collect(),
+            DateRule::LunarNewYear { days_before, days_from_new_year } => match lunar_to_solar(year, 1, 1, false) {
                 Some(tet) => (-i64::from(days_before)..i64::from(days_from_new_year))
                     .map(|offset| tet + Duration::days(offset))
                     .collect(),
@@ -135,32 +125,17 @@ impl HolidayRules {
     /// 0..=5) and a different extra Quốc khánh day.
     ///
     /// Years before 2021 get the Labour Code 2012 list (same days, 2/9 alone).
-    pub fn labour_code_2019_with(
-        tet_days_before_new_year: u32,
-        national_day_extra: AdjacentDay,
-    ) -> Self {
+    pub fn labour_code_2019_with(tet_days_before_new_year: u32, national_day_extra: AdjacentDay) -> Self {
         let before = tet_days_before_new_year.min(5);
         let fixed: [(&str, DateRule); 6] = [
             ("Tết Dương lịch", DateRule::Solar { month: 1, day: 1 }),
             (
                 "Tết Âm lịch (Tết Nguyên đán)",
-                DateRule::LunarNewYear {
-                    days_before: before,
-                    days_from_new_year: 5 - before,
-                },
+                DateRule::LunarNewYear { days_before: before, days_from_new_year: 5 - before },
             ),
-            (
-                "Giỗ Tổ Hùng Vương (10/3 âm lịch)",
-                DateRule::Lunar { month: 3, day: 10 },
-            ),
-            (
-                "Ngày Chiến thắng (30/4)",
-                DateRule::Solar { month: 4, day: 30 },
-            ),
-            (
-                "Ngày Quốc tế lao động (1/5)",
-                DateRule::Solar { month: 5, day: 1 },
-            ),
+            ("Giỗ Tổ Hùng Vương (10/3 âm lịch)", DateRule::Lunar { month: 3, day: 10 }),
+            ("Ngày Chiến thắng (30/4)", DateRule::Solar { month: 4, day: 30 }),
+            ("Ngày Quốc tế lao động (1/5)", DateRule::Solar { month: 5, day: 1 }),
             ("Quốc khánh (2/9)", DateRule::Solar { month: 9, day: 2 }),
         ];
         let mut rules = Vec::new();
@@ -187,17 +162,11 @@ impl HolidayRules {
         rules.push(HolidayRule {
             name: "Quốc khánh (ngày liền kề)".to_owned(),
             legal_basis: LABOUR_CODE_2019_ART_112.to_owned(),
-            rule: DateRule::Solar {
-                month: 9,
-                day: extra_day,
-            },
+            rule: DateRule::Solar { month: 9, day: extra_day },
             from_year: Some(LABOUR_CODE_2019_FROM),
             to_year: None,
         });
-        HolidayRules {
-            rules,
-            compensate_weekend: true,
-        }
+        HolidayRules { rules, compensate_weekend: true }
     }
 
     /// All holidays of Gregorian year `year`, sorted by date, including the
@@ -215,11 +184,7 @@ impl HolidayRules {
             }
         }
         if self.compensate_weekend {
-            let on_weekend: Vec<Holiday> = by_date
-                .values()
-                .filter(|h| is_sat_or_sun(h.date))
-                .cloned()
-                .collect();
+            let on_weekend: Vec<Holiday> = by_date.values().filter(|h| is_sat_or_sun(h.date)).cloned().collect();
             for h in on_weekend {
                 // Next weekday that is neither a holiday nor already a nghỉ bù.
                 let mut day = h.date;
@@ -288,10 +253,7 @@ impl YearDecision {
     /// than a year away from `year` (a likely typo). A make-up day may fall
     /// in the neighbouring year (e.g. Saturday 27/12 for Friday 02/01).
     pub fn validate(&self) -> Result<(), CalendarError> {
-        let err = |reason: String| CalendarError::InvalidDecision {
-            year: self.year,
-            reason,
-        };
+        let err = |reason: String| CalendarError::InvalidDecision { year: self.year, reason };
         let mut seen = BTreeSet::new();
         for nd in self.days_off.iter().chain(&self.working_days) {
             if (nd.date.year() - self.year).abs() > 1 {
@@ -342,15 +304,7 @@ pub fn build_overrides(
             continue;
         }
         for h in rules.holidays(year) {
-            insert(
-                &mut map,
-                h.date,
-                DayOverride {
-                    kind: DayKind::Off,
-                    name: h.name,
-                    legal_basis: h.legal_basis,
-                },
-            )?;
+            insert(&mut map, h.date, DayOverride { kind: DayKind::Off, name: h.name, legal_basis: h.legal_basis })?;
         }
     }
     for d in by_year.values() {
@@ -360,15 +314,7 @@ pub fn build_overrides(
             .map(|nd| (nd, DayKind::Off))
             .chain(d.working_days.iter().map(|nd| (nd, DayKind::Working)));
         for (nd, kind) in entries {
-            insert(
-                &mut map,
-                nd.date,
-                DayOverride {
-                    kind,
-                    name: nd.name.clone(),
-                    legal_basis: d.legal_basis.clone(),
-                },
-            )?;
+            insert(&mut map, nd.date, DayOverride { kind, name: nd.name.clone(), legal_basis: d.legal_basis.clone() })?;
         }
     }
     Ok(map)
@@ -380,9 +326,7 @@ fn insert(
     value: DayOverride,
 ) -> Result<(), CalendarError> {
     match map.get(&date) {
-        Some(existing) if existing.kind != value.kind => {
-            Err(CalendarError::ConflictingOverride(date))
-        }
+        Some(existing) if existing.kind != value.kind => Err(CalendarError::ConflictingOverride(date)),
         Some(_) => Ok(()),
         None => {
             map.insert(date, value);
@@ -424,10 +368,7 @@ mod tests {
                 d(2026, 9, 2),
             ]
         );
-        assert!(
-            hs.iter()
-                .all(|h| h.legal_basis.contains("Bộ luật Lao động"))
-        );
+        assert!(hs.iter().all(|h| h.legal_basis.contains("Bộ luật Lao động")));
         let bu = hs.iter().find(|h| h.date == d(2026, 4, 27)).unwrap();
         assert!(bu.compensatory);
         assert_eq!(bu.name, "Nghỉ bù Giỗ Tổ Hùng Vương (10/3 âm lịch)");
@@ -439,21 +380,10 @@ mod tests {
         // Default Tết 2025: 28/01 (29 Chạp) .. 01/02 (Saturday, mùng 4)
         // → nghỉ bù Monday 03/02.
         let hs = HolidayRules::default().holidays(2025);
-        let tet: Vec<_> = hs
-            .iter()
-            .map(|h| h.date)
-            .filter(|&x| x >= d(2025, 1, 20) && x <= d(2025, 2, 10))
-            .collect();
+        let tet: Vec<_> = hs.iter().map(|h| h.date).filter(|&x| x >= d(2025, 1, 20) && x <= d(2025, 2, 10)).collect();
         assert_eq!(
             tet,
-            vec![
-                d(2025, 1, 28),
-                d(2025, 1, 29),
-                d(2025, 1, 30),
-                d(2025, 1, 31),
-                d(2025, 2, 1),
-                d(2025, 2, 3)
-            ]
+            vec![d(2025, 1, 28), d(2025, 1, 29), d(2025, 1, 30), d(2025, 1, 31), d(2025, 2, 1), d(2025, 2, 3)]
         );
     }
 
@@ -462,13 +392,7 @@ mod tests {
         let hs = HolidayRules::labour_code_2019_with(2, AdjacentDay::After).holidays(2027);
         // Tết Đinh Mùi 2027 = 06/02: two days before, three from 1/1.
         let ds = dates(&hs);
-        for day in [
-            d(2027, 2, 4),
-            d(2027, 2, 5),
-            d(2027, 2, 6),
-            d(2027, 2, 7),
-            d(2027, 2, 8),
-        ] {
+        for day in [d(2027, 2, 4), d(2027, 2, 5), d(2027, 2, 6), d(2027, 2, 7), d(2027, 2, 8)] {
             assert!(ds.contains(&day), "{day}");
         }
         assert!(ds.contains(&d(2027, 9, 3)));
@@ -485,10 +409,8 @@ mod tests {
 
     #[test]
     fn decision_files_parse_and_override() {
-        let d25 =
-            YearDecision::from_json(include_str!("../../../../rules/calendar/2025.json")).unwrap();
-        let d26 =
-            YearDecision::from_json(include_str!("../../../../rules/calendar/2026.json")).unwrap();
+        let d25 = YearDecision::from_json(include_str!("../../../../rules/calendar/2025.json")).unwrap();
+        let d26 = YearDecision::from_json(include_str!("../../../../rules/calendar/2026.json")).unwrap();
         assert_eq!((d25.year, d26.year), (2025, 2026));
         let map = build_overrides(2024..=2027, &HolidayRules::default(), &[d25, d26]).unwrap();
         // The 2025 decision replaces the default (which would give 03/02 off).
@@ -507,18 +429,11 @@ mod tests {
     fn decision_validation() {
         let dup = r#"{"year":2030,"legal_basis":"x","days_off":[{"date":"2030-01-01","name":"a"}],
                       "working_days":[{"date":"2030-01-01","name":"b"}]}"#;
-        assert!(matches!(
-            YearDecision::from_json(dup),
-            Err(CalendarError::InvalidDecision { year: 2030, .. })
-        ));
-        let far =
-            r#"{"year":2030,"legal_basis":"x","days_off":[{"date":"2003-01-01","name":"a"}]}"#;
+        assert!(matches!(YearDecision::from_json(dup), Err(CalendarError::InvalidDecision { year: 2030, .. })));
+        let far = r#"{"year":2030,"legal_basis":"x","days_off":[{"date":"2003-01-01","name":"a"}]}"#;
         assert!(YearDecision::from_json(far).is_err());
         let unknown = r#"{"year":2030,"legal_basis":"x","days_off":[],"extra":1}"#;
-        assert!(matches!(
-            YearDecision::from_json(unknown),
-            Err(CalendarError::Json(_))
-        ));
+        assert!(matches!(YearDecision::from_json(unknown), Err(CalendarError::Json(_))));
         let ok = r#"{"year":2030,"legal_basis":"x","days_off":[]}"#;
         let d = YearDecision::from_json(ok).unwrap();
         assert!(matches!(
@@ -531,10 +446,9 @@ mod tests {
     fn conflicting_sources_are_rejected() {
         // The 2030 decision makes 02/01/2031 a day off while the 2031
         // decision makes it a working day: refuse rather than pick one.
-        let a = YearDecision::from_json(
-            r#"{"year":2030,"legal_basis":"a","days_off":[{"date":"2031-01-02","name":"x"}]}"#,
-        )
-        .unwrap();
+        let a =
+            YearDecision::from_json(r#"{"year":2030,"legal_basis":"a","days_off":[{"date":"2031-01-02","name":"x"}]}"#)
+                .unwrap();
         let b = YearDecision::from_json(
             r#"{"year":2031,"legal_basis":"b","days_off":[],"working_days":[{"date":"2031-01-02","name":"y"}]}"#,
         )

@@ -74,19 +74,12 @@ pub fn lunar_to_solar(year: i32, month: u32, day: u32, leap: bool) -> Option<Nai
     }
     // Months 11 and 12 of lunar year Y belong to the span that starts at the
     // 11th month in Gregorian year Y; months 1..=10 to the span before it.
-    let span_year = if month >= 11 {
-        year
-    } else {
-        year.checked_sub(1)?
-    };
+    let span_year = if month >= 11 { year } else { year.checked_sub(1)? };
     if !SUPPORTED_YEARS.contains(&span_year) || !SUPPORTED_YEARS.contains(&year) {
         return None;
     }
     let span = SolsticeSpan::compute(span_year);
-    let idx = span
-        .labels
-        .iter()
-        .position(|l| l.year == year && l.month == month && l.leap == leap)?;
+    let idx = span.labels.iter().position(|l| l.year == year && l.month == month && l.leap == leap)?;
     let length = span.starts[idx + 1] - span.starts[idx];
     if i64::from(day) > length {
         return None;
@@ -99,11 +92,7 @@ pub fn lunar_to_solar(year: i32, month: u32, day: u32, leap: bool) -> Option<Nai
 /// # Panics
 /// Panics for years outside 1000..=3000 (far beyond any administrative use).
 pub fn solar_to_lunar(date: NaiveDate) -> LunarDate {
-    assert!(
-        SUPPORTED_YEARS.contains(&date.year()),
-        "solar_to_lunar: year {} outside supported range",
-        date.year()
-    );
+    assert!(SUPPORTED_YEARS.contains(&date.year()), "solar_to_lunar: year {} outside supported range", date.year());
     let dn = date_to_jdn(date);
     let mut span = SolsticeSpan::compute(date.year());
     if dn < span.starts[0] {
@@ -123,11 +112,7 @@ pub fn solar_to_lunar(date: NaiveDate) -> LunarDate {
 /// Number of days (29 or 30) in the given lunar month, or `None` if it does not exist.
 pub fn lunar_month_length(year: i32, month: u32, leap: bool) -> Option<u32> {
     lunar_to_solar(year, month, 1, leap)?;
-    Some(if lunar_to_solar(year, month, 30, leap).is_some() {
-        30
-    } else {
-        29
-    })
+    Some(if lunar_to_solar(year, month, 30, leap).is_some() { 30 } else { 29 })
 }
 
 /// The leap month number of lunar year `year`, if that year has one.
@@ -170,11 +155,7 @@ impl SolsticeSpan {
         let leap_index = if count == 13 {
             // First month after the 11th with no major term; fall back to the
             // last month if rounding ever hid it (never observed 1000–3000).
-            Some(
-                (1..13)
-                    .find(|&i| sun_sector(starts[i]) == sun_sector(starts[i + 1]))
-                    .unwrap_or(12),
-            )
+            Some((1..13).find(|&i| sun_sector(starts[i]) == sun_sector(starts[i + 1])).unwrap_or(12))
         } else {
             None
         };
@@ -189,11 +170,7 @@ impl SolsticeSpan {
             if month == 1 {
                 seen_first = true;
             }
-            labels.push(MonthLabel {
-                year: if seen_first { g + 1 } else { g },
-                month,
-                leap,
-            });
+            labels.push(MonthLabel { year: if seen_first { g + 1 } else { g }, month, leap });
         }
         SolsticeSpan { starts, labels }
     }
@@ -213,11 +190,7 @@ fn month11_lunation(g: i32) -> i64 {
     }
     // If the sun has already passed 270° when this month starts, the solstice
     // lies in the previous month.
-    if sun_sector(new_moon_day(k)) >= 9 {
-        k - 1
-    } else {
-        k
-    }
+    if sun_sector(new_moon_day(k)) >= 9 { k - 1 } else { k }
 }
 
 /// Civil day (UTC+7 Julian day number) containing new moon number `k`.
@@ -247,17 +220,14 @@ fn new_moon_jde(k: f64) -> f64 {
     let t3 = t2 * t;
     let t4 = t3 * t;
 
-    let mean = NEW_MOON_EPOCH + SYNODIC_MONTH * k + 0.000_154_37 * t2 - 0.000_000_150 * t3
-        + 0.000_000_000_73 * t4;
+    let mean = NEW_MOON_EPOCH + SYNODIC_MONTH * k + 0.000_154_37 * t2 - 0.000_000_150 * t3 + 0.000_000_000_73 * t4;
     // Eccentricity of Earth's orbit factor.
     let e = 1.0 - 0.002_516 * t - 0.000_007_4 * t2;
     // Sun's mean anomaly, Moon's mean anomaly, Moon's argument of latitude,
     // longitude of the Moon's ascending node (degrees).
     let m = 2.5534 + 29.105_356_70 * k - 0.000_001_4 * t2 - 0.000_000_11 * t3;
-    let mp =
-        201.5643 + 385.816_935_28 * k + 0.010_758_2 * t2 + 0.000_012_38 * t3 - 0.000_000_058 * t4;
-    let f =
-        160.7108 + 390.670_502_84 * k - 0.001_611_8 * t2 - 0.000_002_27 * t3 + 0.000_000_011 * t4;
+    let mp = 201.5643 + 385.816_935_28 * k + 0.010_758_2 * t2 + 0.000_012_38 * t3 - 0.000_000_058 * t4;
+    let f = 160.7108 + 390.670_502_84 * k - 0.001_611_8 * t2 - 0.000_002_27 * t3 + 0.000_000_011 * t4;
     let om = 124.7746 - 1.563_755_88 * k + 0.002_067_2 * t2 + 0.000_002_15 * t3;
 
     // Periodic terms for the new moon phase: (coefficient, power of E, argument).
@@ -288,10 +258,7 @@ fn new_moon_jde(k: f64) -> f64 {
         (-0.000_02, 0, 3.0 * mp + m),
         (0.000_02, 0, 4.0 * mp),
     ];
-    let periodic: f64 = terms
-        .iter()
-        .map(|&(c, ep, arg)| c * e.powi(ep) * sin_deg(arg))
-        .sum();
+    let periodic: f64 = terms.iter().map(|&(c, ep, arg)| c * e.powi(ep) * sin_deg(arg)).sum();
 
     // Planetary arguments: (coefficient, constant, rate per lunation).
     let planetary: [(f64, f64, f64); 13] = [
@@ -310,11 +277,8 @@ fn new_moon_jde(k: f64) -> f64 {
         (0.000_023, 331.55, 3.592_518),
     ];
     let a1 = 299.77 + 0.107_408 * k - 0.009_173 * t2;
-    let additional: f64 = 0.000_325 * sin_deg(a1)
-        + planetary
-            .iter()
-            .map(|&(c, base, rate)| c * sin_deg(base + rate * k))
-            .sum::<f64>();
+    let additional: f64 =
+        0.000_325 * sin_deg(a1) + planetary.iter().map(|&(c, base, rate)| c * sin_deg(base + rate * k)).sum::<f64>();
 
     mean + periodic + additional
 }
@@ -351,16 +315,14 @@ fn delta_t_seconds(y: f64) -> f64 {
     if y < 1900.0 {
         if y >= 1860.0 {
             let t = y - 1860.0;
-            7.62 + 0.5737 * t - 0.251_754 * t.powi(2) + 0.016_806_68 * t.powi(3)
-                - 0.000_447_362_4 * t.powi(4)
+            7.62 + 0.5737 * t - 0.251_754 * t.powi(2) + 0.016_806_68 * t.powi(3) - 0.000_447_362_4 * t.powi(4)
                 + t.powi(5) / 233_174.0
         } else {
             parabola(y)
         }
     } else if y < 1920.0 {
         let t = y - 1900.0;
-        -2.79 + 1.494_119 * t - 0.059_893_9 * t.powi(2) + 0.006_196_6 * t.powi(3)
-            - 0.000_197 * t.powi(4)
+        -2.79 + 1.494_119 * t - 0.059_893_9 * t.powi(2) + 0.006_196_6 * t.powi(3) - 0.000_197 * t.powi(4)
     } else if y < 1941.0 {
         let t = y - 1920.0;
         21.20 + 0.844_93 * t - 0.076_100 * t.powi(2) + 0.002_093_6 * t.powi(3)
@@ -449,35 +411,15 @@ mod tests {
             (2030, d(2030, 2, 2)),
         ];
         for (year, expected) in cases {
-            assert_eq!(
-                lunar_to_solar(year, 1, 1, false),
-                Some(expected),
-                "Tết {year}"
-            );
-            assert_eq!(
-                solar_to_lunar(expected),
-                LunarDate {
-                    year,
-                    month: 1,
-                    day: 1,
-                    leap: false
-                }
-            );
+            assert_eq!(lunar_to_solar(year, 1, 1, false), Some(expected), "Tết {year}");
+            assert_eq!(solar_to_lunar(expected), LunarDate { year, month: 1, day: 1, leap: false });
         }
     }
 
     #[test]
     fn hung_kings_commemoration() {
-        for (year, expected) in [
-            (2024, d(2024, 4, 18)),
-            (2025, d(2025, 4, 7)),
-            (2026, d(2026, 4, 26)),
-        ] {
-            assert_eq!(
-                lunar_to_solar(year, 3, 10, false),
-                Some(expected),
-                "Giỗ Tổ {year}"
-            );
+        for (year, expected) in [(2024, d(2024, 4, 18)), (2025, d(2025, 4, 7)), (2026, d(2026, 4, 26))] {
+            assert_eq!(lunar_to_solar(year, 3, 10, false), Some(expected), "Giỗ Tổ {year}");
         }
     }
 
@@ -485,24 +427,8 @@ mod tests {
     fn last_days_of_lunar_year() {
         // Both Chạp months (Giáp Thìn, Ất Tỵ) have 29 days: the official
         // notices call 28/01/2025 and 16/02/2026 "29 tháng Chạp".
-        assert_eq!(
-            solar_to_lunar(d(2025, 1, 28)),
-            LunarDate {
-                year: 2024,
-                month: 12,
-                day: 29,
-                leap: false
-            }
-        );
-        assert_eq!(
-            solar_to_lunar(d(2026, 2, 14)),
-            LunarDate {
-                year: 2025,
-                month: 12,
-                day: 27,
-                leap: false
-            }
-        );
+        assert_eq!(solar_to_lunar(d(2025, 1, 28)), LunarDate { year: 2024, month: 12, day: 29, leap: false });
+        assert_eq!(solar_to_lunar(d(2026, 2, 14)), LunarDate { year: 2025, month: 12, day: 27, leap: false });
         assert_eq!(lunar_month_length(2025, 12, false), Some(29));
         assert_eq!(lunar_to_solar(2025, 12, 30, false), None);
     }
@@ -518,15 +444,7 @@ mod tests {
         // 1/2 nhuận Quý Mão = 22/03/2023; 1/6 nhuận Ất Tỵ = 25/07/2025.
         assert_eq!(lunar_to_solar(2023, 2, 1, true), Some(d(2023, 3, 22)));
         assert_eq!(lunar_to_solar(2025, 6, 1, true), Some(d(2025, 7, 25)));
-        assert_eq!(
-            solar_to_lunar(d(2025, 7, 25)),
-            LunarDate {
-                year: 2025,
-                month: 6,
-                day: 1,
-                leap: true
-            }
-        );
+        assert_eq!(solar_to_lunar(d(2025, 7, 25)), LunarDate { year: 2025, month: 6, day: 1, leap: true });
         // Asking for a leap month in a year without it fails.
         assert_eq!(lunar_to_solar(2024, 6, 1, true), None);
         assert_eq!(lunar_to_solar(2025, 7, 1, true), None);
@@ -546,10 +464,7 @@ mod tests {
         for year in 1900..=2100 {
             let tet = lunar_to_solar(year, 1, 1, false).expect("Tết exists");
             assert_eq!(tet.year(), year);
-            assert!(
-                tet >= d(year, 1, 19) && tet <= d(year, 2, 21),
-                "{year}: {tet}"
-            );
+            assert!(tet >= d(year, 1, 19) && tet <= d(year, 2, 21), "{year}: {tet}");
         }
     }
 
@@ -560,29 +475,15 @@ mod tests {
         let mut date = d(1950, 1, 1);
         let end = d(2080, 12, 31);
         let mut prev = solar_to_lunar(date);
-        assert_eq!(
-            lunar_to_solar(prev.year, prev.month, prev.day, prev.leap),
-            Some(date)
-        );
+        assert_eq!(lunar_to_solar(prev.year, prev.month, prev.day, prev.leap), Some(date));
         while date < end {
             date = date.succ_opt().unwrap();
             let l = solar_to_lunar(date);
-            assert_eq!(
-                lunar_to_solar(l.year, l.month, l.day, l.leap),
-                Some(date),
-                "{date} -> {l:?}"
-            );
+            assert_eq!(lunar_to_solar(l.year, l.month, l.day, l.leap), Some(date), "{date} -> {l:?}");
             if l.day != 1 {
-                assert_eq!(
-                    (l.year, l.month, l.leap, l.day),
-                    (prev.year, prev.month, prev.leap, prev.day + 1)
-                );
+                assert_eq!((l.year, l.month, l.leap, l.day), (prev.year, prev.month, prev.leap, prev.day + 1));
             } else {
-                assert!(
-                    (29..=30).contains(&prev.day),
-                    "{date}: previous month had {} days",
-                    prev.day
-                );
+                assert!((29..=30).contains(&prev.day), "{date}: previous month had {} days", prev.day);
             }
             prev = l;
         }

@@ -46,42 +46,24 @@ impl WorkingCalendar {
     /// A calendar with `periods` as the working hours of a working day, the statutory holidays of
     /// the Labour Code 2019 computed for every year of [`COMPUTED_YEARS`] (lunar ones included),
     /// and the government's yearly `decisions`, each of which replaces its year's computed days.
-    pub fn new(
-        periods: Vec<(NaiveTime, NaiveTime)>,
-        decisions: &[YearDecision],
-    ) -> Result<Self, CalendarError> {
-        if periods.is_empty()
-            || periods.iter().any(|(a, b)| a >= b)
-            || periods.windows(2).any(|w| w[0].1 > w[1].0)
-        {
-            return Err(CalendarError::InvalidPeriods(
-                "periods must ascend without overlapping".into(),
-            ));
+    pub fn new(periods: Vec<(NaiveTime, NaiveTime)>, decisions: &[YearDecision]) -> Result<Self, CalendarError> {
+        if periods.is_empty() || periods.iter().any(|(a, b)| a >= b) || periods.windows(2).any(|w| w[0].1 > w[1].0) {
+            return Err(CalendarError::InvalidPeriods("periods must ascend without overlapping".into()));
         }
-        let overrides = holidays::build_overrides(
-            COMPUTED_YEARS,
-            &HolidayRules::labour_code_2019(),
-            decisions,
-        )?
-        .into_iter()
-        .map(|(date, o)| (date, o.kind == DayKind::Working))
-        .collect();
+        let overrides = holidays::build_overrides(COMPUTED_YEARS, &HolidayRules::labour_code_2019(), decisions)?
+            .into_iter()
+            .map(|(date, o)| (date, o.kind == DayKind::Working))
+            .collect();
         Ok(Self { periods, overrides })
     }
 
     /// Minutes of work in one working day.
     pub fn minutes_per_day(&self) -> i64 {
-        self.periods
-            .iter()
-            .map(|(a, b)| (*b - *a).num_minutes())
-            .sum()
+        self.periods.iter().map(|(a, b)| (*b - *a).num_minutes()).sum()
     }
 
     pub fn is_working_day(&self, d: NaiveDate) -> bool {
-        self.overrides
-            .get(&d)
-            .copied()
-            .unwrap_or(!matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
+        self.overrides.get(&d).copied().unwrap_or(!matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
     }
 
     fn next_working_day(&self, mut d: NaiveDate) -> NaiveDate {
@@ -126,11 +108,8 @@ impl WorkingCalendar {
                 left -= per_day;
                 continue;
             }
-            let (_, end) = *self
-                .periods
-                .iter()
-                .find(|(s, e)| *s <= time && time < *e)
-                .expect("clock_start is in a period");
+            let (_, end) =
+                *self.periods.iter().find(|(s, e)| *s <= time && time < *e).expect("clock_start is in a period");
             let room = (end - time).num_minutes();
             if left <= room {
                 return at + Duration::minutes(left);
@@ -146,11 +125,7 @@ impl WorkingCalendar {
         while at < b {
             let local = at.with_timezone(&Ho_Chi_Minh);
             let (date, time) = (local.date_naive(), local.time());
-            let (_, end) = *self
-                .periods
-                .iter()
-                .find(|(s, e)| *s <= time && time < *e)
-                .expect("in a period");
+            let (_, end) = *self.periods.iter().find(|(s, e)| *s <= time && time < *e).expect("in a period");
             let end_at = to_utc(date, end);
             if b <= end_at {
                 return total + (b - at).num_minutes();
@@ -163,14 +138,8 @@ impl WorkingCalendar {
 
     /// Due moment for a time limit in calendar days: the day `days` after receipt, moved off a
     /// non-working day when `skip_days_off`, due at the end of that day's work.
-    pub fn add_calendar_days(
-        &self,
-        start: DateTime<Utc>,
-        days: u32,
-        skip_days_off: bool,
-    ) -> DateTime<Utc> {
-        let mut date =
-            start.with_timezone(&Ho_Chi_Minh).date_naive() + Duration::days(i64::from(days));
+    pub fn add_calendar_days(&self, start: DateTime<Utc>, days: u32, skip_days_off: bool) -> DateTime<Utc> {
+        let mut date = start.with_timezone(&Ho_Chi_Minh).date_naive() + Duration::days(i64::from(days));
         if skip_days_off && !self.is_working_day(date) {
             date = self.next_working_day(date);
         }
@@ -181,16 +150,10 @@ impl WorkingCalendar {
 impl WorkingCalendar {
     /// The legal due moment of something whose clock starts at `start`: working hours on this
     /// calendar, calendar days moved off a day off, or none when the law sets no deadline.
-    pub fn due_at(
-        &self,
-        start: DateTime<Utc>,
-        deadline: crate::catalog::Deadline,
-    ) -> Option<DateTime<Utc>> {
+    pub fn due_at(&self, start: DateTime<Utc>, deadline: crate::catalog::Deadline) -> Option<DateTime<Utc>> {
         use crate::catalog::Deadline;
         match deadline {
-            Deadline::WorkingHours { hours } => {
-                Some(self.add_working_minutes(start, i64::from(hours) * 60))
-            }
+            Deadline::WorkingHours { hours } => Some(self.add_working_minutes(start, i64::from(hours) * 60)),
             Deadline::CalendarDays { days } => Some(self.add_calendar_days(start, days, true)),
             Deadline::None => None,
         }
@@ -208,10 +171,7 @@ pub enum Timeliness {
 
 /// Compares the local dates of finishing and of the due moment.
 pub fn classify(finished: DateTime<Utc>, due: DateTime<Utc>) -> Timeliness {
-    let (f, d) = (
-        crate::dossier::local_date(finished),
-        crate::dossier::local_date(due),
-    );
+    let (f, d) = (crate::dossier::local_date(finished), crate::dossier::local_date(due));
     match f.cmp(&d) {
         std::cmp::Ordering::Less => Timeliness::Early,
         std::cmp::Ordering::Equal => Timeliness::OnTime,
@@ -240,17 +200,11 @@ pub fn deadline_flags(
     now: DateTime<Utc>,
 ) -> DeadlineFlags {
     let (Some(due), true) = (due, open) else {
-        return DeadlineFlags {
-            overdue: false,
-            due_soon: false,
-        };
+        return DeadlineFlags { overdue: false, due_soon: false };
     };
     let at = paused_at.unwrap_or(now);
     let overdue = at > due;
-    DeadlineFlags {
-        overdue,
-        due_soon: !overdue && calendar.working_minutes_between(at, due) <= DUE_SOON_MINUTES,
-    }
+    DeadlineFlags { overdue, due_soon: !overdue && calendar.working_minutes_between(at, due) <= DUE_SOON_MINUTES }
 }
 
 /// Yearly decisions shipped with the binary.
@@ -261,10 +215,7 @@ pub const EMBEDDED_DECISIONS: &[(&str, &str)] = &[
 
 /// The yearly decisions shipped with the binary.
 pub fn embedded_decisions() -> Result<Vec<YearDecision>, CalendarError> {
-    EMBEDDED_DECISIONS
-        .iter()
-        .map(|(_, text)| YearDecision::from_json(text))
-        .collect()
+    EMBEDDED_DECISIONS.iter().map(|(_, text)| YearDecision::from_json(text)).collect()
 }
 
 /// The calendar from the shipped yearly decisions and the default hours.
@@ -288,43 +239,19 @@ mod tests {
     fn hand_checked_cases() {
         let c = cal();
         // Monday 07:00 + 8h = Monday 17:00.
-        assert_eq!(
-            c.add_working_minutes(vn(2026, 11, 23, 7, 0), 480),
-            vn(2026, 11, 23, 17, 0)
-        );
+        assert_eq!(c.add_working_minutes(vn(2026, 11, 23, 7, 0), 480), vn(2026, 11, 23, 17, 0));
         // Friday 16:00 + 8h = Monday 16:00.
-        assert_eq!(
-            c.add_working_minutes(vn(2026, 11, 20, 16, 0), 480),
-            vn(2026, 11, 23, 16, 0)
-        );
+        assert_eq!(c.add_working_minutes(vn(2026, 11, 20, 16, 0), 480), vn(2026, 11, 23, 16, 0));
         // Saturday: clock starts Monday 07:00.
-        assert_eq!(
-            c.clock_start(vn(2026, 11, 21, 9, 0)),
-            vn(2026, 11, 23, 7, 0)
-        );
+        assert_eq!(c.clock_start(vn(2026, 11, 21, 9, 0)), vn(2026, 11, 23, 7, 0));
         // Lunch gap: clock starts 13:30; + 4h = 17:00 would exceed 3.5h afternoon, so next morning 07:30.
-        assert_eq!(
-            c.clock_start(vn(2026, 11, 23, 12, 0)),
-            vn(2026, 11, 23, 13, 30)
-        );
-        assert_eq!(
-            c.add_working_minutes(vn(2026, 11, 23, 12, 0), 240),
-            vn(2026, 11, 24, 7, 30)
-        );
+        assert_eq!(c.clock_start(vn(2026, 11, 23, 12, 0)), vn(2026, 11, 23, 13, 30));
+        assert_eq!(c.add_working_minutes(vn(2026, 11, 23, 12, 0), 240), vn(2026, 11, 24, 7, 30));
         // After hours: next working morning.
-        assert_eq!(
-            c.clock_start(vn(2026, 11, 23, 18, 0)),
-            vn(2026, 11, 24, 7, 0)
-        );
+        assert_eq!(c.clock_start(vn(2026, 11, 23, 18, 0)), vn(2026, 11, 24, 7, 0));
         // Calendar days ending on a Sunday move to Monday, due at 17:00.
-        assert_eq!(
-            c.add_calendar_days(vn(2026, 11, 23, 9, 0), 6, true),
-            vn(2026, 11, 30, 17, 0)
-        );
-        assert_eq!(
-            c.working_minutes_between(vn(2026, 11, 20, 16, 0), vn(2026, 11, 23, 16, 0)),
-            480
-        );
+        assert_eq!(c.add_calendar_days(vn(2026, 11, 23, 9, 0), 6, true), vn(2026, 11, 30, 17, 0));
+        assert_eq!(c.working_minutes_between(vn(2026, 11, 20, 16, 0), vn(2026, 11, 23, 16, 0)), 480);
     }
 
     #[test]
@@ -332,35 +259,11 @@ mod tests {
         let c = cal();
         let due = vn(2026, 11, 24, 17, 0);
         let f = |now| deadline_flags(&c, true, Some(due), None, now);
-        assert_eq!(
-            f(vn(2026, 11, 23, 9, 0)),
-            DeadlineFlags {
-                overdue: false,
-                due_soon: false
-            }
-        );
-        assert_eq!(
-            f(vn(2026, 11, 24, 9, 0)),
-            DeadlineFlags {
-                overdue: false,
-                due_soon: true
-            }
-        );
-        assert_eq!(
-            f(vn(2026, 11, 24, 17, 1)),
-            DeadlineFlags {
-                overdue: true,
-                due_soon: false
-            }
-        );
+        assert_eq!(f(vn(2026, 11, 23, 9, 0)), DeadlineFlags { overdue: false, due_soon: false });
+        assert_eq!(f(vn(2026, 11, 24, 9, 0)), DeadlineFlags { overdue: false, due_soon: true });
+        assert_eq!(f(vn(2026, 11, 24, 17, 1)), DeadlineFlags { overdue: true, due_soon: false });
         // Paused before the deadline: not overdue however late it is now.
-        let paused = deadline_flags(
-            &c,
-            true,
-            Some(due),
-            Some(vn(2026, 11, 23, 9, 0)),
-            vn(2026, 12, 10, 9, 0),
-        );
+        let paused = deadline_flags(&c, true, Some(due), Some(vn(2026, 11, 23, 9, 0)), vn(2026, 12, 10, 9, 0));
         assert!(!paused.overdue);
         assert!(!deadline_flags(&c, false, Some(due), None, vn(2026, 12, 10, 9, 0)).overdue);
     }
@@ -371,15 +274,9 @@ mod tests {
         let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd).unwrap();
         // 2027: Tết (lunar 1/1) is 06/02; the computed default is the last day of the lunar year
         // and mùng 1–4; Giỗ Tổ (10/3 lunar) is 16/04; then the fixed days.
-        for off in [
-            d(2027, 1, 1),
-            d(2027, 2, 5),
-            d(2027, 2, 8),
-            d(2027, 2, 9),
-            d(2027, 4, 16),
-            d(2027, 4, 30),
-            d(2027, 9, 2),
-        ] {
+        for off in
+            [d(2027, 1, 1), d(2027, 2, 5), d(2027, 2, 8), d(2027, 2, 9), d(2027, 4, 16), d(2027, 4, 30), d(2027, 9, 2)]
+        {
             assert!(!c.is_working_day(off), "{off}");
         }
         // Mùng 1 and 2 fall on Saturday and Sunday: days in lieu follow (Art. 111(3)).
@@ -398,24 +295,16 @@ mod tests {
         assert!(!c.is_working_day(d(5, 2)) && c.is_working_day(d(4, 26)));
         // Received Friday 24/01/2025 at 15:00 with 3 working days: 2 hours that Friday, then the
         // Tết break (25/01–02/02), then 03/02 and 04/02 whole, and 6 more hours on 05/02.
-        assert_eq!(
-            c.add_working_minutes(vn(2025, 1, 24, 15, 0), 24 * 60),
-            vn(2025, 2, 5, 15, 0)
-        );
+        assert_eq!(c.add_working_minutes(vn(2025, 1, 24, 15, 0), 24 * 60), vn(2025, 2, 5, 15, 0));
         // Received Friday 25/04/2025 at 16:00 with 8 hours: one that Friday, seven on the make-up
         // Saturday.
-        assert_eq!(
-            c.add_working_minutes(vn(2025, 4, 25, 16, 0), 8 * 60),
-            vn(2025, 4, 26, 16, 0)
-        );
+        assert_eq!(c.add_working_minutes(vn(2025, 4, 25, 16, 0), 8 * 60), vn(2025, 4, 26, 16, 0));
     }
 
     #[test]
     fn rejects_bad_periods() {
         assert!(WorkingCalendar::new(vec![(t(13, 0), t(12, 0))], &[]).is_err());
-        assert!(
-            WorkingCalendar::new(vec![(t(7, 0), t(12, 0)), (t(11, 0), t(17, 0))], &[]).is_err()
-        );
+        assert!(WorkingCalendar::new(vec![(t(7, 0), t(12, 0)), (t(11, 0), t(17, 0))], &[]).is_err());
     }
 
     proptest! {

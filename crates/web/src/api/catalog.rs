@@ -7,9 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
-use cqs_domain::catalog::{
-    Deadline, Field, OnlineLevel, ProcedureSpec, ProcedureVersion, select_in_force,
-};
+use cqs_domain::catalog::{Deadline, Field, OnlineLevel, ProcedureSpec, ProcedureVersion, select_in_force};
 use cqs_domain::dossier::local_date;
 use cqs_domain::form::FormSchema;
 use cqs_domain::ids::ProcedureCode;
@@ -35,10 +33,7 @@ impl FormCache {
             tracing::error!(procedure = %v.spec.code, version = v.version, error = %e, "stored form schema does not compile");
             ApiError::internal()
         })?);
-        self.0
-            .write()
-            .expect("form cache lock")
-            .insert(v.id, compiled.clone());
+        self.0.write().expect("form cache lock").insert(v.id, compiled.clone());
         Ok(compiled)
     }
 }
@@ -88,10 +83,8 @@ async fn in_force_today(state: &AppState) -> Result<Vec<ProcedureVersion>, ApiEr
     for v in all {
         by_code.entry(v.spec.code.to_string()).or_default().push(v);
     }
-    let mut out: Vec<ProcedureVersion> = by_code
-        .values()
-        .filter_map(|vs| select_in_force(vs, today).cloned())
-        .collect();
+    let mut out: Vec<ProcedureVersion> =
+        by_code.values().filter_map(|vs| select_in_force(vs, today).cloned()).collect();
     out.sort_by(|a, b| a.spec.code.cmp(&b.spec.code));
     Ok(out)
 }
@@ -114,40 +107,21 @@ pub async fn list_procedures(
 ) -> Result<Json<ProcedurePage>, ApiError> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "Tham số limit phải từ 1 đến 200",
-        ));
+        return Err(ApiError::bad_request("invalid_query", "Tham số limit phải từ 1 đến 200"));
     }
     let unit = match &q.unit {
-        Some(code) => Some(
-            state
-                .store
-                .org_unit_by_code(code)
-                .await?
-                .ok_or_else(|| ApiError::not_found("đơn vị"))?,
-        ),
+        Some(code) => Some(state.store.org_unit_by_code(code).await?.ok_or_else(|| ApiError::not_found("đơn vị"))?),
         None => None,
     };
     let query =
-        q.q.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| s.chars().take(200).collect::<String>());
+        q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| s.chars().take(200).collect::<String>());
     let matching: Vec<ProcedureVersion> = in_force_today(&state)
         .await?
         .into_iter()
         .filter(|v| q.field.as_ref().is_none_or(|f| &v.spec.field == f))
-        .filter(|v| {
-            q.online
-                .is_none_or(|o| o == v.spec.online_level.allows_online_submission())
-        })
+        .filter(|v| q.online.is_none_or(|o| o == v.spec.online_level.allows_online_submission()))
         .filter(|v| unit.as_ref().is_none_or(|u| receives_at(&v.spec, u)))
-        .filter(|v| {
-            query
-                .as_ref()
-                .is_none_or(|s| cqs_domain::text::matches(&v.spec.search_text(), s))
-        })
+        .filter(|v| query.as_ref().is_none_or(|s| cqs_domain::text::matches(&v.spec.search_text(), s)))
         .collect();
     let total = matching.len();
     let items = matching
@@ -187,8 +161,8 @@ pub async fn get_procedure(
     ApiPath(code): ApiPath<String>,
     ApiQuery(q): ApiQuery<VersionQuery>,
 ) -> Result<Json<ProcedureVersion>, ApiError> {
-    let code = ProcedureCode::parse(&code)
-        .map_err(|e| ApiError::bad_request("invalid_procedure_code", e.to_string()))?;
+    let code =
+        ProcedureCode::parse(&code).map_err(|e| ApiError::bad_request("invalid_procedure_code", e.to_string()))?;
     let versions = state.store.procedure_versions(code.as_str()).await?;
     let found = match q.version {
         Some(n) => {
@@ -201,9 +175,9 @@ pub async fn get_procedure(
             }
             v
         }
-        None => select_in_force(&versions, local_date(Utc::now()))
-            .cloned()
-            .ok_or_else(|| ApiError::not_found("thủ tục"))?,
+        None => {
+            select_in_force(&versions, local_date(Utc::now())).cloned().ok_or_else(|| ApiError::not_found("thủ tục"))?
+        }
     };
     Ok(Json(found))
 }
@@ -247,24 +221,10 @@ pub async fn create_procedure_version(
     if !problems.is_empty() {
         return Err(ApiError::validation(problems));
     }
-    let added = state
-        .store
-        .add_procedure_versions(std::slice::from_ref(&spec), false)
-        .await?;
+    let added = state.store.add_procedure_versions(std::slice::from_ref(&spec), false).await?;
     let a = &added[0];
-    let status = if a.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((
-        status,
-        Json(VersionCreated {
-            code: a.code.clone(),
-            version: a.version,
-            created: a.created,
-        }),
-    ))
+    let status = if a.created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(VersionCreated { code: a.code.clone(), version: a.version, created: a.created })))
 }
 
 /// Publish a draft version. Requires `catalog:write`.
@@ -278,10 +238,7 @@ pub async fn publish_version(
     ApiPath((code, version)): ApiPath<(String, i32)>,
 ) -> Result<StatusCode, ApiError> {
     caller.0.may_write_catalog(root_unit(&state).await?)?;
-    state
-        .store
-        .publish_procedure_version(&code, version)
-        .await?;
+    state.store.publish_procedure_version(&code, version).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -9,8 +9,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 use cqs_domain::auth::Principal;
 use cqs_domain::catalog::select_in_force;
 use cqs_domain::dossier::{
-    Actor, ActorKind, ApplicantInput, Attachment, Channel, Dossier, DossierState, HistoryEntry,
-    UploadedFile, check_submission, local_date, safe_file_name, sniff,
+    Actor, ActorKind, ApplicantInput, Attachment, Channel, Dossier, DossierState, HistoryEntry, UploadedFile,
+    check_submission, local_date, safe_file_name, sniff,
 };
 use cqs_domain::ids::{AgencyCode, ProcedureCode};
 use cqs_store::files::PendingFile;
@@ -64,16 +64,12 @@ fn is_multipart(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
 }
 
-async fn read_request(
-    state: &AppState,
-    req: Request,
-) -> Result<(SubmitRequest, Vec<ReceivedFile>), ApiError> {
+async fn read_request(state: &AppState, req: Request) -> Result<(SubmitRequest, Vec<ReceivedFile>), ApiError> {
     if !is_multipart(req.headers()) {
         return Ok((read_json(req, state.limits.json_body).await?, Vec::new()));
     }
     let mut mp = Multipart::from_request(req, state).await.map_err(|e| {
-        ApiError::bad_request("malformed_multipart", "Dữ liệu multipart không hợp lệ")
-            .detail(e.body_text())
+        ApiError::bad_request("malformed_multipart", "Dữ liệu multipart không hợp lệ").detail(e.body_text())
     })?;
     let mut dossier: Option<SubmitRequest> = None;
     let mut files = Vec::new();
@@ -81,18 +77,14 @@ async fn read_request(
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             body_too_large()
         } else {
-            ApiError::bad_request("malformed_multipart", "Dữ liệu multipart không hợp lệ")
-                .detail(e.body_text())
+            ApiError::bad_request("malformed_multipart", "Dữ liệu multipart không hợp lệ").detail(e.body_text())
         }
     };
     while let Some(mut field) = mp.next_field().await.map_err(multipart_err)? {
         let name = field.name().unwrap_or_default().to_owned();
         if name == "dossier" {
             if dossier.is_some() {
-                return Err(ApiError::bad_request(
-                    "malformed_multipart",
-                    "Phần \"dossier\" xuất hiện hai lần",
-                ));
+                return Err(ApiError::bad_request("malformed_multipart", "Phần \"dossier\" xuất hiện hai lần"));
             }
             let bytes = field.bytes().await.map_err(multipart_err)?;
             dossier = Some(parse_json(&bytes)?);
@@ -102,10 +94,7 @@ async fn read_request(
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_many_files",
-                format!(
-                    "Tối đa {} tệp trong một hồ sơ",
-                    state.limits.files_per_submission
-                ),
+                format!("Tối đa {} tệp trong một hồ sơ", state.limits.files_per_submission),
             ));
         }
         let file_name = safe_file_name(field.file_name().unwrap_or(&name));
@@ -115,25 +104,15 @@ async fn read_request(
                 return Err(ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "attachment_too_large",
-                    format!(
-                        "Tệp {file_name} vượt quá {} MB",
-                        state.limits.attachment / (1024 * 1024)
-                    ),
+                    format!("Tệp {file_name} vượt quá {} MB", state.limits.attachment / (1024 * 1024)),
                 ));
             }
             bytes.extend_from_slice(&chunk);
         }
-        files.push(ReceivedFile {
-            component: name,
-            file_name,
-            bytes,
-        });
+        files.push(ReceivedFile { component: name, file_name, bytes });
     }
     let dossier = dossier.ok_or_else(|| {
-        ApiError::bad_request(
-            "malformed_multipart",
-            "Thiếu phần \"dossier\" chứa thông tin hồ sơ (JSON)",
-        )
+        ApiError::bad_request("malformed_multipart", "Thiếu phần \"dossier\" chứa thông tin hồ sơ (JSON)")
     })?;
     Ok((dossier, files))
 }
@@ -148,10 +127,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         .map(str::trim)
         .filter(|s| !s.is_empty() && s.len() <= 255 && s.bytes().all(|b| b.is_ascii_graphic()));
     s.map(|s| Some(s.to_owned())).ok_or_else(|| {
-        ApiError::bad_request(
-            "invalid_idempotency_key",
-            "Idempotency-Key phải gồm 1–255 ký tự ASCII in được",
-        )
+        ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key phải gồm 1–255 ký tự ASCII in được")
     })
 }
 
@@ -181,11 +157,7 @@ fn request_hash(req: &SubmitRequest, files: &[(String, String)]) -> String {
         (status = 413, body = crate::error::Problem), (status = 415, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)),
     security(("api_key" = [])))]
-pub async fn submit(
-    State(state): State<AppState>,
-    caller: Caller,
-    req: Request,
-) -> Result<Response, ApiError> {
+pub async fn submit(State(state): State<AppState>, caller: Caller, req: Request) -> Result<Response, ApiError> {
     caller.require_authenticated()?;
     let idem = idempotency_key(req.headers())?;
     let (body, received) = read_request(&state, req).await?;
@@ -235,10 +207,7 @@ pub async fn submit(
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "unit_does_not_receive",
-            format!(
-                "{} không tiếp nhận thủ tục \"{}\"",
-                unit.name, version.spec.name
-            ),
+            format!("{} không tiếp nhận thủ tục \"{}\"", unit.name, version.spec.name),
         ));
     }
     let form = state.forms.get(&version)?;
@@ -252,13 +221,7 @@ pub async fn submit(
         })
         .collect();
     let applicant = body.applicant.clone().check();
-    let form_check = check_submission(
-        &version.spec,
-        &form,
-        body.channel,
-        &body.form_data,
-        &uploaded,
-    );
+    let form_check = check_submission(&version.spec, &form, body.channel, &body.form_data, &uploaded);
     let applicant = match (applicant, form_check) {
         (Ok(a), Ok(())) => a,
         (a, f) => {
@@ -271,43 +234,24 @@ pub async fn submit(
     // Write the files durably before the transaction; promote after commit, discard on failure.
     let files = state.files.clone();
     let bytes: Vec<Vec<u8>> = received.iter().map(|f| f.bytes.clone()).collect();
-    let pending: Vec<PendingFile> = tokio::task::spawn_blocking(move || {
-        bytes
-            .iter()
-            .map(|b| files.put_pending(b))
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .await
-    .map_err(|_| ApiError::internal())?
-    .map_err(|e| {
-        tracing::error!(error = %e, "writing attachment failed");
-        ApiError::internal()
-    })?;
+    let pending: Vec<PendingFile> =
+        tokio::task::spawn_blocking(move || bytes.iter().map(|b| files.put_pending(b)).collect::<Result<Vec<_>, _>>())
+            .await
+            .map_err(|_| ApiError::internal())?
+            .map_err(|e| {
+                tracing::error!(error = %e, "writing attachment failed");
+                ApiError::internal()
+            })?;
     let discard = |state: &AppState| pending.iter().for_each(|p| state.files.discard(&p.key));
 
-    let hashes: Vec<(String, String)> = received
-        .iter()
-        .zip(&pending)
-        .map(|(f, p)| (f.component.clone(), p.sha256.clone()))
-        .collect();
+    let hashes: Vec<(String, String)> =
+        received.iter().zip(&pending).map(|(f, p)| (f.component.clone(), p.sha256.clone())).collect();
     let due_at = state.rules.due_at(now, version.spec.deadline);
     let (actor, actor_unit, client) = match &caller.0 {
-        Principal::Staff { user_id, .. } => (
-            Actor {
-                kind: ActorKind::Staff,
-                id: Some(*user_id),
-            },
-            Some(unit.id),
-            None,
-        ),
-        Principal::Client { client_id, .. } => (
-            Actor {
-                kind: ActorKind::Client,
-                id: Some(*client_id),
-            },
-            None,
-            Some(*client_id),
-        ),
+        Principal::Staff { user_id, .. } => (Actor { kind: ActorKind::Staff, id: Some(*user_id) }, Some(unit.id), None),
+        Principal::Client { client_id, .. } => {
+            (Actor { kind: ActorKind::Client, id: Some(*client_id) }, None, Some(*client_id))
+        }
         Principal::Anonymous => unreachable!("checked above"),
     };
     let new = NewDossier {
@@ -334,9 +278,7 @@ pub async fn submit(
                 id: Uuid::now_v7(),
                 component: f.component.clone(),
                 file_name: f.file_name.clone(),
-                content_type: sniff(&f.bytes)
-                    .map_or("application/octet-stream", |t| t.mime())
-                    .to_owned(),
+                content_type: sniff(&f.bytes).map_or("application/octet-stream", |t| t.mime()).to_owned(),
                 size: p.size as i64,
                 sha256: p.sha256.clone(),
                 storage_key: p.key.clone(),
@@ -366,8 +308,7 @@ pub async fn submit(
         Ok(CreateOutcome::Replayed(receipt)) => {
             discard(&state);
             let mut res = (StatusCode::OK, Json(&receipt)).into_response();
-            res.headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
             Ok(res)
         }
         Err(e) => {
@@ -389,19 +330,10 @@ async fn initial_holder(
     let spec = &version.spec;
     // Only a counter dossier starts inside the process, where a step may name another unit.
     let needs_lookup = channel.initial_state() == DossierState::Accepted
-        && (spec
-            .process
-            .first()
-            .is_some_and(|s| !matches!(s.unit, UnitRef::Receiving))
+        && (spec.process.first().is_some_and(|s| !matches!(s.unit, UnitRef::Receiving))
             || matches!(spec.deciding_unit, UnitRef::Code(_)));
     let codes: std::collections::HashMap<String, Uuid> = if needs_lookup {
-        state
-            .store
-            .org_units()
-            .await?
-            .into_iter()
-            .map(|u| (u.code.to_string(), u.id))
-            .collect()
+        state.store.org_units().await?.into_iter().map(|u| (u.code.to_string(), u.id)).collect()
     } else {
         Default::default()
     };
@@ -418,16 +350,8 @@ async fn initial_holder(
         paused_at: None,
         resume_state: None,
     };
-    let units = cqs_domain::workflow::Units {
-        receiving: unit.id,
-        deciding,
-    };
-    Ok(cqs_domain::workflow::holder(
-        &position,
-        &spec.process,
-        units,
-        &|c| codes.get(c.as_str()).copied(),
-    ))
+    let units = cqs_domain::workflow::Units { receiving: unit.id, deciding };
+    Ok(cqs_domain::workflow::holder(&position, &spec.process, units, &|c| codes.get(c.as_str()).copied()))
 }
 
 /// Status as the national portal numbers it, with its Vietnamese name.
@@ -445,11 +369,7 @@ impl StatusView {
             ApiError::internal()
         })?;
         let e = mapping.entry(s);
-        Ok(Self {
-            state: s,
-            national_code: e.code,
-            name: e.name.clone(),
-        })
+        Ok(Self { state: s, national_code: e.code, name: e.name.clone() })
     }
 }
 
@@ -475,16 +395,10 @@ pub fn flags(
     cqs_domain::calendar::deadline_flags(&state.rules.calendar, open, due, paused_at, now)
 }
 
-async fn load_authorized(
-    state: &AppState,
-    caller: &Caller,
-    code: &str,
-) -> Result<Dossier, ApiError> {
+async fn load_authorized(state: &AppState, caller: &Caller, code: &str) -> Result<Dossier, ApiError> {
     caller.require_authenticated()?;
     let ctx = crate::api::workflow::Context::load(state, code).await?;
-    caller
-        .0
-        .may_read_dossier(&ctx.involved_units(), ctx.dossier.submitted_by_client)?;
+    caller.0.may_read_dossier(&ctx.involved_units(), ctx.dossier.submitted_by_client)?;
     Ok(ctx.dossier)
 }
 
@@ -501,29 +415,13 @@ pub async fn get_dossier(
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<DossierView>, ApiError> {
     let d = load_authorized(&state, &caller, &code).await?;
-    let attachments = state
-        .store
-        .attachments(d.id)
-        .await?
-        .into_iter()
-        .map(|a| a.attachment)
-        .collect();
-    let procedure_name = state
-        .store
-        .public_status(d.code.as_str())
-        .await?
-        .map(|p| p.procedure_name)
-        .unwrap_or_default();
+    let attachments = state.store.attachments(d.id).await?.into_iter().map(|a| a.attachment).collect();
+    let procedure_name =
+        state.store.public_status(d.code.as_str()).await?.map(|p| p.procedure_name).unwrap_or_default();
     let now = Utc::now();
     let status = StatusView::of(&state, d.state, now)?;
     let deadline = flags(&state, d.state, d.due_at, d.paused_at, now);
-    Ok(Json(DossierView {
-        dossier: d,
-        status,
-        deadline,
-        procedure_name,
-        attachments,
-    }))
+    Ok(Json(DossierView { dossier: d, status, deadline, procedure_name, attachments }))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -547,12 +445,7 @@ pub async fn get_history(
     let d = load_authorized(&state, &caller, &code).await?;
     let rows = state.store.history(d.id).await?;
     rows.into_iter()
-        .map(|entry| {
-            Ok(HistoryView {
-                to_status: StatusView::of(&state, entry.to_state, entry.at)?,
-                entry,
-            })
-        })
+        .map(|entry| Ok(HistoryView { to_status: StatusView::of(&state, entry.to_state, entry.at)?, entry }))
         .collect::<Result<Vec<_>, ApiError>>()
         .map(Json)
 }
@@ -586,10 +479,7 @@ pub async fn download_attachment(
             tracing::error!(error = %e, "attachment unreadable");
             ApiError::internal()
         })?;
-    let disposition = format!(
-        "attachment; filename*=UTF-8''{}",
-        percent_encode(&a.attachment.file_name)
-    );
+    let disposition = format!("attachment; filename*=UTF-8''{}", percent_encode(&a.attachment.file_name));
     Response::builder()
         .header(header::CONTENT_TYPE, a.attachment.content_type)
         .header(header::CONTENT_DISPOSITION, disposition)
@@ -625,14 +515,7 @@ pub async fn get_control_sheet(
 ) -> Result<Json<Vec<cqs_domain::control::ControlRow>>, ApiError> {
     caller.require_authenticated()?;
     let ctx = crate::api::workflow::Context::load(&state, &code).await?;
-    caller
-        .0
-        .may_read_dossier(&ctx.involved_units(), ctx.dossier.submitted_by_client)?;
+    caller.0.may_read_dossier(&ctx.involved_units(), ctx.dossier.submitted_by_client)?;
     let history = state.store.history(ctx.dossier.id).await?;
-    Ok(Json(cqs_domain::control::control_sheet(
-        &ctx.version.spec.process,
-        &history,
-        &state.rules.calendar,
-        Utc::now(),
-    )))
+    Ok(Json(cqs_domain::control::control_sheet(&ctx.version.spec.process, &history, &state.rules.calendar, Utc::now())))
 }

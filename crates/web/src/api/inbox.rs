@@ -60,16 +60,9 @@ fn bad(msg: &str) -> ApiError {
 }
 
 fn parse_cursor(c: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
-    let (t, id) = c
-        .split_once('_')
-        .ok_or_else(|| bad("Con trỏ trang không hợp lệ"))?;
-    let t = DateTime::parse_from_rfc3339(t)
-        .map_err(|_| bad("Con trỏ trang không hợp lệ"))?
-        .with_timezone(&Utc);
-    Ok((
-        t,
-        Uuid::parse_str(id).map_err(|_| bad("Con trỏ trang không hợp lệ"))?,
-    ))
+    let (t, id) = c.split_once('_').ok_or_else(|| bad("Con trỏ trang không hợp lệ"))?;
+    let t = DateTime::parse_from_rfc3339(t).map_err(|_| bad("Con trỏ trang không hợp lệ"))?.with_timezone(&Utc);
+    Ok((t, Uuid::parse_str(id).map_err(|_| bad("Con trỏ trang không hợp lệ"))?))
 }
 
 fn local_start(d: NaiveDate) -> DateTime<Utc> {
@@ -96,24 +89,10 @@ pub async fn inbox(
         return Err(cqs_domain::auth::Denied::NoRoleInUnit.into());
     };
     let unit_id = match &p.unit {
-        Some(code) => {
-            state
-                .store
-                .org_unit_by_code(code)
-                .await?
-                .ok_or_else(|| ApiError::not_found("đơn vị"))?
-                .id
-        }
-        None => grants
-            .first()
-            .map(|g| g.org_unit_id)
-            .ok_or(cqs_domain::auth::Denied::NoRoleInUnit)?,
+        Some(code) => state.store.org_unit_by_code(code).await?.ok_or_else(|| ApiError::not_found("đơn vị"))?.id,
+        None => grants.first().map(|g| g.org_unit_id).ok_or(cqs_domain::auth::Denied::NoRoleInUnit)?,
     };
-    let mine: Vec<Role> = grants
-        .iter()
-        .filter(|g| g.org_unit_id == unit_id)
-        .map(|g| g.role)
-        .collect();
+    let mine: Vec<Role> = grants.iter().filter(|g| g.org_unit_id == unit_id).map(|g| g.role).collect();
     if mine.is_empty() {
         return Err(cqs_domain::auth::Denied::NoRoleInUnit.into());
     }
@@ -128,17 +107,13 @@ pub async fn inbox(
     }
     let now = Utc::now();
     // A dossier code is matched by prefix as typed; a name by its folded form.
-    let text =
-        p.q.as_deref()
-            .map(str::trim)
-            .filter(|q| !q.is_empty())
-            .map(|q| {
-                if q.contains('.') {
-                    q.chars().filter(|c| !matches!(c, '%' | '_')).collect()
-                } else {
-                    cqs_domain::text::fold(q)
-                }
-            });
+    let text = p.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(|q| {
+        if q.contains('.') {
+            q.chars().filter(|c| !matches!(c, '%' | '_')).collect()
+        } else {
+            cqs_domain::text::fold(q)
+        }
+    });
     let q = InboxQuery {
         unit_id,
         roles,
@@ -147,15 +122,10 @@ pub async fn inbox(
         received_from: p.received_from.map(local_start),
         received_before: p.received_to.and_then(|d| d.succ_opt()).map(local_start),
         overdue_at: p.overdue.unwrap_or(false).then_some(now),
-        due_between: p.due_soon.unwrap_or(false).then(|| {
-            (
-                now,
-                state
-                    .rules
-                    .calendar
-                    .add_working_minutes(now, DUE_SOON_MINUTES),
-            )
-        }),
+        due_between: p
+            .due_soon
+            .unwrap_or(false)
+            .then(|| (now, state.rules.calendar.add_working_minutes(now, DUE_SOON_MINUTES))),
         text,
         after: p.cursor.as_deref().map(parse_cursor).transpose()?,
         limit: limit + 1,
@@ -163,24 +133,13 @@ pub async fn inbox(
     let mut rows = state.store.inbox(&q).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| {
-            rows.last()
-                .map(|r| format!("{}_{}", r.due_sort.to_rfc3339(), r.id))
-        })
-        .flatten();
+    let next_cursor = more.then(|| rows.last().map(|r| format!("{}_{}", r.due_sort.to_rfc3339(), r.id))).flatten();
     let items = rows
         .into_iter()
         .map(|item| {
             Ok(InboxEntry {
                 status: StatusView::of(&state, item.state, now)?,
-                deadline: crate::api::dossiers::flags(
-                    &state,
-                    item.state,
-                    item.due_at,
-                    item.paused_at,
-                    now,
-                ),
+                deadline: crate::api::dossiers::flags(&state, item.state, item.due_at, item.paused_at, now),
                 item,
             })
         })

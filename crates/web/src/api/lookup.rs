@@ -34,13 +34,8 @@ pub async fn lookup(
     State(state): State<AppState>,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<PublicDossier>, ApiError> {
-    let code = DossierCode::parse(&code)
-        .map_err(|e| ApiError::bad_request("invalid_dossier_code", e.to_string()))?;
-    let p = state
-        .store
-        .public_status(code.as_str())
-        .await?
-        .ok_or_else(|| ApiError::not_found("hồ sơ"))?;
+    let code = DossierCode::parse(&code).map_err(|e| ApiError::bad_request("invalid_dossier_code", e.to_string()))?;
+    let p = state.store.public_status(code.as_str()).await?.ok_or_else(|| ApiError::not_found("hồ sơ"))?;
     let fmt = |t: DateTime<Utc>| local_date(t).format("%d/%m/%Y").to_string();
     let now = Utc::now();
     Ok(Json(PublicDossier {

@@ -43,9 +43,7 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("cqs_<prefix>_<secret>")
-                    .description(Some(
-                        "Khóa API do quản trị viên cấp bằng lệnh `cqs apikey create`",
-                    ))
+                    .description(Some("Khóa API do quản trị viên cấp bằng lệnh `cqs apikey create`"))
                     .build(),
             ),
         );
@@ -58,10 +56,7 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
     let (schemas, paths, submit) = routes!(dossiers::submit);
     let submit = submit.layer(axum::extract::DefaultBodyLimit::max(submission_limit));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(
-            catalog::list_procedures,
-            catalog::create_procedure_version
-        ))
+        .routes(routes!(catalog::list_procedures, catalog::create_procedure_version))
         .routes(routes!(catalog::get_procedure))
         .routes(routes!(catalog::publish_version))
         .routes(routes!(catalog::list_fields))
@@ -80,16 +75,11 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document, for `/api/openapi.json` and for tests.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_routes(crate::Limits::default().submission_body)
-        .split_for_parts()
-        .1
+    api_routes(crate::Limits::default().submission_body).split_for_parts().1
 }
 
 pub fn router(state: AppState) -> Router {
     let (router, api) = api_routes(state.limits.submission_body).split_for_parts();
     let docs = utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", api);
-    router
-        .layer(axum::extract::DefaultBodyLimit::max(state.limits.json_body))
-        .with_state(state)
-        .merge(docs)
+    router.layer(axum::extract::DefaultBodyLimit::max(state.limits.json_body)).with_state(state).merge(docs)
 }

@@ -32,13 +32,9 @@ pub struct Context {
 
 impl Context {
     pub async fn load(state: &AppState, code: &str) -> Result<Self, ApiError> {
-        let code = DossierCode::parse(code)
-            .map_err(|e| ApiError::bad_request("invalid_dossier_code", e.to_string()))?;
-        let dossier = state
-            .store
-            .dossier_by_code(code.as_str())
-            .await?
-            .ok_or_else(|| ApiError::not_found("hồ sơ"))?;
+        let code =
+            DossierCode::parse(code).map_err(|e| ApiError::bad_request("invalid_dossier_code", e.to_string()))?;
+        let dossier = state.store.dossier_by_code(code.as_str()).await?.ok_or_else(|| ApiError::not_found("hồ sơ"))?;
         let version = state
             .store
             .procedure_versions(dossier.procedure_code.as_str())
@@ -49,29 +45,13 @@ impl Context {
                 tracing::error!("dossier points at a missing procedure version");
                 ApiError::internal()
             })?;
-        let codes: HashMap<String, Uuid> = state
-            .store
-            .org_units()
-            .await?
-            .into_iter()
-            .map(|u| (u.code.to_string(), u.id))
-            .collect();
+        let codes: HashMap<String, Uuid> =
+            state.store.org_units().await?.into_iter().map(|u| (u.code.to_string(), u.id)).collect();
         let deciding = match &version.spec.deciding_unit {
-            UnitRef::Code(c) => codes
-                .get(c.as_str())
-                .copied()
-                .unwrap_or(dossier.receiving_unit_id),
+            UnitRef::Code(c) => codes.get(c.as_str()).copied().unwrap_or(dossier.receiving_unit_id),
             _ => dossier.receiving_unit_id,
         };
-        Ok(Self {
-            units: Units {
-                receiving: dossier.receiving_unit_id,
-                deciding,
-            },
-            dossier,
-            version,
-            codes,
-        })
+        Ok(Self { units: Units { receiving: dossier.receiving_unit_id, deciding }, dossier, version, codes })
     }
 
     /// Every unit the dossier's process involves: their staff may see it.
@@ -113,11 +93,9 @@ pub struct ActionResult {
 fn workflow_error(e: WorkflowError) -> ApiError {
     match e {
         WorkflowError::Denied(d) => d.into(),
-        e @ (WorkflowError::ReasonRequired | WorkflowError::NewDueNotLater) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_action",
-            e.to_string(),
-        ),
+        e @ (WorkflowError::ReasonRequired | WorkflowError::NewDueNotLater) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_action", e.to_string())
+        }
         e => ApiError::new(StatusCode::CONFLICT, "invalid_transition", e.to_string()),
     }
 }
@@ -141,7 +119,8 @@ pub async fn act(
 ) -> Result<Json<ActionResult>, ApiError> {
     caller.require_authenticated()?;
     let ctx = Context::load(&state, &code).await?;
-    let is_submitter = matches!(&caller.0, Principal::Client { client_id, .. } if Some(*client_id) == ctx.dossier.submitted_by_client);
+    let is_submitter =
+        matches!(&caller.0, Principal::Client { client_id, .. } if Some(*client_id) == ctx.dossier.submitted_by_client);
     // Machine clients act only on dossiers they submitted (the applicant's side of the desk).
     if matches!(caller.0, Principal::Client { .. }) && !is_submitter {
         return Err(cqs_domain::auth::Denied::NoRoleInUnit.into());
@@ -158,10 +137,7 @@ pub async fn act(
         &ctx.version.spec.process,
         ctx.units,
         &resolve,
-        &Acting {
-            principal: &caller.0,
-            is_submitter,
-        },
+        &Acting { principal: &caller.0, is_submitter },
         &body.action,
         now,
         &state.rules.calendar,
@@ -169,14 +145,8 @@ pub async fn act(
     )
     .map_err(workflow_error)?;
     let actor = match &caller.0 {
-        Principal::Staff { user_id, .. } => Actor {
-            kind: ActorKind::Staff,
-            id: Some(*user_id),
-        },
-        Principal::Client { client_id, .. } => Actor {
-            kind: ActorKind::Client,
-            id: Some(*client_id),
-        },
+        Principal::Staff { user_id, .. } => Actor { kind: ActorKind::Staff, id: Some(*user_id) },
+        Principal::Client { client_id, .. } => Actor { kind: ActorKind::Client, id: Some(*client_id) },
         Principal::Anonymous => unreachable!("checked above"),
     };
     let note = [body.action.reason(), body.note.as_deref()]
@@ -200,18 +170,11 @@ pub async fn act(
             actor,
             actor_unit_id: outcome.acting_unit,
             at: now,
-            holder: cqs_domain::workflow::holder(
-                &position,
-                &ctx.version.spec.process,
-                ctx.units,
-                &resolve,
-            ),
+            holder: cqs_domain::workflow::holder(&position, &ctx.version.spec.process, ctx.units, &resolve),
         })
         .await
         .map_err(|e| match e {
-            cqs_store::StoreError::Conflict(msg) => {
-                ApiError::new(StatusCode::CONFLICT, "stale_version", msg)
-            }
+            cqs_store::StoreError::Conflict(msg) => ApiError::new(StatusCode::CONFLICT, "stale_version", msg),
             other => other.into(),
         })?;
     Ok(Json(ActionResult {
@@ -227,13 +190,6 @@ pub async fn act(
 
 fn stale(state: &AppState, d: &Dossier) -> Result<ApiError, ApiError> {
     let status = StatusView::of(state, d.state, Utc::now())?;
-    Ok(ApiError::new(
-        StatusCode::CONFLICT,
-        "stale_version",
-        "Hồ sơ đã được cập nhật bởi người khác, vui lòng tải lại",
-    )
-    .detail(format!(
-        "Phiên bản hiện tại: {}; trạng thái: {}",
-        d.version, status.name
-    )))
+    Ok(ApiError::new(StatusCode::CONFLICT, "stale_version", "Hồ sơ đã được cập nhật bởi người khác, vui lòng tải lại")
+        .detail(format!("Phiên bản hiện tại: {}; trạng thái: {}", d.version, status.name)))
 }
