@@ -124,6 +124,7 @@ mod tests {
             to_state: to,
             note: None,
             step,
+            due_at: None,
         }
     }
 

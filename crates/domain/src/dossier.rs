@@ -336,6 +336,9 @@ pub struct HistoryEntry {
     pub note: Option<String>,
     /// The process step the dossier was at after this row (`None` before acceptance).
     pub step: Option<i32>,
+    /// The due date the dossier had after this row (for replaying deadlines on a new calendar).
+    #[serde(default)]
+    pub due_at: Option<DateTime<Utc>>,
 }
 
 /// A dossier as stored.

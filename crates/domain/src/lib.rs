@@ -5,6 +5,7 @@ pub mod auth;
 pub mod calendar;
 pub mod catalog;
 pub mod control;
+pub mod deadline;
 pub mod dossier;
 pub mod form;
 pub mod ids;

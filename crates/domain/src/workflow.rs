@@ -611,4 +611,79 @@ mod tests {
             DossierState::Stopped
         );
     }
+
+    proptest::proptest! {
+        /// Whatever actions a dossier goes through, replaying its history on the same calendar
+        /// gives back the due dates the workflow stored (so a recomputation changes nothing
+        /// unless the calendar did).
+        #[test]
+        fn replaying_history_reproduces_the_stored_due_dates(
+            steps in proptest::collection::vec((0usize..7, 1i64..(60 * 24 * 6)), 1..25),
+            hours in 1u32..200,
+        ) {
+            let w = world();
+            let spec = sample_spec();
+            let unit = w.units.receiving;
+            let everyone = Principal::Staff {
+                user_id: Uuid::now_v7(),
+                grants: [Role::DeskOfficer, Role::Specialist, Role::Leader]
+                    .into_iter()
+                    .map(|role| RoleGrant { role, org_unit_id: unit })
+                    .collect(),
+            };
+            let deadline = crate::catalog::Deadline::WorkingHours { hours };
+            let mut t = vn(2025, 12, 29, 9, 0);
+            let mut pos = start();
+            pos.due_at = w.cal.due_at(t, deadline);
+            let mut history = vec![row(1, t, "submit", pos.due_at)];
+            for (choice, gap) in steps {
+                t += chrono::Duration::minutes(gap);
+                let action = match choice {
+                    0 => Action::Accept,
+                    1 => Action::Forward,
+                    2 => Action::RequestSupplement { reason: "Thiếu giấy tờ".into() },
+                    3 => Action::SupplySupplement,
+                    4 => Action::RequestPayment { amount: 50_000 },
+                    5 => Action::ConfirmPayment,
+                    _ => Action::ApologizeAndReschedule {
+                        new_due_at: pos.due_at.unwrap_or(t) + chrono::Duration::days(3),
+                        reason: "Cần xác minh thêm".into(),
+                    },
+                };
+                let Ok(out) = decide(
+                    &pos,
+                    &spec.process,
+                    w.units,
+                    &|_| None,
+                    &Acting { principal: &everyone, is_submitter: false },
+                    &action,
+                    t,
+                    &w.cal,
+                    deadline,
+                ) else {
+                    continue;
+                };
+                pos = out.position;
+                history.push(row(history.len() as i32 + 1, t, action.name(), pos.due_at));
+            }
+            let replayed = crate::deadline::replay_due(&history, deadline, &w.cal).unwrap();
+            proptest::prop_assert_eq!(replayed.due_at, pos.due_at);
+            proptest::prop_assert_eq!(replayed.original_due_at, pos.original_due_at);
+        }
+    }
+
+    fn row(seq: i32, at: DateTime<Utc>, action: &str, due_at: Option<DateTime<Utc>>) -> crate::dossier::HistoryEntry {
+        crate::dossier::HistoryEntry {
+            seq,
+            at,
+            actor: crate::dossier::Actor { kind: crate::dossier::ActorKind::Staff, id: None },
+            org_unit_id: None,
+            action: action.into(),
+            from_state: None,
+            to_state: DossierState::InProgress,
+            note: None,
+            step: None,
+            due_at,
+        }
+    }
 }

@@ -239,8 +239,8 @@ macro_rules! impl_store {
                 .await?;
             }
             sqlx::query(
-                "INSERT INTO dossier_history (dossier_id, seq, at, actor_kind, actor_id, org_unit_id, action, from_state, to_state, note, step)
-                 VALUES ($1, 1, $2, $3, $4, $5, 'submit', NULL, $6, NULL, $7)",
+                "INSERT INTO dossier_history (dossier_id, seq, at, actor_kind, actor_id, org_unit_id, action, from_state, to_state, note, step, due_at)
+                 VALUES ($1, 1, $2, $3, $4, $5, 'submit', NULL, $6, NULL, $7, $8)",
             )
             .bind(new.id)
             .bind(new.received_at)
@@ -249,6 +249,7 @@ macro_rules! impl_store {
             .bind(new.actor_unit_id)
             .bind(state.as_str())
             .bind(initial_step(state))
+            .bind(new.due_at)
             .execute(&mut **tx)
             .await?;
             let receipt = SubmissionReceipt {
@@ -375,7 +376,7 @@ macro_rules! impl_store {
                 q.build().execute(&mut **tx).await?;
             }
             let mut q = sqlx::QueryBuilder::<$db>::new(
-                "INSERT INTO dossier_history (dossier_id, seq, at, actor_kind, actor_id, org_unit_id, action, from_state, to_state, note, step) ",
+                "INSERT INTO dossier_history (dossier_id, seq, at, actor_kind, actor_id, org_unit_id, action, from_state, to_state, note, step, due_at) ",
             );
             q.push_values(&pairs, |mut b, (n, r)| {
                 b.push_bind(n.id)
@@ -388,7 +389,8 @@ macro_rules! impl_store {
                     .push_bind(None::<String>)
                     .push_bind(r.state.as_str())
                     .push_bind(None::<String>)
-                    .push_bind(initial_step(r.state));
+                    .push_bind(initial_step(r.state))
+                    .push_bind(n.due_at);
             });
             q.build().execute(&mut **tx).await?;
             let mut q = sqlx::QueryBuilder::<$db>::new(
@@ -845,8 +847,8 @@ macro_rules! impl_store {
                     return Err(StoreError::Conflict("hồ sơ vừa được người khác cập nhật".into()));
                 }
                 sqlx::query(
-                    "INSERT INTO dossier_history (dossier_id, seq, at, actor_kind, actor_id, org_unit_id, action, from_state, to_state, note, step)
-                     VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM dossier_history WHERE dossier_id = $1), $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    "INSERT INTO dossier_history (dossier_id, seq, at, actor_kind, actor_id, org_unit_id, action, from_state, to_state, note, step, due_at)
+                     VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM dossier_history WHERE dossier_id = $1), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 )
                 .bind(t.dossier_id)
                 .bind(t.at)
@@ -858,6 +860,7 @@ macro_rules! impl_store {
                 .bind(p.state.as_str())
                 .bind(&t.note)
                 .bind(p.step.map(|s| s as i32))
+                .bind(p.due_at)
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query("INSERT INTO outbox (event_id, topic, aggregate_id, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
@@ -1001,6 +1004,7 @@ macro_rules! impl_store {
                             to_state: state_col(r, "to_state")?,
                             note: r.try_get("note")?,
                             step: r.try_get("step")?,
+                            due_at: r.try_get("due_at")?,
                         })
                     })
                     .collect()
