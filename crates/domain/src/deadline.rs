@@ -45,7 +45,8 @@ pub fn clock_runs(state: DossierState) -> bool {
     !state.is_closed() && state != DossierState::Resolved
 }
 
-/// The notice a dossier is owed at `now`, if any: overdue wins over due soon.
+/// The notice a dossier is owed at `now`, if any: overdue wins over due soon, and a dossier
+/// waiting on the applicant (clock stopped) is not "due soon", since nobody here can act on it.
 pub fn notice_due(
     calendar: &WorkingCalendar,
     state: DossierState,
@@ -56,7 +57,7 @@ pub fn notice_due(
     let flags = deadline_flags(calendar, clock_runs(state), due, paused_at, now);
     if flags.overdue {
         Some(NoticeKind::Overdue)
-    } else if flags.due_soon {
+    } else if flags.due_soon && paused_at.is_none() {
         Some(NoticeKind::DueSoon)
     } else {
         None
@@ -228,6 +229,7 @@ mod tests {
         assert_eq!(notice_due(&cal, DossierState::Resolved, due, None, vn(2026, 11, 25, 8, 0)), None);
         // Paused before the due moment: judged when the clock stopped.
         assert_eq!(notice_due(&cal, s, due, Some(vn(2026, 11, 20, 8, 0)), vn(2026, 12, 1, 8, 0)), None);
+        assert_eq!(notice_due(&cal, s, due, Some(vn(2026, 11, 24, 9, 0)), vn(2026, 11, 30, 8, 0)), None);
         assert_eq!(NoticeKind::parse("overdue"), Some(NoticeKind::Overdue));
     }
 

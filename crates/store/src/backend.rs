@@ -879,6 +879,17 @@ macro_rules! impl_store {
                     .bind(t.at)
                     .execute(&mut *tx)
                     .await?;
+                // An apology answers the task the sweeper opened; a result or an end makes it moot.
+                if t.action == "apologize_and_reschedule" || !cqs_domain::deadline::clock_runs(p.state) {
+                    sqlx::query(
+                        "UPDATE apology_tasks SET closed_at = $1, closed_by_action = $2 WHERE dossier_id = $3 AND closed_at IS NULL",
+                    )
+                    .bind(t.at)
+                    .bind(&t.action)
+                    .bind(t.dossier_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 tx.commit().await?;
                 Ok(t.expected_version + 1)
             }

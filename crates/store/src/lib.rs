@@ -3,6 +3,7 @@
 //! state change writes its history row and its outbox row in the same transaction.
 
 mod backend;
+pub mod deadlines;
 pub mod files;
 mod model;
 mod postgres;
@@ -11,6 +12,7 @@ pub mod testing;
 
 use std::sync::Arc;
 
+pub use deadlines::{ApologyTask, DeadlineCandidate, DeadlineNotice, Deadlines};
 pub use model::*;
 
 /// Errors a store reports. Database faults are kept whole for logs; callers turn the rest into
@@ -63,7 +65,7 @@ impl StoreOptions {
 /// The persistence interface every module goes through. Both backends pass the same
 /// conformance suite (`tests/conformance.rs`).
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Deadlines + Send + Sync + 'static {
     /// `sqlite` or `postgres`, for health output and benchmarks.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> Result<()>;

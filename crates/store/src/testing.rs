@@ -48,3 +48,30 @@ pub async fn postgres_store() -> Option<Arc<dyn Store>> {
     let url = create_postgres_database(&admin, "cqs_t_").await.expect("create a test database");
     Some(crate::open(&StoreOptions::new(url)).await.expect("open PostgreSQL store"))
 }
+
+/// `n` stores on one new SQLite file, as `n` processes sharing it would be.
+pub async fn sqlite_nodes(n: usize) -> (Vec<Arc<dyn Store>>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let mut nodes = Vec::new();
+    for _ in 0..n {
+        nodes.push(crate::open(&StoreOptions::new(url.clone())).await.expect("open SQLite store"));
+    }
+    (nodes, dir)
+}
+
+/// `n` stores (each with its own pool, as separate nodes have) on one new PostgreSQL database,
+/// or `None` outside CI when none is configured.
+pub async fn postgres_nodes(n: usize) -> Option<Vec<Arc<dyn Store>>> {
+    let Ok(admin) = std::env::var("CQS_TEST_POSTGRES_URL") else {
+        assert!(std::env::var("CI").is_err(), "CQS_TEST_POSTGRES_URL must be set in CI");
+        eprintln!("skipping PostgreSQL: CQS_TEST_POSTGRES_URL is not set");
+        return None;
+    };
+    let url = create_postgres_database(&admin, "cqs_t_").await.expect("create a test database");
+    let mut nodes = Vec::new();
+    for _ in 0..n {
+        nodes.push(crate::open(&StoreOptions::new(url.clone())).await.expect("open PostgreSQL store"));
+    }
+    Some(nodes)
+}

@@ -35,6 +35,29 @@ macro_rules! conformance {
     };
 }
 
+/// Tests that need several nodes on one database.
+macro_rules! conformance_nodes {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_nodes {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let (nodes, _dir) = cqs_store::testing::sqlite_nodes(4).await;
+                super::$name(nodes).await;
+            })*
+        }
+        mod postgres_nodes {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                if let Some(nodes) = cqs_store::testing::postgres_nodes(4).await {
+                    super::$name(nodes).await;
+                }
+            })*
+        }
+    };
+}
+
+conformance_nodes!(deadline_notices_are_sent_once_across_nodes);
+
 conformance!(
     org_units_upsert_is_idempotent_and_links_tree,
     procedure_versions_are_numbered_and_deduplicated,
@@ -45,6 +68,9 @@ conformance!(
     users_and_api_keys,
     one_bad_submission_among_concurrent_ones_fails_alone,
     inbox_orders_by_due_date_and_pages_by_cursor,
+    deadline_candidates_skip_resolved_and_notified_dossiers,
+    apology_tasks_close_on_apology_or_result,
+    history_records_due_dates_and_settings_round_trip,
 );
 
 fn code(s: &str) -> AgencyCode {
@@ -450,4 +476,166 @@ async fn inbox_orders_by_due_date_and_pages_by_cursor(store: Arc<dyn Store>) {
     assert_eq!(codes(named), vec![made[2].0.clone()]);
     let other_unit = store.inbox(&InboxQuery { unit_id: Uuid::now_v7(), ..q(None) }).await.unwrap();
     assert!(other_unit.is_empty());
+}
+
+fn overdue_notice(id: Uuid, code: &str, due: chrono::DateTime<Utc>, unit: Uuid) -> DeadlineNotice {
+    DeadlineNotice {
+        dossier_id: id,
+        code: code.into(),
+        kind: cqs_domain::deadline::NoticeKind::Overdue,
+        due_at: due,
+        unit_id: Some(unit),
+        at: due + chrono::Duration::hours(1),
+    }
+}
+
+async fn deadline_notices_are_sent_once_across_nodes(nodes: Vec<Arc<dyn Store>>) {
+    let store = &nodes[0];
+    let f = fixture(store).await;
+    let mut notices = Vec::new();
+    for _ in 0..30 {
+        let d = new_dossier(&f, day());
+        let r = receipt(store.create_dossier(&d).await.unwrap());
+        notices.push(overdue_notice(r.id, &r.code, d.due_at.unwrap(), f.unit_id));
+        let mut soon = notices.last().unwrap().clone();
+        soon.kind = cqs_domain::deadline::NoticeKind::DueSoon;
+        notices.push(soon);
+    }
+    // Every node tries to send every notice at once, in different orders.
+    let mut tasks = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let (node, mut mine) = (node.clone(), notices.clone());
+        mine.rotate_left(i * 7);
+        tasks.push(tokio::spawn(async move {
+            let mut sent = Vec::new();
+            for chunk in mine.chunks(9) {
+                sent.extend(node.record_deadline_notices(chunk).await.unwrap());
+            }
+            sent
+        }));
+    }
+    let mut sent = Vec::new();
+    for t in tasks {
+        sent.extend(t.await.unwrap());
+    }
+    assert_eq!(sent.len(), 60, "each notice exactly once");
+    let mut keys: Vec<_> = sent.iter().map(|n| (n.dossier_id, n.kind.as_str())).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 60);
+    let events = store.pending_events(1000).await.unwrap();
+    let count = |topic: &str| events.iter().filter(|e| e.topic == topic).count();
+    assert_eq!((count("dossier.overdue"), count("dossier.due_soon")), (30, 30));
+    assert_eq!(store.apology_tasks(f.unit_id, false, 100).await.unwrap().len(), 30);
+    // Sending again is a no-op.
+    assert!(nodes[1].record_deadline_notices(&notices).await.unwrap().is_empty());
+}
+
+async fn deadline_candidates_skip_resolved_and_notified_dossiers(store: Arc<dyn Store>) {
+    let f = fixture(&store).await;
+    let mut made = Vec::new();
+    for _ in 0..5 {
+        let d = new_dossier(&f, day());
+        made.push((receipt(store.create_dossier(&d).await.unwrap()), d.due_at.unwrap()));
+    }
+    let horizon = made[0].1 + chrono::Duration::days(1);
+    let all = store.deadline_candidates(horizon, None, 100).await.unwrap();
+    assert_eq!(all.len(), 5);
+    assert!(store.deadline_candidates(made[0].1 - chrono::Duration::hours(1), None, 100).await.unwrap().is_empty());
+    // Paged by (due, id).
+    let first = store.deadline_candidates(horizon, None, 2).await.unwrap();
+    let last = first.last().unwrap();
+    let rest = store.deadline_candidates(horizon, Some((last.due_sort, last.id)), 100).await.unwrap();
+    assert_eq!(first.len() + rest.len(), 5);
+    // Once told it is overdue, a dossier is no longer a candidate for that due date.
+    let (r, due) = &made[0];
+    store.record_deadline_notices(&[overdue_notice(r.id, &r.code, *due, f.unit_id)]).await.unwrap();
+    // A resolved dossier's clock has stopped.
+    let (r1, _) = &made[1];
+    let d1 = store.dossier_by_code(&r1.code).await.unwrap().unwrap();
+    let mut pos = d1.position();
+    pos.state = DossierState::Resolved;
+    store.apply_transition(&transition(&d1, pos, "record_result", Some((f.unit_id, Role::DeskOfficer)))).await.unwrap();
+    let left: Vec<Uuid> =
+        store.deadline_candidates(horizon, None, 100).await.unwrap().into_iter().map(|c| c.id).collect();
+    assert_eq!(left.len(), 3);
+    assert!(!left.contains(&r.id) && !left.contains(&r1.id));
+    // Running dossiers exclude the resolved one too.
+    let running = store.running_dossiers(None, 100).await.unwrap();
+    assert_eq!(running.len(), 4);
+    let page = store.running_dossiers(Some(running[1].id), 100).await.unwrap();
+    assert_eq!(page.len(), 2);
+}
+
+fn transition(
+    d: &cqs_domain::dossier::Dossier,
+    position: cqs_domain::workflow::Position,
+    action: &str,
+    holder: Option<(Uuid, Role)>,
+) -> Transition {
+    Transition {
+        dossier_id: d.id,
+        code: d.code.to_string(),
+        expected_version: d.version,
+        from_state: d.state,
+        position,
+        action: action.into(),
+        note: None,
+        actor: Actor { kind: ActorKind::Staff, id: None },
+        actor_unit_id: None,
+        at: d.received_at + chrono::Duration::days(2),
+        holder,
+    }
+}
+
+async fn apology_tasks_close_on_apology_or_result(store: Arc<dyn Store>) {
+    let f = fixture(&store).await;
+    let mut codes = Vec::new();
+    for _ in 0..2 {
+        let d = new_dossier(&f, day());
+        let r = receipt(store.create_dossier(&d).await.unwrap());
+        store.record_deadline_notices(&[overdue_notice(r.id, &r.code, d.due_at.unwrap(), f.unit_id)]).await.unwrap();
+        codes.push(r.code);
+    }
+    let open = store.apology_tasks(f.unit_id, false, 10).await.unwrap();
+    assert_eq!(open.len(), 2);
+    assert_eq!(open[0].procedure_name, "Đăng ký khai sinh");
+    assert!(store.apology_tasks(Uuid::now_v7(), true, 10).await.unwrap().is_empty(), "scoped to the unit");
+    let d0 = store.dossier_by_code(&codes[0]).await.unwrap().unwrap();
+    assert!(store.open_apology_task(d0.id).await.unwrap().is_some());
+    let mut pos = d0.position();
+    pos.original_due_at = pos.due_at;
+    pos.due_at = pos.due_at.map(|d| d + chrono::Duration::days(5));
+    store
+        .apply_transition(&transition(&d0, pos, "apologize_and_reschedule", Some((f.unit_id, Role::DeskOfficer))))
+        .await
+        .unwrap();
+    assert!(store.open_apology_task(d0.id).await.unwrap().is_none());
+    let d1 = store.dossier_by_code(&codes[1]).await.unwrap().unwrap();
+    let mut pos = d1.position();
+    pos.state = DossierState::Withdrawn;
+    store.apply_transition(&transition(&d1, pos, "withdraw", None)).await.unwrap();
+    assert!(store.apology_tasks(f.unit_id, false, 10).await.unwrap().is_empty());
+    let all = store.apology_tasks(f.unit_id, true, 10).await.unwrap();
+    let mut closed_by: Vec<_> = all.iter().map(|t| t.closed_by_action.clone().unwrap()).collect();
+    closed_by.sort();
+    assert_eq!(closed_by, vec!["apologize_and_reschedule".to_owned(), "withdraw".to_owned()]);
+}
+
+async fn history_records_due_dates_and_settings_round_trip(store: Arc<dyn Store>) {
+    let f = fixture(&store).await;
+    let d = new_dossier(&f, day());
+    let r = receipt(store.create_dossier(&d).await.unwrap());
+    let dossier = store.dossier_by_code(&r.code).await.unwrap().unwrap();
+    let mut pos = dossier.position();
+    let promised = d.due_at.unwrap() + chrono::Duration::days(3);
+    pos.due_at = Some(promised);
+    store.apply_transition(&transition(&dossier, pos, "apologize_and_reschedule", None)).await.unwrap();
+    let h = store.history(dossier.id).await.unwrap();
+    assert_eq!(h.iter().map(|e| e.due_at).collect::<Vec<_>>(), vec![d.due_at, Some(promised)]);
+    assert_eq!(store.setting("calendar").await.unwrap(), None);
+    let at = Utc.with_ymd_and_hms(2026, 11, 23, 2, 0, 0).unwrap();
+    store.put_setting("calendar", "a", at).await.unwrap();
+    store.put_setting("calendar", "b", at).await.unwrap();
+    assert_eq!(store.setting("calendar").await.unwrap().as_deref(), Some("b"));
 }
