@@ -4,7 +4,6 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use chrono::Utc;
 use cqs_domain::auth::{Denied, Principal};
 use rand::Rng;
 use sha2::{Digest, Sha256};
@@ -79,7 +78,7 @@ impl FromRequestParts<AppState> for Caller {
             tracing::info!(target: "security", key_prefix = prefix, "rejected API key");
             return Err(invalid_key());
         }
-        let now = Utc::now();
+        let now = state.clock.now();
         if record.last_used_at.is_none_or(|t| now - t > TOUCH_INTERVAL) {
             state.store.touch_api_key(key.id, now).await?;
         }

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod jobs;
 pub mod rules;
 
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::{HeaderName, StatusCode};
 use axum::response::IntoResponse;
+use chrono::{DateTime, SubsecRound, Utc};
 use cqs_store::Store;
 use cqs_store::files::FileStore;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -49,6 +51,38 @@ impl Default for Limits {
     }
 }
 
+/// Where handlers and jobs read the time: the system clock, or in tests a clock they set, so
+/// deadlines across a holiday can be checked through the API on any day the tests run.
+#[derive(Clone, Default)]
+pub struct Clock(Option<Arc<std::sync::Mutex<DateTime<Utc>>>>);
+
+impl Clock {
+    pub fn system() -> Self {
+        Self(None)
+    }
+
+    /// A clock that stands at `at` until [`Clock::set`] moves it.
+    pub fn fixed(at: DateTime<Utc>) -> Self {
+        Self(Some(Arc::new(std::sync::Mutex::new(at))))
+    }
+
+    /// Moves a fixed clock; the system clock cannot be moved.
+    pub fn set(&self, at: DateTime<Utc>) {
+        if let Some(c) = &self.0 {
+            *c.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = at;
+        }
+    }
+
+    /// Now, to the microsecond both databases store.
+    pub fn now(&self) -> DateTime<Utc> {
+        let at = match &self.0 {
+            Some(c) => *c.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
+            None => Utc::now(),
+        };
+        at.trunc_subsecs(6)
+    }
+}
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -57,11 +91,16 @@ pub struct AppState {
     pub rules: Arc<Rules>,
     pub limits: Limits,
     pub forms: FormCache,
+    pub clock: Clock,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, files: FileStore, rules: Rules, limits: Limits) -> Self {
-        Self { store, files, rules: Arc::new(rules), limits, forms: FormCache::default() }
+        Self { store, files, rules: Arc::new(rules), limits, forms: FormCache::default(), clock: Clock::system() }
+    }
+
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
     }
 }
 

@@ -57,6 +57,21 @@ impl WorkingCalendar {
         Ok(Self { periods, overrides })
     }
 
+    /// A digest of everything that decides working time (hours, and every date that differs
+    /// from the weekday rule), so a changed calendar can be told from the one due dates were
+    /// computed on, whichever file or rule the change came from.
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        for (a, b) in &self.periods {
+            h.update(format!("{a}-{b};"));
+        }
+        for (d, working) in &self.overrides {
+            h.update(format!("{d}={};", u8::from(*working)));
+        }
+        hex::encode(h.finalize())
+    }
+
     /// Minutes of work in one working day.
     pub fn minutes_per_day(&self) -> i64 {
         self.periods.iter().map(|(a, b)| (*b - *a).num_minutes()).sum()
@@ -233,6 +248,24 @@ mod tests {
     }
     fn vn(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
         to_utc(NaiveDate::from_ymd_opt(y, mo, d).unwrap(), t(h, mi))
+    }
+
+    #[test]
+    fn fingerprint_changes_with_hours_or_days_only() {
+        let base = cal().fingerprint();
+        assert_eq!(base, cal().fingerprint());
+        let shorter =
+            WorkingCalendar::new(vec![(t(7, 30), t(11, 30)), (t(13, 30), t(17, 0))], &embedded_decisions().unwrap());
+        assert_ne!(shorter.unwrap().fingerprint(), base);
+        let mut decisions = embedded_decisions().unwrap();
+        let y2026 = decisions.iter_mut().find(|d| d.year == 2026).unwrap();
+        y2026.working_days.clear();
+        y2026.legal_basis.push_str(" (sửa)");
+        assert_ne!(WorkingCalendar::new(default_periods(), &decisions).unwrap().fingerprint(), base);
+        // Wording alone changes nothing that decides working time.
+        let mut decisions = embedded_decisions().unwrap();
+        decisions[0].legal_basis.push_str(" (sửa)");
+        assert_eq!(WorkingCalendar::new(default_periods(), &decisions).unwrap().fingerprint(), base);
     }
 
     #[test]

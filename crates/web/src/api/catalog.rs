@@ -6,7 +6,6 @@ use std::sync::{Arc, RwLock};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::Utc;
 use cqs_domain::catalog::{Deadline, Field, OnlineLevel, ProcedureSpec, ProcedureVersion, select_in_force};
 use cqs_domain::dossier::local_date;
 use cqs_domain::form::FormSchema;
@@ -77,7 +76,7 @@ pub struct ProcedureQuery {
 
 /// Published versions in force today, one per procedure code.
 async fn in_force_today(state: &AppState) -> Result<Vec<ProcedureVersion>, ApiError> {
-    let today = local_date(Utc::now());
+    let today = local_date(state.clock.now());
     let all = state.store.published_versions().await?;
     let mut by_code: HashMap<String, Vec<ProcedureVersion>> = HashMap::new();
     for v in all {
@@ -175,9 +174,9 @@ pub async fn get_procedure(
             }
             v
         }
-        None => {
-            select_in_force(&versions, local_date(Utc::now())).cloned().ok_or_else(|| ApiError::not_found("thủ tục"))?
-        }
+        None => select_in_force(&versions, local_date(state.clock.now()))
+            .cloned()
+            .ok_or_else(|| ApiError::not_found("thủ tục"))?,
     };
     Ok(Json(found))
 }
@@ -185,7 +184,7 @@ pub async fn get_procedure(
 /// The province's root unit (the one without a parent that is valid today); catalog rights are
 /// held there.
 pub async fn root_unit(state: &AppState) -> Result<Uuid, ApiError> {
-    let today = local_date(Utc::now());
+    let today = local_date(state.clock.now());
     state
         .store
         .org_units()

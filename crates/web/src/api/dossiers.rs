@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use cqs_domain::auth::Principal;
 use cqs_domain::catalog::select_in_force;
 use cqs_domain::dossier::{
@@ -170,7 +170,7 @@ pub async fn submit(State(state): State<AppState>, caller: Caller, req: Request)
         }])
     })?;
     // Microsecond precision: what both backends store, so a replayed receipt matches the row.
-    let now = Utc::now().trunc_subsecs(6);
+    let now = state.clock.now();
     let today = local_date(now);
     let unit = state
         .store
@@ -381,6 +381,8 @@ pub struct DossierView {
     pub deadline: cqs_domain::calendar::DeadlineFlags,
     pub procedure_name: String,
     pub attachments: Vec<Attachment>,
+    /// Set when the dossier went past due and its unit still owes the apology (Mẫu 04).
+    pub apology_task: Option<cqs_store::ApologyTask>,
 }
 
 /// Overdue and due-soon flags of a dossier in `s`.
@@ -418,10 +420,11 @@ pub async fn get_dossier(
     let attachments = state.store.attachments(d.id).await?.into_iter().map(|a| a.attachment).collect();
     let procedure_name =
         state.store.public_status(d.code.as_str()).await?.map(|p| p.procedure_name).unwrap_or_default();
-    let now = Utc::now();
+    let now = state.clock.now();
     let status = StatusView::of(&state, d.state, now)?;
     let deadline = flags(&state, d.state, d.due_at, d.paused_at, now);
-    Ok(Json(DossierView { dossier: d, status, deadline, procedure_name, attachments }))
+    let apology_task = state.store.open_apology_task(d.id).await?;
+    Ok(Json(DossierView { dossier: d, status, deadline, procedure_name, attachments, apology_task }))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -517,5 +520,10 @@ pub async fn get_control_sheet(
     let ctx = crate::api::workflow::Context::load(&state, &code).await?;
     caller.0.may_read_dossier(&ctx.involved_units(), ctx.dossier.submitted_by_client)?;
     let history = state.store.history(ctx.dossier.id).await?;
-    Ok(Json(cqs_domain::control::control_sheet(&ctx.version.spec.process, &history, &state.rules.calendar, Utc::now())))
+    Ok(Json(cqs_domain::control::control_sheet(
+        &ctx.version.spec.process,
+        &history,
+        &state.rules.calendar,
+        state.clock.now(),
+    )))
 }

@@ -74,6 +74,24 @@ fn local_start(d: NaiveDate) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// The unit a staff caller works at (the named one, or their first) and their roles there;
+/// anyone else, or staff without a role at that unit, is denied.
+pub async fn staff_unit(state: &AppState, caller: &Caller, unit: Option<&str>) -> Result<(Uuid, Vec<Role>), ApiError> {
+    caller.require_authenticated()?;
+    let Principal::Staff { grants, .. } = &caller.0 else {
+        return Err(cqs_domain::auth::Denied::NoRoleInUnit.into());
+    };
+    let unit_id = match unit {
+        Some(code) => state.store.org_unit_by_code(code).await?.ok_or_else(|| ApiError::not_found("đơn vị"))?.id,
+        None => grants.first().map(|g| g.org_unit_id).ok_or(cqs_domain::auth::Denied::NoRoleInUnit)?,
+    };
+    let mine: Vec<Role> = grants.iter().filter(|g| g.org_unit_id == unit_id).map(|g| g.role).collect();
+    if mine.is_empty() {
+        return Err(cqs_domain::auth::Denied::NoRoleInUnit.into());
+    }
+    Ok((unit_id, mine))
+}
+
 /// Dossiers awaiting action at one of the caller's units, sorted by due date.
 #[utoipa::path(get, path = "/api/v1/inbox", tag = "dossiers", params(InboxParams),
     responses((status = 200, body = InboxPage), (status = 400, body = crate::error::Problem),
@@ -84,18 +102,7 @@ pub async fn inbox(
     caller: Caller,
     ApiQuery(p): ApiQuery<InboxParams>,
 ) -> Result<Json<InboxPage>, ApiError> {
-    caller.require_authenticated()?;
-    let Principal::Staff { grants, .. } = &caller.0 else {
-        return Err(cqs_domain::auth::Denied::NoRoleInUnit.into());
-    };
-    let unit_id = match &p.unit {
-        Some(code) => state.store.org_unit_by_code(code).await?.ok_or_else(|| ApiError::not_found("đơn vị"))?.id,
-        None => grants.first().map(|g| g.org_unit_id).ok_or(cqs_domain::auth::Denied::NoRoleInUnit)?,
-    };
-    let mine: Vec<Role> = grants.iter().filter(|g| g.org_unit_id == unit_id).map(|g| g.role).collect();
-    if mine.is_empty() {
-        return Err(cqs_domain::auth::Denied::NoRoleInUnit.into());
-    }
+    let (unit_id, mine) = staff_unit(&state, &caller, p.unit.as_deref()).await?;
     let roles = match p.scope.as_deref() {
         None | Some("mine") if !mine.contains(&Role::Admin) => Some(mine),
         None | Some("mine") | Some("unit") => None,
@@ -105,7 +112,7 @@ pub async fn inbox(
     if !(1..=200).contains(&limit) {
         return Err(bad("Tham số limit phải từ 1 đến 200"));
     }
-    let now = Utc::now();
+    let now = state.clock.now();
     // A dossier code is matched by prefix as typed; a name by its folded form.
     let text = p.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(|q| {
         if q.contains('.') {

@@ -37,7 +37,7 @@ pub async fn lookup(
     let code = DossierCode::parse(&code).map_err(|e| ApiError::bad_request("invalid_dossier_code", e.to_string()))?;
     let p = state.store.public_status(code.as_str()).await?.ok_or_else(|| ApiError::not_found("hồ sơ"))?;
     let fmt = |t: DateTime<Utc>| local_date(t).format("%d/%m/%Y").to_string();
-    let now = Utc::now();
+    let now = state.clock.now();
     Ok(Json(PublicDossier {
         status: StatusView::of(&state, p.state, now)?,
         deadline: crate::api::dossiers::flags(&state, p.state, p.due_at, p.paused_at, now),

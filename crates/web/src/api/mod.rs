@@ -1,5 +1,6 @@
 //! `/api/v1`: routes, their OpenAPI description, and the self-hosted docs page.
 
+pub mod apologies;
 pub mod catalog;
 pub mod dossiers;
 pub mod health;
@@ -68,6 +69,7 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(workflow::act))
         .routes(routes!(dossiers::get_control_sheet))
         .routes(routes!(inbox::inbox))
+        .routes(routes!(apologies::list))
         .routes(routes!(lookup::lookup))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

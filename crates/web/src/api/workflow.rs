@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
-use chrono::{SubsecRound, Utc};
+use chrono::Utc;
 use cqs_domain::auth::Principal;
 use cqs_domain::catalog::{ProcedureVersion, UnitRef};
 use cqs_domain::dossier::{Actor, ActorKind, Dossier};
@@ -45,13 +45,28 @@ impl Context {
                 tracing::error!("dossier points at a missing procedure version");
                 ApiError::internal()
             })?;
-        let codes: HashMap<String, Uuid> =
-            state.store.org_units().await?.into_iter().map(|u| (u.code.to_string(), u.id)).collect();
+        let codes = unit_codes(state).await?;
+        Ok(Self::new(dossier, version, codes))
+    }
+
+    /// A context from parts already loaded (`codes` maps agency codes to unit ids).
+    pub fn new(dossier: Dossier, version: ProcedureVersion, codes: HashMap<String, Uuid>) -> Self {
         let deciding = match &version.spec.deciding_unit {
             UnitRef::Code(c) => codes.get(c.as_str()).copied().unwrap_or(dossier.receiving_unit_id),
             _ => dossier.receiving_unit_id,
         };
-        Ok(Self { units: Units { receiving: dossier.receiving_unit_id, deciding }, dossier, version, codes })
+        Self { units: Units { receiving: dossier.receiving_unit_id, deciding }, dossier, version, codes }
+    }
+
+    /// The agency-code map the context was built with.
+    pub fn codes_map(&self) -> HashMap<String, Uuid> {
+        self.codes.clone()
+    }
+
+    /// Who must act next on the dossier at `position`.
+    pub fn holder(&self, position: &cqs_domain::workflow::Position) -> Option<(Uuid, cqs_domain::auth::Role)> {
+        let resolve = |c: &cqs_domain::ids::AgencyCode| self.codes.get(c.as_str()).copied();
+        cqs_domain::workflow::holder(position, &self.version.spec.process, self.units, &resolve)
     }
 
     /// Every unit the dossier's process involves: their staff may see it.
@@ -66,6 +81,11 @@ impl Context {
         out.dedup();
         out
     }
+}
+
+/// Agency code → unit id, for resolving the units a process names.
+pub async fn unit_codes(state: &AppState) -> Result<HashMap<String, Uuid>, ApiError> {
+    Ok(state.store.org_units().await?.into_iter().map(|u| (u.code.to_string(), u.id)).collect())
 }
 
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
@@ -130,7 +150,7 @@ pub async fn act(
     if body.expected_version != d.version {
         return Err(stale(&state, d)?);
     }
-    let now = Utc::now().trunc_subsecs(6);
+    let now = state.clock.now();
     let resolve = |c: &cqs_domain::ids::AgencyCode| ctx.codes.get(c.as_str()).copied();
     let outcome = decide(
         &d.position(),
@@ -170,7 +190,7 @@ pub async fn act(
             actor,
             actor_unit_id: outcome.acting_unit,
             at: now,
-            holder: cqs_domain::workflow::holder(&position, &ctx.version.spec.process, ctx.units, &resolve),
+            holder: ctx.holder(&position),
         })
         .await
         .map_err(|e| match e {
@@ -189,7 +209,7 @@ pub async fn act(
 }
 
 fn stale(state: &AppState, d: &Dossier) -> Result<ApiError, ApiError> {
-    let status = StatusView::of(state, d.state, Utc::now())?;
+    let status = StatusView::of(state, d.state, state.clock.now())?;
     Ok(ApiError::new(StatusCode::CONFLICT, "stale_version", "Hồ sơ đã được cập nhật bởi người khác, vui lòng tải lại")
         .detail(format!("Phiên bản hiện tại: {}; trạng thái: {}", d.version, status.name)))
 }

@@ -1,5 +1,7 @@
 //! In-process API tests: the real router on a real SQLite store in a temporary directory.
 
+mod deadlines;
+
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -17,6 +19,8 @@ use uuid::Uuid;
 
 struct App {
     router: axum::Router,
+    state: cqs_web::AppState,
+    clock: cqs_web::Clock,
     store: Arc<dyn Store>,
     dir: tempfile::TempDir,
     portal: String,
@@ -124,7 +128,12 @@ async fn app_on(store: Arc<dyn Store>, dir: tempfile::TempDir) -> App {
     strict.code = cqs_domain::ids::ProcedureCode::parse("1.000656").unwrap();
     strict.name = "Đăng ký lại khai sinh".into();
     strict.components[0].required = true;
-    store.add_procedure_versions(&[spec(), strict], true).await.unwrap();
+    // Three working days, for deadlines that cross holidays.
+    let mut long = spec();
+    long.code = cqs_domain::ids::ProcedureCode::parse("1.004884").unwrap();
+    long.name = "Cấp bản sao trích lục hộ tịch".into();
+    long.deadline = cqs_domain::catalog::Deadline::WorkingHours { hours: 24 };
+    store.add_procedure_versions(&[spec(), strict, long], true).await.unwrap();
     let id = |c: &'static str| {
         let store = store.clone();
         async move { store.org_unit_by_code(c).await.unwrap().unwrap().id }
@@ -138,9 +147,14 @@ async fn app_on(store: Arc<dyn Store>, dir: tempfile::TempDir) -> App {
     let specialist_x = staff(&store, "specialist.x", Role::Specialist, x).await;
     let leader_x = staff(&store, "leader.x", Role::Leader, x).await;
     let files = FileStore::open(dir.path().join("files")).unwrap();
-    let state = cqs_web::AppState::new(store.clone(), files, cqs_web::Rules::embedded().unwrap(), Default::default());
+    // A clock the deadline tests move; the others run at the real time it starts at.
+    let clock = cqs_web::Clock::fixed(chrono::Utc::now());
+    let state = cqs_web::AppState::new(store.clone(), files, cqs_web::Rules::embedded().unwrap(), Default::default())
+        .with_clock(clock.clone());
     App {
-        router: cqs_web::router(state),
+        router: cqs_web::router(state.clone()),
+        state,
+        clock,
         store,
         dir,
         portal,
@@ -479,6 +493,7 @@ async fn route_table_covers_every_route() {
         ("post", "/api/v1/dossiers/{code}/actions", 401),
         ("get", "/api/v1/dossiers/{code}/control-sheet", 401),
         ("get", "/api/v1/inbox", 401),
+        ("get", "/api/v1/apology-tasks", 401),
         ("get", "/api/v1/lookup/{code}", 404),
         ("get", "/healthz", 200),
         ("get", "/readyz", 200),
