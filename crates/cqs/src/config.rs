@@ -25,6 +25,9 @@ pub struct Config {
     pub max_connections: u32,
     /// `text` for people, `json` for log collectors.
     pub log_format: String,
+    /// Seconds between deadline sweeps (due-soon and overdue notices, apology tasks); 0 turns
+    /// the sweeper off on this node. Every node may sweep: notices are sent once regardless.
+    pub sweep_interval_secs: u64,
     pub limits: LimitsConfig,
 }
 
@@ -48,6 +51,7 @@ impl Default for Config {
             sqlite_synchronous: "normal".into(),
             max_connections: 8,
             log_format: "text".into(),
+            sweep_interval_secs: 60,
             limits: LimitsConfig {
                 json_body_kb: l.json_body / 1024,
                 submission_body_mb: l.submission_body / (1024 * 1024),
@@ -60,8 +64,16 @@ impl Default for Config {
 }
 
 /// Top-level settings keys, the only `CQS_*` variables read as configuration.
-const SETTINGS: [&str; 7] =
-    ["listen", "data_dir", "database_url", "sqlite_synchronous", "max_connections", "log_format", "limits"];
+const SETTINGS: [&str; 8] = [
+    "listen",
+    "data_dir",
+    "database_url",
+    "sqlite_synchronous",
+    "max_connections",
+    "log_format",
+    "sweep_interval_secs",
+    "limits",
+];
 
 /// Whether an environment key (after `CQS_`) names a setting or a nested setting.
 fn is_setting(key: &str) -> bool {

@@ -55,6 +55,18 @@ enum Command {
     /// Manage API keys for systems and staff tools.
     #[command(subcommand)]
     Apikey(ApiKeyCommand),
+    /// Run the legal-clock jobs once (the server runs them by itself).
+    #[command(subcommand)]
+    Deadlines(DeadlinesCommand),
+}
+
+#[derive(Subcommand)]
+enum DeadlinesCommand {
+    /// Send due-soon and overdue notices now and open apology tasks for late dossiers.
+    Sweep,
+    /// Recompute the due dates of running dossiers on the current working calendar (after
+    /// editing <data-dir>/rules/calendar/; the server also does this when it starts).
+    Recompute,
 }
 
 #[derive(Subcommand)]
@@ -213,6 +225,32 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
             };
             let token = commands::issue_key(store.as_ref(), &name, None, scopes, unit).await?;
             println!("Khóa API (chỉ hiển thị một lần): {token}");
+        }
+        Command::Deadlines(DeadlinesCommand::Sweep) => {
+            let state = cqs::server::app_state(&cfg, store, files)?;
+            let r = cqs_web::jobs::sweep(state.store.as_ref(), &state.rules.calendar, state.clock.now()).await?;
+            println!(
+                "Đã xét {} hồ sơ: gửi {} thông báo sắp đến hạn, {} thông báo quá hạn.",
+                r.examined, r.due_soon, r.overdue
+            );
+        }
+        Command::Deadlines(DeadlinesCommand::Recompute) => {
+            let state = cqs::server::app_state(&cfg, store, files)?;
+            let r = cqs_web::jobs::recompute_due_dates(&state, state.clock.now())
+                .await
+                .map_err(|e| anyhow::anyhow!("không tính lại được hạn: {e:?}"))?;
+            state
+                .store
+                .put_setting(
+                    cqs_web::jobs::recompute::CALENDAR_SETTING,
+                    &state.rules.calendar.fingerprint(),
+                    state.clock.now(),
+                )
+                .await?;
+            println!(
+                "Đã xét {} hồ sơ đang giải quyết: {} hồ sơ đổi hạn, {} giữ nguyên hạn vì lịch sử không đủ để tính lại.",
+                r.examined, r.changed, r.kept
+            );
         }
         Command::Apikey(ApiKeyCommand::Revoke { prefix }) => {
             if store.revoke_api_key(&prefix, chrono::Utc::now()).await? {

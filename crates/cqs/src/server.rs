@@ -34,11 +34,38 @@ pub async fn reconcile_files(store: &Arc<dyn Store>, files: &FileStore) -> anyho
     Ok(())
 }
 
-pub async fn serve(cfg: &Config, store: Arc<dyn Store>, files: FileStore) -> anyhow::Result<()> {
-    reconcile_files(&store, &files).await?;
+/// The application state: store, files, and the rules from the shipped files and the data
+/// directory's overrides.
+pub fn app_state(cfg: &Config, store: Arc<dyn Store>, files: FileStore) -> anyhow::Result<cqs_web::AppState> {
     let rules = cqs_web::Rules::load(Some(&cfg.data_dir.join("rules")))
         .map_err(|e| anyhow::anyhow!("quy tắc không hợp lệ: {e}"))?;
-    let state = cqs_web::AppState::new(store.clone(), files, rules, cfg.limits());
+    Ok(cqs_web::AppState::new(store, files, rules, cfg.limits()))
+}
+
+/// Re-times running dossiers if the working calendar changed since the last start. Runs beside
+/// the server: requests are served meanwhile, and each dossier is updated in its own transaction.
+fn recompute_in_background(state: cqs_web::AppState) {
+    tokio::spawn(async move {
+        match cqs_web::jobs::recompute_if_calendar_changed(&state).await {
+            Ok(Some(r)) => tracing::info!(
+                examined = r.examined,
+                changed = r.changed,
+                kept = r.kept,
+                "working calendar changed: due dates recomputed"
+            ),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = ?e, "due dates not recomputed; run `cqs deadlines recompute`"),
+        }
+    });
+}
+
+pub async fn serve(cfg: &Config, store: Arc<dyn Store>, files: FileStore) -> anyhow::Result<()> {
+    reconcile_files(&store, &files).await?;
+    let state = app_state(cfg, store.clone(), files)?;
+    recompute_in_background(state.clone());
+    if cfg.sweep_interval_secs > 0 {
+        cqs_web::jobs::spawn_sweeper(state.clone(), std::time::Duration::from_secs(cfg.sweep_interval_secs));
+    }
     let app = cqs_web::router(state);
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
