@@ -13,6 +13,18 @@
 /// Most submissions written in one transaction.
 pub(crate) const MAX_BATCH: usize = 64;
 
+/// Escapes LIKE's wildcards (and the escape character) so user text matches literally.
+pub(crate) fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Maps a decode or enum-parse failure to a store error naming the column.
 pub(crate) fn corrupt(what: &str) -> crate::StoreError {
     crate::StoreError::Corrupt(what.to_owned())
@@ -32,7 +44,7 @@ macro_rules! impl_store {
         use sqlx::Row;
         use uuid::Uuid;
 
-        use crate::backend::corrupt;
+        use crate::backend::{corrupt, escape_like};
         use crate::model::*;
         use crate::{Result, StoreError};
 
@@ -930,10 +942,19 @@ macro_rules! impl_store {
                     b.push(" AND paused_at IS NULL AND due_sort >= ").push_bind(from);
                     b.push(" AND due_sort <= ").push_bind(to);
                 }
-                if let Some(text) = &q.text {
-                    b.push(" AND (applicant_search LIKE ").push_bind(format!("%{text}%"));
-                    b.push(" OR code LIKE ").push_bind(format!("{text}%"));
-                    b.push(")");
+                match &q.text {
+                    Some(InboxText::Name(words)) => {
+                        b.push(" AND applicant_search LIKE ").push_bind(format!("%{}%", escape_like(words)));
+                        b.push(" ESCAPE '\\'");
+                    }
+                    Some(InboxText::Code(code)) => {
+                        b.push(" AND code = ").push_bind(code.clone());
+                    }
+                    Some(InboxText::CodePrefix(prefix)) => {
+                        b.push(" AND code LIKE ").push_bind(format!("{}%", escape_like(prefix)));
+                        b.push(" ESCAPE '\\'");
+                    }
+                    None => {}
                 }
                 if let Some((due, id)) = q.after {
                     b.push(" AND (due_sort > ").push_bind(due);

@@ -180,11 +180,22 @@ pub struct InboxQuery {
     pub overdue_at: Option<DateTime<Utc>>,
     /// Only dossiers due between `now` and this limit.
     pub due_between: Option<(DateTime<Utc>, DateTime<Utc>)>,
-    /// Folded words matched against the applicant's name, or a code prefix.
-    pub text: Option<String>,
+    pub text: Option<InboxText>,
     /// Continue after this (due_sort, id).
     pub after: Option<(DateTime<Utc>, Uuid)>,
     pub limit: i64,
+}
+
+/// What an inbox search looks for. Name and code searches are separate conditions: combining
+/// them with OR made every name search pay for a code comparison on each dossier it passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboxText {
+    /// Folded words, matched as a substring of the folded applicant name.
+    Name(String),
+    /// A whole dossier code.
+    Code(String),
+    /// The start of a dossier code.
+    CodePrefix(String),
 }
 
 /// One dossier in an inbox.

@@ -472,8 +472,17 @@ async fn inbox_orders_by_due_date_and_pages_by_cursor(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(codes(overdue), expected[..2].to_vec());
-    let named = store.inbox(&InboxQuery { text: Some("le thi hong".into()), ..q(None) }).await.unwrap();
+    let named =
+        store.inbox(&InboxQuery { text: Some(InboxText::Name("le thi hong".into())), ..q(None) }).await.unwrap();
     assert_eq!(codes(named), vec![made[2].0.clone()]);
+    let wildcard = store.inbox(&InboxQuery { text: Some(InboxText::Name("le_thi".into())), ..q(None) }).await.unwrap();
+    assert!(wildcard.is_empty(), "an underscore is a character, not a wildcard");
+    let exact = store.inbox(&InboxQuery { text: Some(InboxText::Code(made[3].0.clone())), ..q(None) }).await.unwrap();
+    assert_eq!(codes(exact), vec![made[3].0.clone()]);
+    let prefix = &made[3].0[..made[3].0.len() - 1];
+    let by_prefix =
+        store.inbox(&InboxQuery { text: Some(InboxText::CodePrefix(prefix.into())), ..q(None) }).await.unwrap();
+    assert!(codes(by_prefix).contains(&made[3].0));
     let other_unit = store.inbox(&InboxQuery { unit_id: Uuid::now_v7(), ..q(None) }).await.unwrap();
     assert!(other_unit.is_empty());
 }

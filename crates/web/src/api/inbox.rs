@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use cqs_domain::auth::{Principal, Role};
 use cqs_domain::calendar::{DUE_SOON_MINUTES, DeadlineFlags};
 use cqs_domain::dossier::DossierState;
-use cqs_store::{InboxItem, InboxQuery};
+use cqs_store::{InboxItem, InboxQuery, InboxText};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -113,12 +113,15 @@ pub async fn inbox(
         return Err(bad("Tham số limit phải từ 1 đến 200"));
     }
     let now = state.clock.now();
-    // A dossier code is matched by prefix as typed; a name by its folded form.
+    // A whole dossier code is looked up; a partial one is matched by prefix as typed; anything
+    // else is a name, matched in its folded form.
     let text = p.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(|q| {
-        if q.contains('.') {
-            q.chars().filter(|c| !matches!(c, '%' | '_')).collect()
+        if let Ok(code) = cqs_domain::ids::DossierCode::parse(q) {
+            InboxText::Code(code.to_string())
+        } else if q.contains('.') {
+            InboxText::CodePrefix(q.to_owned())
         } else {
-            cqs_domain::text::fold(q)
+            InboxText::Name(cqs_domain::text::fold(q))
         }
     });
     let q = InboxQuery {
