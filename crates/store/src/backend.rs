@@ -13,16 +13,10 @@
 /// Most submissions written in one transaction.
 pub(crate) const MAX_BATCH: usize = 64;
 
-/// Escapes LIKE's wildcards (and the escape character) so user text matches literally.
-pub(crate) fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
+/// Drops LIKE's wildcards from search text: names and dossier codes never contain them, and a
+/// pattern without them (and without an ESCAPE clause) keeps SQLite's LIKE on its fast path.
+pub(crate) fn strip_wildcards(s: &str) -> String {
+    s.chars().filter(|c| !matches!(c, '%' | '_' | '\\')).collect()
 }
 
 /// Maps a decode or enum-parse failure to a store error naming the column.
@@ -44,7 +38,7 @@ macro_rules! impl_store {
         use sqlx::Row;
         use uuid::Uuid;
 
-        use crate::backend::{corrupt, escape_like};
+        use crate::backend::{corrupt, strip_wildcards};
         use crate::model::*;
         use crate::{Result, StoreError};
 
@@ -944,15 +938,13 @@ macro_rules! impl_store {
                 }
                 match &q.text {
                     Some(InboxText::Name(words)) => {
-                        b.push(" AND applicant_search LIKE ").push_bind(format!("%{}%", escape_like(words)));
-                        b.push(" ESCAPE '\\'");
+                        b.push(" AND applicant_search LIKE ").push_bind(format!("%{}%", strip_wildcards(words)));
                     }
                     Some(InboxText::Code(code)) => {
                         b.push(" AND code = ").push_bind(code.clone());
                     }
                     Some(InboxText::CodePrefix(prefix)) => {
-                        b.push(" AND code LIKE ").push_bind(format!("{}%", escape_like(prefix)));
-                        b.push(" ESCAPE '\\'");
+                        b.push(" AND code LIKE ").push_bind(format!("{}%", strip_wildcards(prefix)));
                     }
                     None => {}
                 }

@@ -476,7 +476,7 @@ async fn inbox_orders_by_due_date_and_pages_by_cursor(store: Arc<dyn Store>) {
         store.inbox(&InboxQuery { text: Some(InboxText::Name("le thi hong".into())), ..q(None) }).await.unwrap();
     assert_eq!(codes(named), vec![made[2].0.clone()]);
     let wildcard = store.inbox(&InboxQuery { text: Some(InboxText::Name("le_thi".into())), ..q(None) }).await.unwrap();
-    assert!(wildcard.is_empty(), "an underscore is a character, not a wildcard");
+    assert!(wildcard.is_empty(), "an underscore is dropped, not a wildcard");
     let exact = store.inbox(&InboxQuery { text: Some(InboxText::Code(made[3].0.clone())), ..q(None) }).await.unwrap();
     assert_eq!(codes(exact), vec![made[3].0.clone()]);
     let prefix = &made[3].0[..made[3].0.len() - 1];
