@@ -56,6 +56,7 @@ async fn main() -> anyhow::Result<()> {
     let lookup_peak = load::closed_loop(&client, load::Op::Lookup, conc, dur).await?;
     let submit_half = load::open_loop(&client, load::Op::Submit, submit_peak.throughput / 2.0, dur).await?;
     let lookup_half = load::open_loop(&client, load::Op::Lookup, lookup_peak.throughput / 2.0, dur).await?;
+    let mut sweeps = Vec::new();
     let inbox = if args.inbox_dossiers > 0 {
         let started = std::time::Instant::now();
         seed::seed(&db, args.inbox_dossiers).await?;
@@ -72,6 +73,11 @@ async fn main() -> anyhow::Result<()> {
         // Two clients: officers of one unit working at once; eight: the server saturated.
         let busy = load::inbox_loop(&srv.base_url, &tokens, &queries, 2, dur).await?;
         let saturated = load::inbox_loop(&srv.base_url, &tokens, &queries, 8, dur).await?;
+        // The deadline sweeper over the same data: the first pass finds every late dossier, the
+        // second finds them notified already (the steady state, run every minute).
+        let first = srv.sweep(&args.cqs, &db)?;
+        let second = srv.sweep(&args.cqs, &db)?;
+        sweeps = vec![first, second];
         Some([(2, busy), (8, saturated)])
     } else {
         None
@@ -116,6 +122,9 @@ async fn main() -> anyhow::Result<()> {
         100.0 * submit_peak.throughput / raw.rate
     );
     println!("server resident memory after the run: {rss_mb:.0} MB");
+    for (i, (took, report)) in sweeps.iter().enumerate() {
+        println!("deadline sweep {} (`cqs deadlines sweep`): {:.1} s; {report}", i + 1, took.as_secs_f64());
+    }
     anyhow::ensure!(submit_peak.ok > 0 && lookup_peak.ok > 0, "no request succeeded");
     Ok(())
 }

@@ -54,9 +54,11 @@ pub struct ApologyTask {
 #[async_trait::async_trait]
 pub trait Deadlines: Send + Sync {
     /// Dossiers whose clock runs, due at or before `horizon`, not yet told they are overdue for
-    /// their current due date; by due date, continuing after `after`.
+    /// their current due date, nor (while still before it at `now`) that it is near; by due
+    /// date, continuing after `after`.
     async fn deadline_candidates(
         &self,
+        now: DateTime<Utc>,
         horizon: DateTime<Utc>,
         after: Option<(DateTime<Utc>, Uuid)>,
         limit: i64,
@@ -103,6 +105,7 @@ macro_rules! impl_deadlines {
         impl $crate::deadlines::Deadlines for $store {
             async fn deadline_candidates(
                 &self,
+                now: DateTime<Utc>,
                 horizon: DateTime<Utc>,
                 after: Option<(DateTime<Utc>, Uuid)>,
                 limit: i64,
@@ -112,10 +115,15 @@ macro_rules! impl_deadlines {
                      WHERE holder_unit_id IS NOT NULL AND state <> 'resolved' AND due_sort <= ",
                 );
                 b.push_bind(horizon);
+                // Already notified: overdue for this due date, or due soon while it is not yet past
+                // (so the steady-state sweep reads only dossiers that may be owed something).
                 b.push(
                     " AND NOT EXISTS (SELECT 1 FROM deadline_notices n
-                       WHERE n.dossier_id = d.id AND n.kind = 'overdue' AND n.due_at = d.due_at)",
+                       WHERE n.dossier_id = d.id AND n.due_at = d.due_at
+                         AND (n.kind = 'overdue' OR (n.kind = 'due_soon' AND d.due_sort >= ",
                 );
+                b.push_bind(now);
+                b.push(")))");
                 if let Some((due, id)) = after {
                     b.push(" AND (due_sort > ").push_bind(due);
                     b.push(" OR (due_sort = ").push_bind(due);

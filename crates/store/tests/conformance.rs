@@ -548,17 +548,29 @@ async fn deadline_candidates_skip_resolved_and_notified_dossiers(store: Arc<dyn 
         made.push((receipt(store.create_dossier(&d).await.unwrap()), d.due_at.unwrap()));
     }
     let horizon = made[0].1 + chrono::Duration::days(1);
-    let all = store.deadline_candidates(horizon, None, 100).await.unwrap();
+    let early = made[0].1 - chrono::Duration::hours(2);
+    let all = store.deadline_candidates(early, horizon, None, 100).await.unwrap();
     assert_eq!(all.len(), 5);
-    assert!(store.deadline_candidates(made[0].1 - chrono::Duration::hours(1), None, 100).await.unwrap().is_empty());
+    assert!(
+        store.deadline_candidates(early, made[0].1 - chrono::Duration::hours(1), None, 100).await.unwrap().is_empty()
+    );
     // Paged by (due, id).
-    let first = store.deadline_candidates(horizon, None, 2).await.unwrap();
+    let first = store.deadline_candidates(early, horizon, None, 2).await.unwrap();
     let last = first.last().unwrap();
-    let rest = store.deadline_candidates(horizon, Some((last.due_sort, last.id)), 100).await.unwrap();
+    let rest = store.deadline_candidates(early, horizon, Some((last.due_sort, last.id)), 100).await.unwrap();
     assert_eq!(first.len() + rest.len(), 5);
     // Once told it is overdue, a dossier is no longer a candidate for that due date.
     let (r, due) = &made[0];
     store.record_deadline_notices(&[overdue_notice(r.id, &r.code, *due, f.unit_id)]).await.unwrap();
+    // Told it is due soon: not a candidate again before its due date, but again after it.
+    let (r4, due4) = &made[4];
+    let mut soon = overdue_notice(r4.id, &r4.code, *due4, f.unit_id);
+    soon.kind = cqs_domain::deadline::NoticeKind::DueSoon;
+    store.record_deadline_notices(&[soon]).await.unwrap();
+    let before = store.deadline_candidates(early, horizon, None, 100).await.unwrap();
+    assert!(!before.iter().any(|c| c.id == r4.id));
+    let after_due = store.deadline_candidates(*due4 + chrono::Duration::hours(1), horizon, None, 100).await.unwrap();
+    assert!(after_due.iter().any(|c| c.id == r4.id));
     // A resolved dossier's clock has stopped.
     let (r1, _) = &made[1];
     let d1 = store.dossier_by_code(&r1.code).await.unwrap().unwrap();
@@ -566,8 +578,8 @@ async fn deadline_candidates_skip_resolved_and_notified_dossiers(store: Arc<dyn 
     pos.state = DossierState::Resolved;
     store.apply_transition(&transition(&d1, pos, "record_result", Some((f.unit_id, Role::DeskOfficer)))).await.unwrap();
     let left: Vec<Uuid> =
-        store.deadline_candidates(horizon, None, 100).await.unwrap().into_iter().map(|c| c.id).collect();
-    assert_eq!(left.len(), 3);
+        store.deadline_candidates(early, horizon, None, 100).await.unwrap().into_iter().map(|c| c.id).collect();
+    assert_eq!(left.len(), 2);
     assert!(!left.contains(&r.id) && !left.contains(&r1.id));
     // Running dossiers exclude the resolved one too.
     let running = store.running_dossiers(None, 100).await.unwrap();

@@ -14,6 +14,8 @@ use crate::AppState;
 
 /// Candidates read per page.
 const PAGE: i64 = 500;
+/// Notices recorded per transaction.
+const WRITE_BATCH: usize = 100;
 
 /// What one sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -35,7 +37,7 @@ pub async fn sweep(
     let mut report = SweepReport::default();
     let mut after = None;
     loop {
-        let page = store.deadline_candidates(horizon, after, PAGE).await?;
+        let page = store.deadline_candidates(now, horizon, after, PAGE).await?;
         let notices: Vec<DeadlineNotice> = page
             .iter()
             .filter_map(|c| {
@@ -50,10 +52,13 @@ pub async fn sweep(
                 })
             })
             .collect();
-        for sent in store.record_deadline_notices(&notices).await? {
-            match sent.kind {
-                NoticeKind::DueSoon => report.due_soon += 1,
-                NoticeKind::Overdue => report.overdue += 1,
+        // Short write transactions: on SQLite the sweeper shares the one writer with intake.
+        for chunk in notices.chunks(WRITE_BATCH) {
+            for sent in store.record_deadline_notices(chunk).await? {
+                match sent.kind {
+                    NoticeKind::DueSoon => report.due_soon += 1,
+                    NoticeKind::Overdue => report.overdue += 1,
+                }
             }
         }
         report.examined += page.len();
