@@ -106,7 +106,6 @@ pub fn control_sheet(
 mod tests {
     use super::*;
     use crate::catalog::tests::sample_spec;
-    use crate::dossier::{Actor, ActorKind};
     use chrono::TimeZone;
 
     fn vn(d: u32, h: u32, mi: u32) -> DateTime<Utc> {
@@ -114,18 +113,7 @@ mod tests {
     }
 
     fn row(seq: i32, at: DateTime<Utc>, action: &str, to: DossierState, step: Option<i32>) -> HistoryEntry {
-        HistoryEntry {
-            seq,
-            at,
-            actor: Actor { kind: ActorKind::Staff, id: None },
-            org_unit_id: None,
-            action: action.into(),
-            from_state: None,
-            to_state: to,
-            note: None,
-            step,
-            due_at: None,
-        }
+        crate::dossier::history_row(seq, at, action, to, step, None)
     }
 
     #[test]

@@ -129,7 +129,6 @@ pub fn replay_due(
 mod tests {
     use super::*;
     use crate::calendar::{YearDecision, default_periods, embedded_decisions};
-    use crate::dossier::{Actor, ActorKind};
     use chrono::TimeZone;
 
     fn vn(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
@@ -137,18 +136,7 @@ mod tests {
     }
 
     fn row(seq: i32, at: DateTime<Utc>, action: &str, due_at: Option<DateTime<Utc>>) -> HistoryEntry {
-        HistoryEntry {
-            seq,
-            at,
-            actor: Actor { kind: ActorKind::Staff, id: None },
-            org_unit_id: None,
-            action: action.into(),
-            from_state: None,
-            to_state: DossierState::InProgress,
-            note: None,
-            step: None,
-            due_at,
-        }
+        crate::dossier::history_row(seq, at, action, DossierState::InProgress, None, due_at)
     }
 
     fn calendar_with_extra_day_off(date: &str) -> WorkingCalendar {

@@ -341,6 +341,30 @@ pub struct HistoryEntry {
     pub due_at: Option<DateTime<Utc>>,
 }
 
+/// A history row for tests: a staff action with no actor or unit recorded.
+#[cfg(test)]
+pub(crate) fn history_row(
+    seq: i32,
+    at: DateTime<Utc>,
+    action: &str,
+    to_state: DossierState,
+    step: Option<i32>,
+    due_at: Option<DateTime<Utc>>,
+) -> HistoryEntry {
+    HistoryEntry {
+        seq,
+        at,
+        actor: Actor { kind: ActorKind::Staff, id: None },
+        org_unit_id: None,
+        action: action.into(),
+        from_state: None,
+        to_state,
+        note: None,
+        step,
+        due_at,
+    }
+}
+
 /// A dossier as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Dossier {

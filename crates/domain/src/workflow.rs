@@ -673,17 +673,6 @@ mod tests {
     }
 
     fn row(seq: i32, at: DateTime<Utc>, action: &str, due_at: Option<DateTime<Utc>>) -> crate::dossier::HistoryEntry {
-        crate::dossier::HistoryEntry {
-            seq,
-            at,
-            actor: crate::dossier::Actor { kind: crate::dossier::ActorKind::Staff, id: None },
-            org_unit_id: None,
-            action: action.into(),
-            from_state: None,
-            to_state: DossierState::InProgress,
-            note: None,
-            step: None,
-            due_at,
-        }
+        crate::dossier::history_row(seq, at, action, DossierState::InProgress, None, due_at)
     }
 }

@@ -393,8 +393,13 @@ pub fn flags(
     paused_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> cqs_domain::calendar::DeadlineFlags {
-    let open = !s.is_closed() && s != DossierState::Resolved;
-    cqs_domain::calendar::deadline_flags(&state.rules.calendar, open, due, paused_at, now)
+    cqs_domain::calendar::deadline_flags(
+        &state.rules.calendar,
+        cqs_domain::deadline::clock_runs(s),
+        due,
+        paused_at,
+        now,
+    )
 }
 
 async fn load_authorized(state: &AppState, caller: &Caller, code: &str) -> Result<Dossier, ApiError> {

@@ -3,6 +3,7 @@
 //! persists the decision only if nobody changed the dossier meanwhile.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Request, State};
@@ -27,30 +28,24 @@ pub struct Context {
     pub dossier: Dossier,
     pub version: ProcedureVersion,
     pub units: Units,
-    codes: HashMap<String, Uuid>,
+    codes: UnitCodes,
 }
+
+/// Agency code → unit id, shared by the contexts built from one load.
+pub type UnitCodes = Arc<HashMap<String, Uuid>>;
 
 impl Context {
     pub async fn load(state: &AppState, code: &str) -> Result<Self, ApiError> {
         let code =
             DossierCode::parse(code).map_err(|e| ApiError::bad_request("invalid_dossier_code", e.to_string()))?;
         let dossier = state.store.dossier_by_code(code.as_str()).await?.ok_or_else(|| ApiError::not_found("hồ sơ"))?;
-        let version = state
-            .store
-            .procedure_versions(dossier.procedure_code.as_str())
-            .await?
-            .into_iter()
-            .find(|v| v.id == dossier.procedure_id)
-            .ok_or_else(|| {
-                tracing::error!("dossier points at a missing procedure version");
-                ApiError::internal()
-            })?;
+        let version = pinned_version(state, &dossier).await?;
         let codes = unit_codes(state).await?;
         Ok(Self::new(dossier, version, codes))
     }
 
     /// A context from parts already loaded (`codes` maps agency codes to unit ids).
-    pub fn new(dossier: Dossier, version: ProcedureVersion, codes: HashMap<String, Uuid>) -> Self {
+    pub fn new(dossier: Dossier, version: ProcedureVersion, codes: UnitCodes) -> Self {
         let deciding = match &version.spec.deciding_unit {
             UnitRef::Code(c) => codes.get(c.as_str()).copied().unwrap_or(dossier.receiving_unit_id),
             _ => dossier.receiving_unit_id,
@@ -59,7 +54,7 @@ impl Context {
     }
 
     /// The agency-code map the context was built with.
-    pub fn codes_map(&self) -> HashMap<String, Uuid> {
+    pub fn codes_map(&self) -> UnitCodes {
         self.codes.clone()
     }
 
@@ -84,8 +79,22 @@ impl Context {
 }
 
 /// Agency code → unit id, for resolving the units a process names.
-pub async fn unit_codes(state: &AppState) -> Result<HashMap<String, Uuid>, ApiError> {
-    Ok(state.store.org_units().await?.into_iter().map(|u| (u.code.to_string(), u.id)).collect())
+pub async fn unit_codes(state: &AppState) -> Result<UnitCodes, ApiError> {
+    Ok(Arc::new(state.store.org_units().await?.into_iter().map(|u| (u.code.to_string(), u.id)).collect()))
+}
+
+/// The procedure version a dossier was received under (it keeps it for life).
+pub async fn pinned_version(state: &AppState, dossier: &Dossier) -> Result<ProcedureVersion, ApiError> {
+    state
+        .store
+        .procedure_versions(dossier.procedure_code.as_str())
+        .await?
+        .into_iter()
+        .find(|v| v.id == dossier.procedure_id)
+        .ok_or_else(|| {
+            tracing::error!(code = %dossier.code, "dossier points at a missing procedure version");
+            ApiError::internal()
+        })
 }
 
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]

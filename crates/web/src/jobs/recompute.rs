@@ -18,7 +18,7 @@ use cqs_store::{StoreError, Transition};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::api::workflow::{Context, unit_codes};
+use crate::api::workflow::{Context, pinned_version, unit_codes};
 use crate::error::ApiError;
 
 /// The setting that records which calendar the stored due dates were computed on.
@@ -54,13 +54,7 @@ pub async fn recompute_due_dates(state: &AppState, now: DateTime<Utc>) -> Result
             let version = match versions.get(&d.procedure_id) {
                 Some(v) => v.clone(),
                 None => {
-                    let v = state
-                        .store
-                        .procedure_versions(d.procedure_code.as_str())
-                        .await?
-                        .into_iter()
-                        .find(|v| v.id == d.procedure_id)
-                        .ok_or(StoreError::NotFound("phiên bản thủ tục"))?;
+                    let v = pinned_version(state, d).await?;
                     versions.insert(d.procedure_id, v.clone());
                     v
                 }
