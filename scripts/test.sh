@@ -26,8 +26,12 @@ ensure_postgres() {
   export CQS_TEST_POSTGRES_URL=$url
 }
 
+# Databases made by this run carry its tag, so a run drops only its own.
+CQS_TEST_RUN=$(printf %s "${CQS_TEST_RUN:-r$(date +%s)$$}" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9_' | cut -c1-24)
+export CQS_TEST_RUN
+
 drop_test_databases() {
-  psql "$CQS_TEST_POSTGRES_URL" -Atqc "select datname from pg_database where datname like 'cqs_t_%' or datname like 'cqs_bench_%'" 2>/dev/null |
+  psql "$CQS_TEST_POSTGRES_URL" -Atqc "select datname from pg_database where datname like 'cqs\_t\_${CQS_TEST_RUN}\_%' or datname like 'cqs\_bench\_${CQS_TEST_RUN}\_%'" 2>/dev/null |
     while read -r db; do psql "$CQS_TEST_POSTGRES_URL" -qc "drop database if exists \"$db\" with (force)" >/dev/null; done
 }
 

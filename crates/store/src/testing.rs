@@ -1,7 +1,9 @@
 //! Throw-away databases for tests and benchmarks, so every suite creates them the same way.
 //!
 //! PostgreSQL comes from `CQS_TEST_POSTGRES_URL` (a server URL whose user may create databases);
-//! each call makes a database named `cqs_t_<uuid>`, which `scripts/test.sh` drops afterwards.
+//! each call makes a database named `cqs_t_<run>_<uuid>`, which `scripts/test.sh` drops afterwards.
+//! `<run>` comes from `CQS_TEST_RUN` (set per run by the script), so a run only drops its own
+//! databases and two runs on one server (two developers, two worktrees) leave each other alone.
 //! Without the variable, PostgreSQL tests fail under CI (`CI` set) and are skipped with a notice
 //! on a developer machine.
 
@@ -18,9 +20,22 @@ pub async fn sqlite_store() -> (Arc<dyn Store>, tempfile::TempDir) {
     (crate::open(&StoreOptions::new(url)).await.expect("open SQLite store"), dir)
 }
 
-/// Creates an empty PostgreSQL database next to the one `admin` names and returns its URL.
+/// The tag of this test run: `CQS_TEST_RUN` reduced to letters, digits and `_`, or `dev`.
+fn run_tag() -> String {
+    let tag: String = std::env::var("CQS_TEST_RUN")
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(24)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if tag.is_empty() { "dev".into() } else { tag }
+}
+
+/// Creates an empty PostgreSQL database next to the one `admin` names and returns its URL. The
+/// name is `<prefix><run tag>_<uuid>`.
 pub async fn create_postgres_database(admin: &str, prefix: &str) -> Result<String, sqlx::Error> {
-    let name = format!("{prefix}{}", uuid::Uuid::new_v4().simple());
+    let name = format!("{prefix}{}_{}", run_tag(), uuid::Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(admin).await?;
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await?;
     let base = admin.rsplit_once('/').map_or(admin, |(base, _)| base);
