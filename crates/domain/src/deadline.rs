@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::calendar::{DUE_SOON_MINUTES, WorkingCalendar, deadline_flags};
+use crate::calendar::{WorkingCalendar, deadline_flags};
 use crate::catalog::Deadline;
 use crate::dossier::{DossierState, HistoryEntry};
 
@@ -69,7 +69,7 @@ pub fn notice_due(
 pub fn sweep_horizon(calendar: &WorkingCalendar, now: DateTime<Utc>) -> DateTime<Utc> {
     // One working minute more than the window covers due moments in the non-working gap just
     // after its end (a calendar-day deadline may fall there).
-    calendar.add_working_minutes(now, DUE_SOON_MINUTES + 1)
+    calendar.add_working_minutes(now, calendar.due_soon_minutes(now) + 1)
 }
 
 /// Due dates replayed from a dossier's history.
@@ -128,7 +128,7 @@ pub fn replay_due(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calendar::{YearDecision, default_periods, embedded_decisions};
+    use crate::calendar::{WorkingTime, YearDecision, embedded_decisions};
     use chrono::TimeZone;
 
     fn vn(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
@@ -145,7 +145,7 @@ mod tests {
         let d = decisions.iter_mut().find(|d| d.year == year).unwrap();
         d.days_off.push(serde_json::from_value(serde_json::json!({ "date": date, "name": "Nghỉ thêm" })).unwrap());
         YearDecision::validate(d).unwrap();
-        WorkingCalendar::new(default_periods(), &decisions).unwrap()
+        WorkingCalendar::new(WorkingTime::embedded(), &decisions).unwrap()
     }
 
     #[test]

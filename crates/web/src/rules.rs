@@ -3,7 +3,7 @@
 //! from the data directory, each with its effective period and legal basis.
 
 use chrono::{DateTime, Utc};
-use cqs_domain::calendar::WorkingCalendar;
+use cqs_domain::calendar::{WorkingCalendar, WorkingTime};
 use cqs_domain::catalog::{Deadline, ProcedureSpec, UnitRef, UnitSelector};
 use cqs_domain::form::FieldError;
 use cqs_domain::status::{StatusMapping, StatusTable};
@@ -26,8 +26,9 @@ impl Rules {
     }
 
     /// Rules from the shipped files, with operator overrides from `<dir>/status-mapping.json`
-    /// (replaces the shipped mapping) and `<dir>/calendar/<year>.json` (replaces or adds a year),
-    /// so a new circular or a new year's holiday notice needs no new release.
+    /// (replaces the shipped mapping), `<dir>/working-time.json` (replaces the shipped working
+    /// hours and due-soon window) and `<dir>/calendar/<year>.json` (replaces or adds a year), so
+    /// a new circular, a province's own hours or a new year's holiday notice needs no release.
     pub fn load(dir: Option<&std::path::Path>) -> Result<Self, String> {
         let read =
             |path: &std::path::Path| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()));
@@ -53,8 +54,11 @@ impl Rules {
                 decisions.push(d);
             }
         }
-        let calendar =
-            WorkingCalendar::new(cqs_domain::calendar::default_periods(), &decisions).map_err(|e| e.to_string())?;
+        let time = match dir.map(|d| d.join("working-time.json")).filter(|p| p.exists()) {
+            Some(p) => WorkingTime::from_json(&read(&p)?).map_err(|e| format!("{}: {e}", p.display()))?,
+            None => WorkingTime::embedded(),
+        };
+        let calendar = WorkingCalendar::new(time, &decisions).map_err(|e| e.to_string())?;
         Ok(Self { calendar, statuses })
     }
 
@@ -136,6 +140,20 @@ mod tests {
         let due = rules
             .due_at(chrono::Utc.with_ymd_and_hms(2027, 1, 4, 2, 0, 0).unwrap(), Deadline::WorkingHours { hours: 8 });
         assert_eq!(due, Some(chrono::Utc.with_ymd_and_hms(2027, 1, 5, 10, 0, 0).unwrap()));
+        // A province's own hours replace the shipped ones: 08:00-12:00 and 13:00-17:00.
+        std::fs::write(
+            dir.path().join("working-time.json"),
+            r#"{"rules": [{"effective_from": "2025-01-01", "periods": ["08:00-12:00", "13:00-17:00"], "due_soon_working_hours": 4, "legal_basis": "QĐ thử nghiệm của UBND tỉnh"}]}"#,
+        )
+        .unwrap();
+        let rules = Rules::load(Some(dir.path())).unwrap();
+        let due = rules
+            .due_at(chrono::Utc.with_ymd_and_hms(2027, 1, 5, 0, 30, 0).unwrap(), Deadline::WorkingHours { hours: 1 });
+        assert_eq!(due, Some(chrono::Utc.with_ymd_and_hms(2027, 1, 5, 2, 0, 0).unwrap()), "07:30 waits for 08:00");
+        assert_eq!(rules.calendar.due_soon_minutes(chrono::Utc.with_ymd_and_hms(2027, 1, 5, 2, 0, 0).unwrap()), 240);
+        std::fs::write(dir.path().join("working-time.json"), r#"{"rules": []}"#).unwrap();
+        assert!(Rules::load(Some(dir.path())).is_err(), "no working hours at all is refused");
+        std::fs::remove_file(dir.path().join("working-time.json")).unwrap();
         std::fs::write(dir.path().join("status-mapping.json"), "[]").unwrap();
         assert!(Rules::load(Some(dir.path())).is_err(), "an empty mapping would leave states unnamed");
     }

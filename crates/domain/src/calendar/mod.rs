@@ -8,10 +8,12 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, 
 use chrono_tz::Asia::Ho_Chi_Minh;
 pub mod error;
 pub mod holidays;
+pub mod hours;
 pub mod lunar;
 
 pub use error::CalendarError;
 pub use holidays::{DayKind, HolidayRules, NamedDate, YearDecision};
+pub use hours::{Period, WorkingTime, WorkingTimeRule};
 
 /// Years for which statutory holidays are computed when no yearly decision is loaded.
 pub const COMPUTED_YEARS: std::ops::RangeInclusive<i32> = 2020..=2040;
@@ -19,19 +21,14 @@ pub const COMPUTED_YEARS: std::ops::RangeInclusive<i32> = 2020..=2040;
 /// Working days and hours.
 #[derive(Debug, Clone)]
 pub struct WorkingCalendar {
-    /// Work periods of a working day, local time, ascending and disjoint.
-    periods: Vec<(NaiveTime, NaiveTime)>,
+    /// Hours of a working day and the due-soon window, by effective date.
+    time: WorkingTime,
     /// Dates whose status differs from the weekday rule: true = working, false = day off.
     overrides: BTreeMap<NaiveDate, bool>,
 }
 
 fn t(h: u32, m: u32) -> NaiveTime {
     NaiveTime::from_hms_opt(h, m, 0).expect("valid time")
-}
-
-/// Default civil-service hours: 07:00–11:30 and 13:30–17:00 (8 hours).
-pub fn default_periods() -> Vec<(NaiveTime, NaiveTime)> {
-    vec![(t(7, 0), t(11, 30)), (t(13, 30), t(17, 0))]
 }
 
 fn to_utc(date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
@@ -43,28 +40,32 @@ fn to_utc(date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
 }
 
 impl WorkingCalendar {
-    /// A calendar with `periods` as the working hours of a working day, the statutory holidays of
-    /// the Labour Code 2019 computed for every year of [`COMPUTED_YEARS`] (lunar ones included),
-    /// and the government's yearly `decisions`, each of which replaces its year's computed days.
-    pub fn new(periods: Vec<(NaiveTime, NaiveTime)>, decisions: &[YearDecision]) -> Result<Self, CalendarError> {
-        if periods.is_empty() || periods.iter().any(|(a, b)| a >= b) || periods.windows(2).any(|w| w[0].1 > w[1].0) {
-            return Err(CalendarError::InvalidPeriods("periods must ascend without overlapping".into()));
-        }
+    /// A calendar with the working `time` rules, the statutory holidays of the Labour Code 2019
+    /// computed for every year of [`COMPUTED_YEARS`] (lunar ones included), and the government's
+    /// yearly `decisions`, each of which replaces its year's computed days.
+    pub fn new(time: WorkingTime, decisions: &[YearDecision]) -> Result<Self, CalendarError> {
         let overrides = holidays::build_overrides(COMPUTED_YEARS, &HolidayRules::labour_code_2019(), decisions)?
             .into_iter()
             .map(|(date, o)| (date, o.kind == DayKind::Working))
             .collect();
-        Ok(Self { periods, overrides })
+        Ok(Self { time, overrides })
     }
 
-    /// A digest of everything that decides working time (hours, and every date that differs
-    /// from the weekday rule), so a changed calendar can be told from the one due dates were
-    /// computed on, whichever file or rule the change came from.
+    /// A digest of everything that decides working time (hours by effective date, and every
+    /// date that differs from the weekday rule), so a changed calendar can be told from the one
+    /// due dates were computed on, whichever file or rule the change came from. The due-soon
+    /// window is not part of it: it moves warnings, not due dates.
     pub fn fingerprint(&self) -> String {
         use sha2::Digest;
         let mut h = sha2::Sha256::new();
-        for (a, b) in &self.periods {
-            h.update(format!("{a}-{b};"));
+        for (i, rule) in self.time.rules().iter().enumerate() {
+            // The first rule covers every earlier day, so its own date does not matter.
+            if i > 0 {
+                h.update(format!("from {};", rule.effective_from));
+            }
+            for p in &rule.periods {
+                h.update(format!("{}-{};", p.start, p.end));
+            }
         }
         for (d, working) in &self.overrides {
             h.update(format!("{d}={};", u8::from(*working)));
@@ -72,9 +73,25 @@ impl WorkingCalendar {
         hex::encode(h.finalize())
     }
 
-    /// Minutes of work in one working day.
-    pub fn minutes_per_day(&self) -> i64 {
-        self.periods.iter().map(|(a, b)| (*b - *a).num_minutes()).sum()
+    /// Work periods of `day` (by the working-time rule in force that day).
+    fn periods(&self, day: NaiveDate) -> &[Period] {
+        &self.time.on(day).periods
+    }
+
+    /// Minutes of work in one working day, by the rule in force on `day`.
+    pub fn minutes_per_day(&self, day: NaiveDate) -> i64 {
+        self.time.on(day).minutes_per_day()
+    }
+
+    /// Working minutes left below which a running dossier is flagged due soon, by the rule in
+    /// force at `at`.
+    pub fn due_soon_minutes(&self, at: DateTime<Utc>) -> i64 {
+        i64::from(self.time.on(crate::dossier::local_date(at)).due_soon_working_hours) * 60
+    }
+
+    /// The working-time rules this calendar was built with.
+    pub fn working_time(&self) -> &WorkingTime {
+        &self.time
     }
 
     pub fn is_working_day(&self, d: NaiveDate) -> bool {
@@ -96,16 +113,17 @@ impl WorkingCalendar {
         let local = at.with_timezone(&Ho_Chi_Minh);
         let (date, time) = (local.date_naive(), local.time());
         if self.is_working_day(date) {
-            for (start, end) in &self.periods {
-                if time < *start {
-                    return to_utc(date, *start);
+            for p in self.periods(date) {
+                if time < p.start {
+                    return to_utc(date, p.start);
                 }
-                if time < *end {
+                if time < p.end {
                     return at;
                 }
             }
         }
-        to_utc(self.next_working_day(date), self.periods[0].0)
+        let next = self.next_working_day(date);
+        to_utc(next, self.periods(next)[0].start)
     }
 
     /// The moment `minutes` working minutes after `start`. A deadline that ends exactly at a
@@ -113,18 +131,19 @@ impl WorkingCalendar {
     pub fn add_working_minutes(&self, start: DateTime<Utc>, minutes: i64) -> DateTime<Utc> {
         let mut at = self.clock_start(start);
         let mut left = minutes.max(0);
-        let per_day = self.minutes_per_day();
         loop {
             let local = at.with_timezone(&Ho_Chi_Minh);
             let (date, time) = (local.date_naive(), local.time());
+            let periods = self.periods(date);
             // Whole days can be skipped when we are at the start of a working day.
-            if time == self.periods[0].0 && left > per_day {
-                at = to_utc(self.next_working_day(date), self.periods[0].0);
+            let per_day = self.minutes_per_day(date);
+            if time == periods[0].start && left > per_day {
+                let next = self.next_working_day(date);
+                at = to_utc(next, self.periods(next)[0].start);
                 left -= per_day;
                 continue;
             }
-            let (_, end) =
-                *self.periods.iter().find(|(s, e)| *s <= time && time < *e).expect("clock_start is in a period");
+            let end = periods.iter().find(|p| p.start <= time && time < p.end).expect("clock_start is in a period").end;
             let room = (end - time).num_minutes();
             if left <= room {
                 return at + Duration::minutes(left);
@@ -140,7 +159,7 @@ impl WorkingCalendar {
         while at < b {
             let local = at.with_timezone(&Ho_Chi_Minh);
             let (date, time) = (local.date_naive(), local.time());
-            let (_, end) = *self.periods.iter().find(|(s, e)| *s <= time && time < *e).expect("in a period");
+            let end = self.periods(date).iter().find(|p| p.start <= time && time < p.end).expect("in a period").end;
             let end_at = to_utc(date, end);
             if b <= end_at {
                 return total + (b - at).num_minutes();
@@ -158,7 +177,7 @@ impl WorkingCalendar {
         if skip_days_off && !self.is_working_day(date) {
             date = self.next_working_day(date);
         }
-        to_utc(date, self.periods.last().expect("non-empty").1)
+        to_utc(date, self.periods(date).last().expect("non-empty").end)
     }
 }
 
@@ -194,10 +213,6 @@ pub fn classify(finished: DateTime<Utc>, due: DateTime<Utc>) -> Timeliness {
     }
 }
 
-/// How close an open dossier is to its deadline. A dossier is due soon when at most this many
-/// working minutes are left (one working day).
-pub const DUE_SOON_MINUTES: i64 = 8 * 60;
-
 /// Deadline flags shown on every dossier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct DeadlineFlags {
@@ -219,7 +234,10 @@ pub fn deadline_flags(
     };
     let at = paused_at.unwrap_or(now);
     let overdue = at > due;
-    DeadlineFlags { overdue, due_soon: !overdue && calendar.working_minutes_between(at, due) <= DUE_SOON_MINUTES }
+    DeadlineFlags {
+        overdue,
+        due_soon: !overdue && calendar.working_minutes_between(at, due) <= calendar.due_soon_minutes(at),
+    }
 }
 
 /// Yearly decisions shipped with the binary.
@@ -233,9 +251,9 @@ pub fn embedded_decisions() -> Result<Vec<YearDecision>, CalendarError> {
     EMBEDDED_DECISIONS.iter().map(|(_, text)| YearDecision::from_json(text)).collect()
 }
 
-/// The calendar from the shipped yearly decisions and the default hours.
+/// The calendar from the shipped yearly decisions and working-time rules.
 pub fn embedded_calendar() -> Result<WorkingCalendar, CalendarError> {
-    WorkingCalendar::new(default_periods(), &embedded_decisions()?)
+    WorkingCalendar::new(WorkingTime::embedded(), &embedded_decisions()?)
 }
 
 #[cfg(test)]
@@ -254,18 +272,19 @@ mod tests {
     fn fingerprint_changes_with_hours_or_days_only() {
         let base = cal().fingerprint();
         assert_eq!(base, cal().fingerprint());
-        let shorter =
-            WorkingCalendar::new(vec![(t(7, 30), t(11, 30)), (t(13, 30), t(17, 0))], &embedded_decisions().unwrap());
+        let shorter = WorkingCalendar::new(hours(&["07:30-11:30", "13:30-17:00"], 8), &embedded_decisions().unwrap());
         assert_ne!(shorter.unwrap().fingerprint(), base);
+        let warned_earlier = WorkingCalendar::new(hours(&["07:00-11:30", "13:30-17:00"], 16), &embedded_decisions().unwrap());
+        assert_eq!(warned_earlier.unwrap().fingerprint(), base, "the due-soon window moves no due date");
         let mut decisions = embedded_decisions().unwrap();
         let y2026 = decisions.iter_mut().find(|d| d.year == 2026).unwrap();
         y2026.working_days.clear();
         y2026.legal_basis.push_str(" (sửa)");
-        assert_ne!(WorkingCalendar::new(default_periods(), &decisions).unwrap().fingerprint(), base);
+        assert_ne!(WorkingCalendar::new(WorkingTime::embedded(), &decisions).unwrap().fingerprint(), base);
         // Wording alone changes nothing that decides working time.
         let mut decisions = embedded_decisions().unwrap();
         decisions[0].legal_basis.push_str(" (sửa)");
-        assert_eq!(WorkingCalendar::new(default_periods(), &decisions).unwrap().fingerprint(), base);
+        assert_eq!(WorkingCalendar::new(WorkingTime::embedded(), &decisions).unwrap().fingerprint(), base);
     }
 
     #[test]
@@ -334,13 +353,72 @@ mod tests {
         assert_eq!(c.add_working_minutes(vn(2025, 4, 25, 16, 0), 8 * 60), vn(2025, 4, 26, 16, 0));
     }
 
+    fn hours(periods: &[&str], due_soon_hours: u32) -> WorkingTime {
+        WorkingTime::single(periods.iter().map(|p| Period::parse(p).unwrap()).collect(), due_soon_hours).unwrap()
+    }
+
     #[test]
     fn rejects_bad_periods() {
-        assert!(WorkingCalendar::new(vec![(t(13, 0), t(12, 0))], &[]).is_err());
-        assert!(WorkingCalendar::new(vec![(t(7, 0), t(12, 0)), (t(11, 0), t(17, 0))], &[]).is_err());
+        assert!(Period::parse("13:00-12:00").is_err());
+        assert!(WorkingTime::single(vec![], 8).is_err());
+        let overlapping = ["07:00-12:00", "11:00-17:00"].iter().map(|p| Period::parse(p).unwrap()).collect();
+        assert!(WorkingTime::single(overlapping, 8).is_err());
+    }
+
+    #[test]
+    fn hours_change_on_their_effective_date() {
+        // From Monday 04/01/2027 the province works 08:00-12:00 and 13:00-17:00 and warns four
+        // working hours ahead.
+        let rule = |from: &str, periods: &[&str], soon: u32| WorkingTimeRule {
+            effective_from: from.parse().unwrap(),
+            periods: periods.iter().map(|p| Period::parse(p).unwrap()).collect(),
+            due_soon_working_hours: soon,
+            legal_basis: format!("QĐ từ {from}"),
+        };
+        let time = WorkingTime::new(vec![
+            rule("2020-01-01", &["07:00-11:30", "13:30-17:00"], 8),
+            rule("2027-01-04", &["08:00-12:00", "13:00-17:00"], 4),
+        ])
+        .unwrap();
+        let c = WorkingCalendar::new(time, &embedded_decisions().unwrap()).unwrap();
+        // Thursday 31/12/2026 16:00 + 8 h: one hour that day (01/01 is Tết Dương lịch, 02-03/01
+        // a weekend), then seven hours of Monday's new day: 08:00-12:00 and 13:00-16:00.
+        assert_eq!(c.add_working_minutes(vn(2026, 12, 31, 16, 0), 480), vn(2027, 1, 4, 16, 0));
+        // Before hours on the new rule's first day: the clock starts at 08:00, not 07:00.
+        assert_eq!(c.clock_start(vn(2027, 1, 4, 7, 15)), vn(2027, 1, 4, 8, 0));
+        assert_eq!(c.clock_start(vn(2027, 1, 4, 12, 30)), vn(2027, 1, 4, 13, 0));
+        assert_eq!(c.working_minutes_between(vn(2026, 12, 31, 16, 0), vn(2027, 1, 4, 16, 0)), 480);
+        assert_eq!(c.due_soon_minutes(vn(2026, 12, 31, 9, 0)), 480);
+        assert_eq!(c.due_soon_minutes(vn(2027, 1, 5, 9, 0)), 240);
+        let due = vn(2027, 1, 6, 17, 0);
+        assert!(!deadline_flags(&c, true, Some(due), None, vn(2027, 1, 6, 9, 0)).due_soon, "8 h left, window 4 h");
+        assert!(deadline_flags(&c, true, Some(due), None, vn(2027, 1, 6, 13, 0)).due_soon);
+    }
+
+    /// The shipped calendar with new hours from 04/01/2027, to check arithmetic across a change.
+    fn changing_calendar() -> WorkingCalendar {
+        let mut rules = WorkingTime::embedded().rules().to_vec();
+        rules.push(WorkingTimeRule {
+            effective_from: NaiveDate::from_ymd_opt(2027, 1, 4).unwrap(),
+            periods: ["08:00-12:00", "13:00-16:30"].iter().map(|p| Period::parse(p).unwrap()).collect(),
+            due_soon_working_hours: 4,
+            legal_basis: "thử nghiệm".into(),
+        });
+        WorkingCalendar::new(WorkingTime::new(rules).unwrap(), &embedded_decisions().unwrap()).unwrap()
     }
 
     proptest! {
+        #[test]
+        fn arithmetic_holds_across_a_change_of_hours(day in 0i64..60, minute in 0i64..1440, a in 0i64..3000, b in 1i64..3000) {
+            let c = changing_calendar();
+            let start = vn(2026, 12, 1, 0, 0) + Duration::days(day) + Duration::minutes(minute);
+            let due = c.add_working_minutes(start, a);
+            prop_assert!(c.is_working_day(crate::dossier::local_date(due)));
+            prop_assert_eq!(c.working_minutes_between(start, due), a);
+            prop_assert!(due <= c.add_working_minutes(start, a + b));
+            prop_assert_eq!(c.add_working_minutes(due, b), c.add_working_minutes(start, a + b));
+        }
+
         #[test]
         fn due_dates_fall_on_working_days(day in 0i64..730, minute in 0i64..1440, hours in 0i64..200) {
             let c = cal();

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, NaiveDate, Utc};
 use cqs_domain::auth::{Principal, Role};
-use cqs_domain::calendar::{DUE_SOON_MINUTES, DeadlineFlags};
+use cqs_domain::calendar::DeadlineFlags;
 use cqs_domain::dossier::DossierState;
 use cqs_store::{InboxItem, InboxQuery, InboxText};
 use serde::{Deserialize, Serialize};
@@ -135,7 +135,7 @@ pub async fn inbox(
         due_between: p
             .due_soon
             .unwrap_or(false)
-            .then(|| (now, state.rules.calendar.add_working_minutes(now, DUE_SOON_MINUTES))),
+            .then(|| (now, state.rules.calendar.add_working_minutes(now, state.rules.calendar.due_soon_minutes(now)))),
         text,
         after: p.cursor.as_deref().map(parse_cursor).transpose()?,
         limit: limit + 1,
