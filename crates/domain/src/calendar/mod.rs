@@ -27,10 +27,6 @@ pub struct WorkingCalendar {
     overrides: BTreeMap<NaiveDate, bool>,
 }
 
-fn t(h: u32, m: u32) -> NaiveTime {
-    NaiveTime::from_hms_opt(h, m, 0).expect("valid time")
-}
-
 fn to_utc(date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
     Ho_Chi_Minh
         .from_local_datetime(&date.and_time(time))
@@ -265,7 +261,7 @@ mod tests {
         embedded_calendar().unwrap()
     }
     fn vn(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-        to_utc(NaiveDate::from_ymd_opt(y, mo, d).unwrap(), t(h, mi))
+        to_utc(NaiveDate::from_ymd_opt(y, mo, d).unwrap(), NaiveTime::from_hms_opt(h, mi, 0).unwrap())
     }
 
     #[test]
@@ -274,7 +270,8 @@ mod tests {
         assert_eq!(base, cal().fingerprint());
         let shorter = WorkingCalendar::new(hours(&["07:30-11:30", "13:30-17:00"], 8), &embedded_decisions().unwrap());
         assert_ne!(shorter.unwrap().fingerprint(), base);
-        let warned_earlier = WorkingCalendar::new(hours(&["07:00-11:30", "13:30-17:00"], 16), &embedded_decisions().unwrap());
+        let warned_earlier =
+            WorkingCalendar::new(hours(&["07:00-11:30", "13:30-17:00"], 16), &embedded_decisions().unwrap());
         assert_eq!(warned_earlier.unwrap().fingerprint(), base, "the due-soon window moves no due date");
         let mut decisions = embedded_decisions().unwrap();
         let y2026 = decisions.iter_mut().find(|d| d.year == 2026).unwrap();
