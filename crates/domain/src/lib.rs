@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod control;
 pub mod deadline;
 pub mod dossier;
+pub mod exchange;
 pub mod form;
 pub mod ids;
 pub mod org;

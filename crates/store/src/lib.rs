@@ -4,6 +4,7 @@
 
 mod backend;
 pub mod deadlines;
+pub mod exchange;
 pub mod files;
 mod model;
 mod postgres;
@@ -13,6 +14,7 @@ pub mod testing;
 use std::sync::Arc;
 
 pub use deadlines::{ApologyTask, DeadlineCandidate, DeadlineNotice, Deadlines};
+pub use exchange::Exchange;
 pub use model::*;
 
 /// Errors a store reports. Database faults are kept whole for logs; callers turn the rest into
@@ -65,7 +67,7 @@ impl StoreOptions {
 /// The persistence interface every module goes through. Both backends pass the same
 /// conformance suite (`tests/conformance.rs`).
 #[async_trait::async_trait]
-pub trait Store: Deadlines + Send + Sync + 'static {
+pub trait Store: Deadlines + Exchange + Send + Sync + 'static {
     /// `sqlite` or `postgres`, for health output and benchmarks.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> Result<()>;

@@ -15,6 +15,10 @@ use cqs_store::*;
 use serde_json::json;
 use uuid::Uuid;
 
+#[path = "conformance/exchange.rs"]
+mod exchange;
+use exchange::*;
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -56,7 +60,11 @@ macro_rules! conformance_nodes {
     };
 }
 
-conformance_nodes!(deadline_notices_are_sent_once_across_nodes);
+conformance_nodes!(
+    deadline_notices_are_sent_once_across_nodes,
+    exchange_decisions_race_across_nodes,
+    exchange_quota_claims_share_one_counter
+);
 
 conformance!(
     org_units_upsert_is_idempotent_and_links_tree,
@@ -71,6 +79,9 @@ conformance!(
     deadline_candidates_skip_resolved_and_notified_dossiers,
     apology_tasks_close_on_apology_or_result,
     history_records_due_dates_and_settings_round_trip,
+    exchange_registry_round_trips,
+    exchange_grants_revoke_and_limits,
+    exchange_access_requests_are_answered_once,
 );
 
 fn code(s: &str) -> AgencyCode {

@@ -92,15 +92,29 @@ pub struct AppState {
     pub limits: Limits,
     pub forms: FormCache,
     pub clock: Clock,
+    /// The exchange gateway, when this node runs one (`cqs serve` always does).
+    pub exchange: Option<Arc<cqs_exchange::Gateway>>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, files: FileStore, rules: Rules, limits: Limits) -> Self {
-        Self { store, files, rules: Arc::new(rules), limits, forms: FormCache::default(), clock: Clock::system() }
+        Self {
+            store,
+            files,
+            rules: Arc::new(rules),
+            limits,
+            forms: FormCache::default(),
+            clock: Clock::system(),
+            exchange: None,
+        }
     }
 
     pub fn with_clock(self, clock: Clock) -> Self {
         Self { clock, ..self }
+    }
+
+    pub fn with_exchange(self, gateway: Arc<cqs_exchange::Gateway>) -> Self {
+        Self { exchange: Some(gateway), ..self }
     }
 }
 

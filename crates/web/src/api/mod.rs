@@ -3,6 +3,7 @@
 pub mod apologies;
 pub mod catalog;
 pub mod dossiers;
+pub mod exchange;
 pub mod health;
 pub mod inbox;
 pub mod lookup;
@@ -28,6 +29,7 @@ use crate::AppState;
         (name = "catalog", description = "Danh mục thủ tục hành chính, lĩnh vực và cơ quan"),
         (name = "dossiers", description = "Nộp và xem hồ sơ"),
         (name = "lookup", description = "Tra cứu công khai tình trạng hồ sơ"),
+        (name = "exchange", description = "Nền tảng tích hợp, chia sẻ dữ liệu (LGSP): danh mục thành viên, hệ thống, dịch vụ, quyền truy cập và đề nghị kết nối"),
         (name = "health", description = "Tình trạng hoạt động")
     )
 )]
@@ -71,6 +73,19 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(inbox::inbox))
         .routes(routes!(apologies::list))
         .routes(routes!(lookup::lookup))
+        .routes(routes!(exchange::registry::list_members, exchange::registry::upsert_member))
+        .routes(routes!(exchange::registry::list_subsystems, exchange::registry::create_subsystem))
+        .routes(routes!(exchange::registry::update_subsystem))
+        .routes(routes!(exchange::registry::issue_secret))
+        .routes(routes!(exchange::registry::upsert_service))
+        .routes(routes!(exchange::registry::list_services))
+        .routes(routes!(exchange::registry::get_service))
+        .routes(routes!(exchange::registry::list_grants, exchange::registry::create_grant))
+        .routes(routes!(exchange::registry::revoke_grant))
+        .routes(routes!(exchange::registry::list_limits, exchange::registry::set_limit))
+        .routes(routes!(exchange::requests::list, exchange::requests::create))
+        .routes(routes!(exchange::requests::get))
+        .routes(routes!(exchange::requests::decide))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
 }

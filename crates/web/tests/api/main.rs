@@ -1,6 +1,7 @@
 //! In-process API tests: the real router on a real SQLite store in a temporary directory.
 
 mod deadlines;
+mod exchange;
 
 use std::sync::Arc;
 
@@ -495,6 +496,24 @@ async fn route_table_covers_every_route() {
         ("get", "/api/v1/inbox", 401),
         ("get", "/api/v1/apology-tasks", 401),
         ("get", "/api/v1/lookup/{code}", 404),
+        ("get", "/api/v1/exchange/members", 401),
+        ("post", "/api/v1/exchange/members", 401),
+        ("get", "/api/v1/exchange/subsystems", 401),
+        ("post", "/api/v1/exchange/subsystems", 401),
+        ("patch", "/api/v1/exchange/subsystems/{instance}/{class}/{member}/{subsystem}", 401),
+        ("post", "/api/v1/exchange/subsystems/{instance}/{class}/{member}/{subsystem}/secret", 401),
+        ("post", "/api/v1/exchange/subsystems/{instance}/{class}/{member}/{subsystem}/services", 401),
+        ("get", "/api/v1/exchange/services", 401),
+        ("get", "/api/v1/exchange/services/{instance}/{class}/{member}/{subsystem}/{service}", 401),
+        ("get", "/api/v1/exchange/services/{instance}/{class}/{member}/{subsystem}/{service}/grants", 401),
+        ("post", "/api/v1/exchange/services/{instance}/{class}/{member}/{subsystem}/{service}/grants", 401),
+        ("post", "/api/v1/exchange/grants/{id}/revoke", 401),
+        ("get", "/api/v1/exchange/limits", 401),
+        ("put", "/api/v1/exchange/limits", 401),
+        ("get", "/api/v1/exchange/access-requests", 401),
+        ("post", "/api/v1/exchange/access-requests", 401),
+        ("get", "/api/v1/exchange/access-requests/{id}", 401),
+        ("post", "/api/v1/exchange/access-requests/{id}/decision", 401),
         ("get", "/healthz", 200),
         ("get", "/readyz", 200),
     ];
@@ -516,9 +535,11 @@ async fn route_table_covers_every_route() {
         let concrete = path
             .replace("{code}", if path.contains("procedures") { "1.001193" } else { "000.00.31.H99-261123-0009" })
             .replace("{version}", "1")
-            .replace("{id}", &Uuid::nil().to_string());
+            .replace("{id}", &Uuid::nil().to_string())
+            .replace("{instance}/{class}/{member}/{subsystem}", "VN-LH/GOV/000.00.05.H99/ho-tich")
+            .replace("{service}", "khai-sinh");
         let req = Request::builder().method(method.to_uppercase().as_str()).uri(&concrete);
-        let req = if *method == "post" {
+        let req = if ["post", "put", "patch"].contains(method) {
             req.header(header::CONTENT_TYPE, "application/json").body(Body::from("{}"))
         } else {
             req.body(Body::empty())
