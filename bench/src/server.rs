@@ -91,6 +91,24 @@ impl Server {
         Ok((started.elapsed(), String::from_utf8_lossy(&out.stdout).trim().to_owned()))
     }
 
+    /// Runs `cqs maintenance reindex-inbox` (the word index after a bulk load) and returns its
+    /// wall time.
+    pub fn reindex(&self, bin: &Path, db: &Database) -> anyhow::Result<Duration> {
+        let mut cmd = Command::new(bin);
+        cmd.arg("--data-dir").arg(db.dir.path());
+        if !db.url.is_empty() {
+            cmd.arg("--database-url").arg(&db.url);
+        }
+        let started = Instant::now();
+        let out = cmd.env("CQS_LOG", "warn").args(["maintenance", "reindex-inbox"]).output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "cqs maintenance reindex-inbox failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(started.elapsed())
+    }
+
     /// The demo key whose name starts with `name`.
     pub fn token_named(&self, name: &str) -> anyhow::Result<String> {
         token_in(&self.credentials, name)

@@ -58,6 +58,16 @@ enum Command {
     /// Run the legal-clock jobs once (the server runs them by itself).
     #[command(subcommand)]
     Deadlines(DeadlinesCommand),
+    /// Repairs of derived data (safe while the server runs).
+    #[command(subcommand)]
+    Maintenance(MaintenanceCommand),
+}
+
+#[derive(Subcommand)]
+enum MaintenanceCommand {
+    /// Rebuild the word index behind inbox name searches from the dossiers (after a bulk load
+    /// straight into the database; the server also rebuilds it when it finds it incomplete).
+    ReindexInbox,
 }
 
 #[derive(Subcommand)]
@@ -251,6 +261,10 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
                 "Đã xét {} hồ sơ đang giải quyết: {} hồ sơ đổi hạn, {} giữ nguyên hạn vì lịch sử không đủ để tính lại.",
                 r.examined, r.changed, r.kept
             );
+        }
+        Command::Maintenance(MaintenanceCommand::ReindexInbox) => {
+            let n = store.reindex_inbox_words().await?;
+            println!("Đã lập lại chỉ mục tên người nộp cho {n} hồ sơ đang chờ xử lý.");
         }
         Command::Apikey(ApiKeyCommand::Revoke { prefix }) => {
             if store.revoke_api_key(&prefix, chrono::Utc::now()).await? {

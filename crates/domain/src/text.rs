@@ -38,6 +38,67 @@ pub fn matches(haystack_folded: &str, query: &str) -> bool {
     fold(query).split(' ').filter(|w| !w.is_empty()).all(|w| haystack_folded.contains(w))
 }
 
+/// Longest word the index keeps; longer ones are cut (a search by its start still finds it).
+pub const MAX_INDEXED_WORD_LEN: usize = 32;
+
+/// The distinct words of a folded name, as the inbox word index stores them (all of them: a
+/// word left out would make a search for it miss the dossier).
+pub fn index_words(folded: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for w in folded.split(' ').filter(|w| !w.is_empty()) {
+        let w = &w[..w.len().min(MAX_INDEXED_WORD_LEN)];
+        if !out.iter().any(|x| x == w) {
+            out.push(w.to_owned());
+        }
+    }
+    out
+}
+
+/// A name search as officers type it: the folded words must appear in the folded name in this
+/// order, side by side, starting at a word boundary; the last word may be unfinished ("nguyen
+/// van a" finds "Nguyễn Văn An"). So every word but the last is a whole word of the name, and the
+/// last is the start of one: the word index can serve either.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameQuery {
+    folded: String,
+}
+
+impl NameQuery {
+    /// `None` when nothing searchable is left after folding (only punctuation, say).
+    pub fn parse(input: &str) -> Option<Self> {
+        let folded = fold(input);
+        (!folded.is_empty()).then_some(Self { folded })
+    }
+
+    pub fn folded(&self) -> &str {
+        &self.folded
+    }
+
+    /// Words that must occur whole in a matching name (all but the last).
+    pub fn whole_words(&self) -> Vec<&str> {
+        let words: Vec<&str> = self.folded.split(' ').collect();
+        words[..words.len() - 1].iter().map(|w| &w[..w.len().min(MAX_INDEXED_WORD_LEN)]).collect()
+    }
+
+    /// The start of a word that must occur in a matching name (the last word typed), cut to the
+    /// indexed length.
+    pub fn last_word_prefix(&self) -> &str {
+        let last = self.folded.rsplit(' ').next().expect("non-empty");
+        &last[..last.len().min(MAX_INDEXED_WORD_LEN)]
+    }
+
+    /// Whether a folded name matches: `" " + name` contains `" " + query`.
+    pub fn matches(&self, folded_name: &str) -> bool {
+        format!(" {folded_name}").contains(&format!(" {}", self.folded))
+    }
+
+    /// The SQL LIKE pattern for `(' ' || folded_name) LIKE pattern` (folded text has no LIKE
+    /// wildcards: only `[a-z0-9 ]`).
+    pub fn like_pattern(&self) -> String {
+        format!("% {}%", self.folded)
+    }
+}
+
 /// Rejects control characters other than tab and newline, which have no business in form text
 /// and break logs and CSV exports.
 pub fn has_control_chars(s: &str) -> bool {
@@ -72,7 +133,46 @@ mod tests {
         assert!(!has_control_chars("dòng 1\ndòng 2"));
     }
 
+    #[test]
+    fn name_queries_match_from_word_starts() {
+        let q = NameQuery::parse("Nguyễn Văn A").unwrap();
+        assert_eq!(q.whole_words(), vec!["nguyen", "van"]);
+        assert_eq!(q.last_word_prefix(), "a");
+        assert!(q.matches(&fold("Nguyễn Văn An")));
+        assert!(q.matches(&fold("Trần Nguyễn Văn Anh")));
+        assert!(q.matches(&fold("Nguyễn Vân Anh")), "diacritics are ignored");
+        assert!(!NameQuery::parse("guyen").unwrap().matches("nguyen van an"), "not from inside a word");
+        assert!(NameQuery::parse("van an").unwrap().matches("nguyen van anh ba"));
+        assert!(!NameQuery::parse("van ba").unwrap().matches("nguyen van anh ba"), "words side by side");
+        assert!(!NameQuery::parse("an van").unwrap().matches("nguyen van an"), "in order");
+        assert!(NameQuery::parse("  !! ").is_none());
+        assert_eq!(NameQuery::parse("ĐỖ").unwrap().like_pattern(), "% do%");
+        assert_eq!(index_words("nguyen van van an"), vec!["nguyen", "van", "an"]);
+        let long = "x".repeat(50);
+        assert_eq!(index_words(&long)[0].len(), MAX_INDEXED_WORD_LEN);
+        assert_eq!(NameQuery::parse(&long).unwrap().last_word_prefix().len(), MAX_INDEXED_WORD_LEN);
+    }
+
     proptest! {
+        /// Whatever the name and the query, a matching name holds every whole word of the query
+        /// and a word starting with its last word among its indexed words: the index never
+        /// misses a match.
+        #[test]
+        fn the_word_index_covers_every_match(name in "[a-zA-ZđĐăâêôơưáàảãạ ]{0,40}", start in 0usize..40, len in 1usize..20) {
+            let folded = fold(&name);
+            let words = index_words(&folded);
+            if folded.len() > start {
+                let cut: String = folded.chars().skip(start).take(len).collect();
+                if let Some(q) = NameQuery::parse(&cut).filter(|q| q.matches(&folded)) {
+                    for w in q.whole_words() {
+                        prop_assert!(words.iter().any(|x| x == w), "{w} of {cut:?} in {words:?}");
+                    }
+                    let p = q.last_word_prefix();
+                    prop_assert!(words.iter().any(|x| x.starts_with(p)), "{p} of {cut:?} in {words:?}");
+                }
+            }
+        }
+
         #[test]
         fn fold_is_idempotent_and_ascii(s in "\\PC{0,60}") {
             let f = fold(&s);

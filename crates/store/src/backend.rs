@@ -227,6 +227,10 @@ macro_rules! impl_store {
             .bind(cqs_domain::workflow::due_sort(new.due_at))
             .execute(&mut **tx)
             .await?;
+            if let Some((unit, role)) = new.holder {
+                let name = cqs_domain::text::fold(&new.applicant.name);
+                index_words(tx, &[(new.id, unit, role.as_str(), name.as_str())]).await?;
+            }
             for a in &new.attachments {
                 sqlx::query(
                     "INSERT INTO dossier_attachments (id, dossier_id, component, file_name, content_type, size, sha256, storage_key, created_at)
@@ -362,6 +366,13 @@ macro_rules! impl_store {
                     .push_bind(cqs_domain::workflow::due_sort(n.due_at));
             });
             q.build().execute(&mut **tx).await?;
+            let names: Vec<(Uuid, Uuid, &'static str, String)> = items
+                .iter()
+                .filter_map(|n| n.holder.map(|(u, r)| (n.id, u, r.as_str(), cqs_domain::text::fold(&n.applicant.name))))
+                .collect();
+            let words: Vec<(Uuid, Uuid, &str, &str)> =
+                names.iter().map(|(id, u, r, name)| (*id, *u, *r, name.as_str())).collect();
+            index_words(tx, &words).await?;
             let files: Vec<(&NewDossier, &NewAttachment)> =
                 items.iter().flat_map(|n| n.attachments.iter().map(move |a| (n, a))).collect();
             if !files.is_empty() {
@@ -829,11 +840,12 @@ macro_rules! impl_store {
             async fn apply_transition(&self, t: &Transition) -> Result<i32> {
                 let mut tx = self.begin_write().await?;
                 let p = &t.position;
-                let done = sqlx::query(
+                let updated: Option<String> = sqlx::query_scalar(
                     "UPDATE dossiers SET state = $1, current_step = $2, due_at = $3, original_due_at = $4,
                        paused_at = $5, resume_state = $6, updated_at = $7, version = version + 1,
                        holder_unit_id = $10, holder_role = $11, due_sort = $12
-                     WHERE id = $8 AND version = $9",
+                     WHERE id = $8 AND version = $9
+                     RETURNING applicant_search",
                 )
                 .bind(p.state.as_str())
                 .bind(p.step.map(|s| s as i32))
@@ -847,10 +859,14 @@ macro_rules! impl_store {
                 .bind(t.holder.map(|h| h.0))
                 .bind(t.holder.map(|h| h.1.as_str()))
                 .bind(cqs_domain::workflow::due_sort(p.due_at))
-                .execute(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await?;
-                if done.rows_affected() == 0 {
+                let Some(name) = updated else {
                     return Err(StoreError::Conflict("hồ sơ vừa được người khác cập nhật".into()));
+                };
+                unindex_words(&mut tx, t.dossier_id).await?;
+                if let Some((unit, role)) = t.holder {
+                    index_words(&mut tx, &[(t.dossier_id, unit, role.as_str(), name.as_str())]).await?;
                 }
                 sqlx::query(
                     "INSERT INTO dossier_history (dossier_id, seq, at, actor_kind, actor_id, org_unit_id, action, from_state, to_state, note, step, due_at)
@@ -901,6 +917,16 @@ macro_rules! impl_store {
             }
 
             async fn inbox(&self, q: &InboxQuery) -> Result<Vec<InboxItem>> {
+                // A name search starts from its rarest word when one is rare in this unit (and
+                // finds nothing at once when a word is absent); otherwise its matches are common
+                // and the ordered scan below finds a page of them quickly.
+                let driver = match &q.text {
+                    Some(InboxText::Name(name)) => match choose_word_driver(self.read_pool(), q.unit_id, name).await? {
+                        Some((_, 0)) => return Ok(Vec::new()),
+                        found => found.map(|(d, _)| d),
+                    },
+                    _ => None,
+                };
                 // The page is chosen from the inbox index alone (every filter column is in it);
                 // the wide rows are read only for the page itself.
                 let mut b = sqlx::QueryBuilder::<$db>::new(
@@ -908,6 +934,9 @@ macro_rules! impl_store {
                      FROM dossiers WHERE id IN (SELECT id FROM dossiers WHERE holder_unit_id = ",
                 );
                 b.push_bind(q.unit_id);
+                if let Some(d) = &driver {
+                    push_word_driver(&mut b, q.unit_id, d);
+                }
                 if let Some(roles) = &q.roles {
                     b.push(" AND holder_role IN (");
                     let mut list = b.separated(", ");
@@ -937,8 +966,8 @@ macro_rules! impl_store {
                     b.push(" AND due_sort <= ").push_bind(to);
                 }
                 match &q.text {
-                    Some(InboxText::Name(words)) => {
-                        b.push(" AND applicant_search LIKE ").push_bind(format!("%{}%", strip_wildcards(words)));
+                    Some(InboxText::Name(name)) => {
+                        b.push(" AND (' ' || applicant_search) LIKE ").push_bind(name.like_pattern());
                     }
                     Some(InboxText::Code(code)) => {
                         b.push(" AND code = ").push_bind(code.clone());
@@ -974,6 +1003,10 @@ macro_rules! impl_store {
                         })
                     })
                     .collect()
+            }
+
+            async fn reindex_inbox_words(&self) -> Result<usize> {
+                self.reindex_words().await
             }
 
             async fn dossier_by_code(&self, code: &str) -> Result<Option<Dossier>> {

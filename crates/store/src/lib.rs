@@ -6,6 +6,7 @@ mod backend;
 pub mod deadlines;
 pub mod exchange;
 pub mod files;
+mod inbox_words;
 mod model;
 mod postgres;
 mod sqlite;
@@ -114,6 +115,10 @@ pub trait Store: Deadlines + Exchange + Send + Sync + 'static {
     async fn apply_transition(&self, t: &Transition) -> Result<i32>;
     /// Dossiers a unit (or some of its roles) must act on, by due date, keyset-paginated.
     async fn inbox(&self, q: &InboxQuery) -> Result<Vec<InboxItem>>;
+    /// Rebuilds the inbox word index from the dossiers themselves and returns how many were
+    /// indexed: an operator's repair (`cqs maintenance reindex`); the store also rebuilds it by
+    /// itself when it finds it incomplete at start-up.
+    async fn reindex_inbox_words(&self) -> Result<usize>;
     async fn dossier_by_code(&self, code: &str) -> Result<Option<cqs_domain::dossier::Dossier>>;
     async fn public_status(&self, code: &str) -> Result<Option<PublicStatus>>;
     async fn history(&self, dossier_id: uuid::Uuid) -> Result<Vec<cqs_domain::dossier::HistoryEntry>>;
@@ -129,8 +134,12 @@ pub trait Store: Deadlines + Exchange + Send + Sync + 'static {
 /// Opens the store named by the URL, creating the SQLite file if needed, and runs migrations.
 pub async fn open(opts: &StoreOptions) -> Result<Arc<dyn Store>> {
     if opts.url.starts_with("postgres://") || opts.url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::PgStore::connect(opts).await?))
+        let store = postgres::PgStore::connect(opts).await?;
+        store.ensure_inbox_words().await?;
+        Ok(Arc::new(store))
     } else {
-        Ok(Arc::new(sqlite::SqliteStore::connect(opts).await?))
+        let store = sqlite::SqliteStore::connect(opts).await?;
+        store.ensure_inbox_words().await?;
+        Ok(Arc::new(store))
     }
 }

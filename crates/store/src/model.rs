@@ -190,8 +190,8 @@ pub struct InboxQuery {
 /// them with OR made every name search pay for a code comparison on each dossier it passed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InboxText {
-    /// Folded words, matched as a substring of the folded applicant name.
-    Name(String),
+    /// Words of the applicant's name, matched from word starts (see `NameQuery`).
+    Name(cqs_domain::text::NameQuery),
     /// A whole dossier code.
     Code(String),
     /// The start of a dossier code.

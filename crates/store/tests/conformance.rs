@@ -76,6 +76,8 @@ conformance!(
     users_and_api_keys,
     one_bad_submission_among_concurrent_ones_fails_alone,
     inbox_orders_by_due_date_and_pages_by_cursor,
+    inbox_name_search_follows_the_holder,
+    inbox_name_search_of_common_words_scans_in_due_order,
     deadline_candidates_skip_resolved_and_notified_dossiers,
     apology_tasks_close_on_apology_or_result,
     history_records_due_dates_and_settings_round_trip,
@@ -483,11 +485,12 @@ async fn inbox_orders_by_due_date_and_pages_by_cursor(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(codes(overdue), expected[..2].to_vec());
-    let named =
-        store.inbox(&InboxQuery { text: Some(InboxText::Name("le thi hong".into())), ..q(None) }).await.unwrap();
+    let name = |q: &str| Some(InboxText::Name(cqs_domain::text::NameQuery::parse(q).unwrap()));
+    let named = store.inbox(&InboxQuery { text: name("le thi hong"), ..q(None) }).await.unwrap();
     assert_eq!(codes(named), vec![made[2].0.clone()]);
-    let wildcard = store.inbox(&InboxQuery { text: Some(InboxText::Name("le_thi".into())), ..q(None) }).await.unwrap();
-    assert!(wildcard.is_empty(), "an underscore is dropped, not a wildcard");
+    // Punctuation separates words like a space; LIKE wildcards never reach the database.
+    let punctuated = store.inbox(&InboxQuery { text: name("lê_thị%"), ..q(None) }).await.unwrap();
+    assert_eq!(codes(punctuated), vec![made[2].0.clone()]);
     let exact = store.inbox(&InboxQuery { text: Some(InboxText::Code(made[3].0.clone())), ..q(None) }).await.unwrap();
     assert_eq!(codes(exact), vec![made[3].0.clone()]);
     let prefix = &made[3].0[..made[3].0.len() - 1];
@@ -496,6 +499,109 @@ async fn inbox_orders_by_due_date_and_pages_by_cursor(store: Arc<dyn Store>) {
     assert!(codes(by_prefix).contains(&made[3].0));
     let other_unit = store.inbox(&InboxQuery { unit_id: Uuid::now_v7(), ..q(None) }).await.unwrap();
     assert!(other_unit.is_empty());
+}
+
+/// The word index behind name searches: every form of query finds what a plain scan would, and
+/// the index follows a dossier from holder to holder, out of the inbox when it closes, and back
+/// after a rebuild.
+async fn inbox_name_search_follows_the_holder(store: Arc<dyn Store>) {
+    let f = fixture(&store).await;
+    store.upsert_org_units(&[unit("000.00.32.H99", OrgUnitKind::Commune, Some("000.00.00.H99"))]).await.unwrap();
+    let other = store.org_unit_by_code("000.00.32.H99").await.unwrap().unwrap().id;
+    let names = ["Nguyễn Văn An", "Nguyễn Văn Anh", "Trần Thị Bình", "Lê Văn An", "CÔNG TY TNHH AN BÌNH"];
+    let mut codes = Vec::new();
+    for n in names {
+        let mut d = new_dossier(&f, day());
+        d.applicant.name = n.into();
+        codes.push(receipt(store.create_dossier(&d).await.unwrap()).code);
+    }
+    let search = |unit: Uuid, text: &str| {
+        let store = store.clone();
+        let q = InboxQuery {
+            unit_id: unit,
+            text: Some(InboxText::Name(cqs_domain::text::NameQuery::parse(text).unwrap())),
+            limit: 50,
+            ..Default::default()
+        };
+        async move {
+            let mut got: Vec<String> = store.inbox(&q).await.unwrap().into_iter().map(|i| i.applicant_name).collect();
+            got.sort();
+            got
+        }
+    };
+    assert_eq!(search(f.unit_id, "an").await, ["CÔNG TY TNHH AN BÌNH", "Lê Văn An", "Nguyễn Văn An", "Nguyễn Văn Anh"]);
+    assert_eq!(search(f.unit_id, "van an").await, ["Lê Văn An", "Nguyễn Văn An", "Nguyễn Văn Anh"]);
+    assert_eq!(search(f.unit_id, "NGUYEN VAN AN").await, ["Nguyễn Văn An", "Nguyễn Văn Anh"]);
+    assert_eq!(search(f.unit_id, "nguyễn văn anh").await, ["Nguyễn Văn Anh"]);
+    assert_eq!(search(f.unit_id, "an binh").await, ["CÔNG TY TNHH AN BÌNH"]);
+    assert!(search(f.unit_id, "binh an").await.is_empty(), "words in order");
+    assert!(search(f.unit_id, "guyen").await.is_empty(), "from the start of a word");
+    assert!(search(f.unit_id, "hoang").await.is_empty());
+    assert!(search(other, "an").await.is_empty(), "scoped to the unit");
+    // Forwarded to the other commune's specialists: found there, no longer here.
+    let an = store.dossier_by_code(&codes[0]).await.unwrap().unwrap();
+    let mut pos = an.position();
+    pos.state = DossierState::InProgress;
+    store.apply_transition(&transition(&an, pos.clone(), "forward", Some((other, Role::Specialist)))).await.unwrap();
+    assert_eq!(search(f.unit_id, "nguyen van an").await, ["Nguyễn Văn Anh"]);
+    assert_eq!(search(other, "nguyen van an").await, ["Nguyễn Văn An"]);
+    // Closed: out of every inbox.
+    let an = store.dossier_by_code(&codes[0]).await.unwrap().unwrap();
+    pos.state = DossierState::Returned;
+    store.apply_transition(&transition(&an, pos, "return_result", None)).await.unwrap();
+    assert!(search(other, "an").await.is_empty());
+    // A rebuild from the dossiers alone gives the same answers.
+    assert_eq!(store.reindex_inbox_words().await.unwrap(), 4);
+    assert_eq!(search(f.unit_id, "an").await, ["CÔNG TY TNHH AN BÌNH", "Lê Văn An", "Nguyễn Văn Anh"]);
+    assert_eq!(search(f.unit_id, "tran thi b").await, ["Trần Thị Bình"]);
+    assert!(search(other, "an").await.is_empty());
+}
+
+/// When every word of a search is common in the unit (more dossiers than the word index's
+/// probe counts), the search scans the unit in due order instead: same answers, found early.
+async fn inbox_name_search_of_common_words_scans_in_due_order(store: Arc<dyn Store>) {
+    let f = fixture(&store).await;
+    let mut tasks = Vec::new();
+    for i in 0..1600 {
+        let mut d = new_dossier(&f, day());
+        d.applicant.name = format!("Nguyễn Văn {i}");
+        d.due_at = d.due_at.map(|t| t + chrono::Duration::minutes(1600 - i));
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { store.create_dossier(&d).await.unwrap() }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let q = |text: Option<&str>| InboxQuery {
+        unit_id: f.unit_id,
+        text: text.map(|t| InboxText::Name(cqs_domain::text::NameQuery::parse(t).unwrap())),
+        limit: 20,
+        ..Default::default()
+    };
+    let names = |items: Vec<InboxItem>| items.into_iter().map(|i| i.applicant_name).collect::<Vec<_>>();
+    let everyone = names(store.inbox(&q(None)).await.unwrap());
+    assert_eq!(everyone[0], "Nguyễn Văn 1599", "latest created is due first");
+    assert_eq!(names(store.inbox(&q(Some("nguyen van"))).await.unwrap()), everyone, "common words: a scan");
+    assert_eq!(names(store.inbox(&q(Some("nguyen v"))).await.unwrap()), everyone);
+    // A rare last word drives from the index even after common ones.
+    let sevens = names(store.inbox(&q(Some("nguyen van 77"))).await.unwrap());
+    assert_eq!(
+        sevens,
+        [
+            "Nguyễn Văn 779",
+            "Nguyễn Văn 778",
+            "Nguyễn Văn 777",
+            "Nguyễn Văn 776",
+            "Nguyễn Văn 775",
+            "Nguyễn Văn 774",
+            "Nguyễn Văn 773",
+            "Nguyễn Văn 772",
+            "Nguyễn Văn 771",
+            "Nguyễn Văn 770",
+            "Nguyễn Văn 77"
+        ]
+    );
+    assert!(store.inbox(&q(Some("van nguyen"))).await.unwrap().is_empty());
 }
 
 fn overdue_notice(id: Uuid, code: &str, due: chrono::DateTime<Utc>, unit: Uuid) -> DeadlineNotice {

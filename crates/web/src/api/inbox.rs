@@ -115,13 +115,13 @@ pub async fn inbox(
     let now = state.clock.now();
     // A whole dossier code is looked up; a partial one is matched by prefix as typed; anything
     // else is a name, matched in its folded form.
-    let text = p.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(|q| {
+    let text = p.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).and_then(|q| {
         if let Ok(code) = cqs_domain::ids::DossierCode::parse(q) {
-            InboxText::Code(code.to_string())
+            Some(InboxText::Code(code.to_string()))
         } else if q.contains('.') {
-            InboxText::CodePrefix(q.to_owned())
+            Some(InboxText::CodePrefix(q.to_owned()))
         } else {
-            InboxText::Name(cqs_domain::text::fold(q))
+            cqs_domain::text::NameQuery::parse(q).map(InboxText::Name)
         }
     });
     let q = InboxQuery {
