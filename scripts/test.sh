@@ -35,6 +35,16 @@ drop_test_databases() {
     while read -r db; do psql "$CQS_TEST_POSTGRES_URL" -qc "drop database if exists \"$db\" with (force)" >/dev/null; done
 }
 
+ensure_browser() {
+  if ! command -v chromium >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    log "installing Chromium and Node.js for the browser tests"
+    apt-get update -qq
+    command -v npm >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+  (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+}
+
 ensure_postgres
 trap drop_test_databases EXIT
 
@@ -58,3 +68,7 @@ target/debug/cqs-bench --cqs target/debug/cqs --backend postgres --pg-admin-url 
 
 log "tests (SQLite and PostgreSQL)"
 cargo nextest run --workspace --all-targets --no-fail-fast
+
+log "browser tests (Playwright with Debian's Chromium, axe-core)"
+ensure_browser
+(cd tests/e2e && CQS_BIN="$PWD/../../target/debug/cqs" npm test)

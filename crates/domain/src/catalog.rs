@@ -53,6 +53,19 @@ pub enum Deadline {
 }
 
 impl Deadline {
+    /// The processing time as citizens read it: "1 ngày làm việc", "4 giờ làm việc", "5 ngày".
+    pub fn label_vi(self) -> String {
+        match self {
+            Self::WorkingHours { hours } if hours.is_multiple_of(8) => format!("{} ngày làm việc", hours / 8),
+            Self::WorkingHours { hours } if hours > 8 && hours.is_multiple_of(4) => {
+                format!("{},5 ngày làm việc", hours / 8)
+            }
+            Self::WorkingHours { hours } => format!("{hours} giờ làm việc"),
+            Self::CalendarDays { days } => format!("{days} ngày"),
+            Self::None => "Không quy định thời hạn".to_owned(),
+        }
+    }
+
     /// Total in working hours, the unit process steps share; calendar days count 8 hours each.
     pub fn budget_hours(self) -> Option<u32> {
         match self {
@@ -137,6 +150,27 @@ pub enum ReturnChannel {
     Post,
 }
 
+impl ReturnChannel {
+    pub const ALL: [ReturnChannel; 3] = [Self::Counter, Self::Online, Self::Post];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Counter => "counter",
+            Self::Online => "online",
+            Self::Post => "post",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Self::Counter => "Nhận trực tiếp tại Bộ phận một cửa",
+            Self::Online => "Nhận bản điện tử trên Cổng dịch vụ công",
+            Self::Post => "Nhận qua dịch vụ bưu chính công ích",
+        }
+    }
+}
+
 /// Which units a procedure is received at: one unit, or every unit of a kind (all communes).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum UnitSelector {
@@ -150,6 +184,17 @@ pub enum UnitRef {
     Receiving,
     Deciding,
     Code(AgencyCode),
+}
+
+impl UnitSelector {
+    /// Where a citizen goes: every unit of a kind ("UBND các xã, phường") or one named unit,
+    /// whose name the caller looks up.
+    pub fn label_vi(&self, unit_name: impl Fn(&AgencyCode) -> Option<String>) -> String {
+        match self {
+            Self::Kind(k) => k.plural_vi().to_owned(),
+            Self::Code(c) => unit_name(c).unwrap_or_else(|| c.to_string()),
+        }
+    }
 }
 
 impl fmt::Display for UnitSelector {
@@ -226,6 +271,20 @@ pub enum StepKind {
     Approval,
     Signing,
     Returning,
+}
+
+impl StepKind {
+    /// What the step does, in the words of the one-stop forms.
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Self::Intake => "tiếp nhận",
+            Self::Appraisal => "thẩm định",
+            Self::Consultation => "lấy ý kiến liên thông",
+            Self::Approval => "phê duyệt",
+            Self::Signing => "ký",
+            Self::Returning => "trả kết quả",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -501,6 +560,24 @@ pub(crate) mod tests {
             "effective_to": null
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn deadlines_read_as_citizens_say_them() {
+        assert_eq!(Deadline::WorkingHours { hours: 8 }.label_vi(), "1 ngày làm việc");
+        assert_eq!(Deadline::WorkingHours { hours: 120 }.label_vi(), "15 ngày làm việc");
+        assert_eq!(Deadline::WorkingHours { hours: 12 }.label_vi(), "1,5 ngày làm việc");
+        assert_eq!(Deadline::WorkingHours { hours: 4 }.label_vi(), "4 giờ làm việc");
+        assert_eq!(Deadline::CalendarDays { days: 5 }.label_vi(), "5 ngày");
+        assert_eq!(Deadline::None.label_vi(), "Không quy định thời hạn");
+        for c in ReturnChannel::ALL {
+            assert_eq!(ReturnChannel::parse(c.as_str()), Some(c));
+        }
+        let commune = UnitSelector::Kind(OrgUnitKind::Commune);
+        assert_eq!(commune.label_vi(|_| None), "Ủy ban nhân dân các xã, phường");
+        let code = AgencyCode::parse("000.00.05.H99").unwrap();
+        assert_eq!(UnitSelector::Code(code.clone()).label_vi(|_| Some("Sở Xây dựng".into())), "Sở Xây dựng");
+        assert_eq!(UnitSelector::Code(code).label_vi(|_| None), "000.00.05.H99");
     }
 
     #[test]

@@ -36,6 +36,28 @@ impl OrgUnitKind {
             Self::Commune => "commune",
         }
     }
+    /// The kind as a heading over a list of units.
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Self::ProvinceCommittee => "Ủy ban nhân dân tỉnh",
+            Self::ServiceCentre => "Trung tâm Phục vụ hành chính công",
+            Self::Department => "Sở, ban, ngành",
+            Self::Division => "Phòng, chi cục, văn phòng đăng ký",
+            Self::District => "Huyện (trước sắp xếp năm 2025)",
+            Self::Commune => "Ủy ban nhân dân xã, phường",
+        }
+    }
+    /// Every unit of the kind, as a procedure's place of submission.
+    pub fn plural_vi(self) -> &'static str {
+        match self {
+            Self::ProvinceCommittee => "Ủy ban nhân dân tỉnh",
+            Self::ServiceCentre => "Trung tâm Phục vụ hành chính công tỉnh",
+            Self::Department => "Các sở, ban, ngành",
+            Self::Division => "Các phòng, chi cục, văn phòng đăng ký",
+            Self::District => "Ủy ban nhân dân các huyện (cũ)",
+            Self::Commune => "Ủy ban nhân dân các xã, phường",
+        }
+    }
     pub fn parse(s: &str) -> Option<Self> {
         [Self::ProvinceCommittee, Self::ServiceCentre, Self::Department, Self::Division, Self::District, Self::Commune]
             .into_iter()

@@ -159,17 +159,6 @@ fn unit_of(
     }
 }
 
-fn step_kind_name(k: StepKind) -> &'static str {
-    match k {
-        StepKind::Intake => "tiếp nhận",
-        StepKind::Appraisal => "thẩm định",
-        StepKind::Consultation => "lấy ý kiến liên thông",
-        StepKind::Approval => "phê duyệt",
-        StepKind::Signing => "ký",
-        StepKind::Returning => "trả kết quả",
-    }
-}
-
 fn require(ok: bool, denied: crate::auth::Denied) -> Result<(), WorkflowError> {
     if ok { Ok(()) } else { Err(denied.into()) }
 }
@@ -190,6 +179,28 @@ pub fn holder(
             let step = process.get(pos.step.unwrap_or(0))?;
             Some((unit_of(step, units, resolve)?, step.role))
         }
+    }
+}
+
+/// A history row's action in plain words for the applicant and the public lookup.
+pub fn describe_action(action: &str) -> &'static str {
+    match action {
+        "submit" => "Hồ sơ được nộp",
+        "accept" => "Bộ phận một cửa tiếp nhận hồ sơ",
+        "refuse" => "Hồ sơ không được tiếp nhận",
+        "forward" => "Hồ sơ được chuyển sang bước xử lý tiếp theo",
+        "request_supplement" => "Cơ quan yêu cầu bổ sung, hoàn thiện hồ sơ",
+        "supply_supplement" => "Người nộp đã bổ sung hồ sơ",
+        "request_payment" => "Cơ quan đề nghị nộp phí, lệ phí",
+        "confirm_payment" => "Đã xác nhận nộp phí, lệ phí",
+        "withdraw" => "Người nộp rút hồ sơ",
+        "stop" => "Cơ quan dừng giải quyết hồ sơ",
+        "approve" => "Lãnh đạo đã phê duyệt",
+        "record_result" => "Đã có kết quả giải quyết",
+        "return_result" => "Đã trả kết quả",
+        "apologize_and_reschedule" => "Cơ quan xin lỗi và hẹn lại ngày trả kết quả",
+        "recompute_deadline" => "Ngày hẹn trả được tính lại theo lịch làm việc",
+        _ => "Hồ sơ được cập nhật",
     }
 }
 
@@ -262,7 +273,7 @@ pub fn decide(
             let i = pos.step.unwrap_or(0);
             let here = &process[i];
             if matches!(here.step, StepKind::Approval) {
-                return Err(WorkflowError::WrongStep(step_kind_name(here.step)));
+                return Err(WorkflowError::WrongStep(here.step.label_vi()));
             }
             // Steps of one parallel group are handed over together: skip to after the group.
             let mut j = i + 1;
@@ -283,7 +294,7 @@ pub fn decide(
             }
             let here = current.ok_or_else(not_allowed)?;
             if here.step != StepKind::Approval {
-                return Err(WorkflowError::WrongStep(step_kind_name(here.step)));
+                return Err(WorkflowError::WrongStep(here.step.label_vi()));
             }
             require(
                 current_unit.is_some_and(|u| p.has_role_in(u, &[Role::Leader])),
@@ -297,7 +308,7 @@ pub fn decide(
             }
             let here = current.ok_or_else(not_allowed)?;
             if !matches!(here.step, StepKind::Signing | StepKind::Returning) {
-                return Err(WorkflowError::WrongStep(step_kind_name(here.step)));
+                return Err(WorkflowError::WrongStep(here.step.label_vi()));
             }
             require(holds_step() || desk(), crate::auth::Denied::NoRoleInUnit)?;
             next.state = S::Resolved;
@@ -670,6 +681,30 @@ mod tests {
             proptest::prop_assert_eq!(replayed.due_at, pos.due_at);
             proptest::prop_assert_eq!(replayed.original_due_at, pos.original_due_at);
         }
+    }
+
+    #[test]
+    fn every_action_has_plain_words() {
+        let names = [
+            Action::Accept,
+            Action::Refuse { reason: "x".into() },
+            Action::Forward,
+            Action::RequestSupplement { reason: "x".into() },
+            Action::SupplySupplement,
+            Action::RequestPayment { amount: 1 },
+            Action::ConfirmPayment,
+            Action::Withdraw { reason: "x".into() },
+            Action::Stop { reason: "x".into() },
+            Action::Approve,
+            Action::RecordResult,
+            Action::ReturnResult { channel: crate::catalog::ReturnChannel::Online },
+            Action::ApologizeAndReschedule { new_due_at: Utc::now(), reason: "x".into() },
+        ];
+        let fallback = describe_action("no-such-action");
+        for a in names {
+            assert_ne!(describe_action(a.name()), fallback, "{}", a.name());
+        }
+        assert_ne!(describe_action("submit"), fallback);
     }
 
     fn row(seq: i32, at: DateTime<Utc>, action: &str, due_at: Option<DateTime<Utc>>) -> crate::dossier::HistoryEntry {

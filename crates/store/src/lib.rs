@@ -8,6 +8,7 @@ pub mod exchange;
 pub mod files;
 mod inbox_words;
 mod model;
+pub mod portal;
 mod postgres;
 mod sqlite;
 pub mod testing;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 pub use deadlines::{ApologyTask, DeadlineCandidate, DeadlineNotice, Deadlines};
 pub use exchange::Exchange;
 pub use model::*;
+pub use portal::PortalData;
 
 /// Errors a store reports. Database faults are kept whole for logs; callers turn the rest into
 /// 4xx answers.
@@ -68,7 +70,7 @@ impl StoreOptions {
 /// The persistence interface every module goes through. Both backends pass the same
 /// conformance suite (`tests/conformance.rs`).
 #[async_trait::async_trait]
-pub trait Store: Deadlines + Exchange + Send + Sync + 'static {
+pub trait Store: Deadlines + Exchange + PortalData + Send + Sync + 'static {
     /// `sqlite` or `postgres`, for health output and benchmarks.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> Result<()>;

@@ -54,3 +54,4 @@ crate::backend::impl_store!(SqliteStore, sqlx::Sqlite, "sqlite", begin_immediate
 crate::deadlines::impl_deadlines!(SqliteStore, sqlx::Sqlite);
 crate::exchange::impl_exchange!(SqliteStore, sqlx::Sqlite);
 crate::inbox_words::impl_inbox_words!(SqliteStore, sqlx::Sqlite);
+crate::portal::impl_portal!(SqliteStore, sqlx::Sqlite);

@@ -84,6 +84,7 @@ conformance!(
     exchange_registry_round_trips,
     exchange_grants_revoke_and_limits,
     exchange_access_requests_are_answered_once,
+    procedure_counts_rank_the_most_used,
 );
 
 fn code(s: &str) -> AgencyCode {
@@ -776,4 +777,18 @@ async fn history_records_due_dates_and_settings_round_trip(store: Arc<dyn Store>
     store.put_setting("calendar", "a", at).await.unwrap();
     store.put_setting("calendar", "b", at).await.unwrap();
     assert_eq!(store.setting("calendar").await.unwrap().as_deref(), Some("b"));
+}
+
+async fn procedure_counts_rank_the_most_used(store: Arc<dyn Store>) {
+    let f = fixture(&store).await;
+    for code in ["1.001193", "1.000656", "1.001193"] {
+        let mut d = new_dossier(&f, day());
+        d.procedure_code = code.into();
+        store.create_dossier(&d).await.unwrap();
+    }
+    let at = new_dossier(&f, day()).received_at;
+    let counts = store.procedure_counts(at, 10).await.unwrap();
+    assert_eq!(counts, [("1.001193".to_owned(), 2), ("1.000656".to_owned(), 1)]);
+    assert_eq!(store.procedure_counts(at, 1).await.unwrap().len(), 1);
+    assert!(store.procedure_counts(at + chrono::Duration::seconds(1), 10).await.unwrap().is_empty());
 }

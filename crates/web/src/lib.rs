@@ -1,12 +1,15 @@
 //! The HTTP edge of Chính Quyền Số: the JSON API under `/api/v1` with its OpenAPI document,
-//! problem+json errors and API-key authentication. Handlers parse input into domain types, ask
+//! problem+json errors and API-key authentication, and the server-rendered pages of the citizen
+//! portal and the staff console. Handlers parse input into domain types, ask
 //! the domain to decide, and hand the result to the store in one call.
 
 pub mod api;
 pub mod auth;
 pub mod error;
 pub mod jobs;
+pub mod portal;
 pub mod rules;
+pub mod ui;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,6 +97,8 @@ pub struct AppState {
     pub clock: Clock,
     /// The exchange gateway, when this node runs one (`cqs serve` always does).
     pub exchange: Option<Arc<cqs_exchange::Gateway>>,
+    /// The portal's count of the most used procedures, kept a few minutes per node.
+    pub usage: portal::UsageCache,
 }
 
 impl AppState {
@@ -106,6 +111,7 @@ impl AppState {
             forms: FormCache::default(),
             clock: Clock::system(),
             exchange: None,
+            usage: Default::default(),
         }
     }
 
@@ -118,17 +124,38 @@ impl AppState {
     }
 }
 
+/// Machines get problem+json; people get an HTML page.
+fn is_api(uri: &axum::http::Uri) -> bool {
+    uri.path().starts_with("/api/")
+}
+
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let timeout = state.limits.request_timeout;
+    let pages = ui::security_headers(portal::router().route("/static/{*path}", axum::routing::get(ui::assets::serve)))
+        .with_state(state.clone());
     api::router(state)
-        .fallback(|| async {
-            error::ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "Không có địa chỉ này").into_response()
+        .merge(pages)
+        .fallback(|uri: axum::http::Uri| async move {
+            if is_api(&uri) {
+                error::ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "Không có địa chỉ này").into_response()
+            } else {
+                ui::PageError::not_found().into_response()
+            }
         })
-        .method_not_allowed_fallback(|| async {
-            error::ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Phương thức không được hỗ trợ")
+        .method_not_allowed_fallback(|uri: axum::http::Uri| async move {
+            if is_api(&uri) {
+                error::ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    "Phương thức không được hỗ trợ",
+                )
                 .into_response()
+            } else {
+                ui::PageError::new(StatusCode::METHOD_NOT_ALLOWED, "Thao tác không được hỗ trợ trên trang này")
+                    .into_response()
+            }
         })
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {

@@ -75,7 +75,7 @@ pub struct ProcedureQuery {
 }
 
 /// Published versions in force today, one per procedure code.
-async fn in_force_today(state: &AppState) -> Result<Vec<ProcedureVersion>, ApiError> {
+pub async fn in_force_today(state: &AppState) -> Result<Vec<ProcedureVersion>, ApiError> {
     let today = local_date(state.clock.now());
     let all = state.store.published_versions().await?;
     let mut by_code: HashMap<String, Vec<ProcedureVersion>> = HashMap::new();
@@ -97,6 +97,39 @@ pub fn receives_at(spec: &ProcedureSpec, unit: &OrgUnit) -> bool {
     })
 }
 
+/// What a catalog search asks for; every part is optional.
+#[derive(Debug, Default, Clone)]
+pub struct CatalogFilter {
+    /// Words to find in the name, code or summary (case and diacritics ignored).
+    pub text: Option<String>,
+    pub field: Option<String>,
+    pub online: Option<bool>,
+    pub unit: Option<OrgUnit>,
+    /// Only procedures this unit receives or decides (the portal's "by agency").
+    pub agency: Option<OrgUnit>,
+}
+
+/// Procedures in force today that match the filter, by code. The API and the portal both
+/// search through here.
+pub async fn search(state: &AppState, f: &CatalogFilter) -> Result<Vec<ProcedureVersion>, ApiError> {
+    let query =
+        f.text.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| s.chars().take(200).collect::<String>());
+    Ok(in_force_today(state)
+        .await?
+        .into_iter()
+        .filter(|v| f.field.as_ref().is_none_or(|x| &v.spec.field == x))
+        .filter(|v| f.online.is_none_or(|o| o == v.spec.online_level.allows_online_submission()))
+        .filter(|v| f.unit.as_ref().is_none_or(|u| receives_at(&v.spec, u)))
+        .filter(|v| f.agency.as_ref().is_none_or(|u| handled_by(&v.spec, u)))
+        .filter(|v| query.as_ref().is_none_or(|s| cqs_domain::text::matches(&v.spec.search_text(), s)))
+        .collect())
+}
+
+/// Whether `unit` receives or decides the procedure: where a citizen looks for it by agency.
+pub fn handled_by(spec: &ProcedureSpec, unit: &OrgUnit) -> bool {
+    receives_at(spec, unit) || matches!(&spec.deciding_unit, cqs_domain::catalog::UnitRef::Code(c) if *c == unit.code)
+}
+
 /// List procedures in force, with search that ignores case and diacritics.
 #[utoipa::path(get, path = "/api/v1/procedures", tag = "catalog", params(ProcedureQuery),
     responses((status = 200, body = ProcedurePage), (status = 400, body = crate::error::Problem)))]
@@ -112,16 +145,8 @@ pub async fn list_procedures(
         Some(code) => Some(state.store.org_unit_by_code(code).await?.ok_or_else(|| ApiError::not_found("đơn vị"))?),
         None => None,
     };
-    let query =
-        q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| s.chars().take(200).collect::<String>());
-    let matching: Vec<ProcedureVersion> = in_force_today(&state)
-        .await?
-        .into_iter()
-        .filter(|v| q.field.as_ref().is_none_or(|f| &v.spec.field == f))
-        .filter(|v| q.online.is_none_or(|o| o == v.spec.online_level.allows_online_submission()))
-        .filter(|v| unit.as_ref().is_none_or(|u| receives_at(&v.spec, u)))
-        .filter(|v| query.as_ref().is_none_or(|s| cqs_domain::text::matches(&v.spec.search_text(), s)))
-        .collect();
+    let filter = CatalogFilter { text: q.q.clone(), field: q.field.clone(), online: q.online, unit, agency: None };
+    let matching = search(&state, &filter).await?;
     let total = matching.len();
     let items = matching
         .into_iter()

@@ -34,13 +34,18 @@ pub async fn lookup(
     State(state): State<AppState>,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<PublicDossier>, ApiError> {
-    let code = DossierCode::parse(&code).map_err(|e| ApiError::bad_request("invalid_dossier_code", e.to_string()))?;
+    public_dossier(&state, &code).await.map(Json)
+}
+
+/// What anyone may learn of a dossier from its code (the API and the lookup page).
+pub async fn public_dossier(state: &AppState, code: &str) -> Result<PublicDossier, ApiError> {
+    let code = DossierCode::parse(code).map_err(|e| ApiError::bad_request("invalid_dossier_code", e.to_string()))?;
     let p = state.store.public_status(code.as_str()).await?.ok_or_else(|| ApiError::not_found("hồ sơ"))?;
     let fmt = |t: DateTime<Utc>| local_date(t).format("%d/%m/%Y").to_string();
     let now = state.clock.now();
-    Ok(Json(PublicDossier {
-        status: StatusView::of(&state, p.state, now)?,
-        deadline: crate::api::dossiers::flags(&state, p.state, p.due_at, p.paused_at, now),
+    Ok(PublicDossier {
+        status: StatusView::of(state, p.state, now)?,
+        deadline: crate::api::dossiers::flags(state, p.state, p.due_at, p.paused_at, now),
         received_date: fmt(p.received_at),
         due_date: p.due_at.map(fmt),
         code: p.code,
@@ -48,5 +53,5 @@ pub async fn lookup(
         procedure_name: p.procedure_name,
         received_at: p.received_at,
         due_at: p.due_at,
-    }))
+    })
 }

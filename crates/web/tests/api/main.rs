@@ -2,6 +2,7 @@
 
 mod deadlines;
 mod exchange;
+mod pages;
 
 use std::sync::Arc;
 

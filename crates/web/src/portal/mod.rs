@@ -1,0 +1,49 @@
+//! The citizen portal (Cổng dịch vụ công): find a procedure, read what it needs, look a dossier
+//! up by its code. Handlers are thin: they call the same catalog search and lookup the API uses
+//! and turn the answer into a page.
+
+mod catalog;
+mod lookup;
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::get;
+
+use crate::AppState;
+
+/// Routes of the public portal (no sign-in needed).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(catalog::home))
+        .route("/thu-tuc", get(catalog::search))
+        .route("/thu-tuc/{code}", get(catalog::procedure))
+        .route("/co-quan", get(catalog::agencies))
+        .route("/tra-cuu", get(lookup::lookup))
+}
+
+/// How long a node reuses the "most used procedures" count before asking the store again. The
+/// count changes slowly and costs a scan of recent dossiers, so each node keeps its own copy.
+const USAGE_TTL: Duration = Duration::from_secs(600);
+
+/// The most used procedures, counted over the last year, cached per node for [`USAGE_TTL`].
+#[derive(Clone, Default)]
+pub struct UsageCache(Arc<RwLock<Option<(Instant, Usage)>>>);
+
+/// Procedure codes with their dossier counts, most used first.
+pub type Usage = Arc<Vec<(String, i64)>>;
+
+impl UsageCache {
+    pub async fn get(&self, state: &AppState) -> Result<Usage, crate::error::ApiError> {
+        if let Some((at, v)) = self.0.read().expect("usage cache lock").as_ref()
+            && at.elapsed() < USAGE_TTL
+        {
+            return Ok(v.clone());
+        }
+        let since = state.clock.now() - chrono::Duration::days(365);
+        let counts = Arc::new(state.store.procedure_counts(since, 8).await?);
+        *self.0.write().expect("usage cache lock") = Some((Instant::now(), counts.clone()));
+        Ok(counts)
+    }
+}

@@ -1,0 +1,71 @@
+//! How dates, times and money are written on pages: dd/mm/yyyy in Vietnam time, and amounts in
+//! đồng with dots between thousands (`1.000.000 đ`).
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Asia::Ho_Chi_Minh;
+
+/// `23/11/2026`, the local date of an instant.
+pub fn date(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Ho_Chi_Minh).format("%d/%m/%Y").to_string()
+}
+
+/// `08:30 23/11/2026`, the local time and date of an instant.
+pub fn datetime(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Ho_Chi_Minh).format("%H:%M %d/%m/%Y").to_string()
+}
+
+/// `2026-11-23T08:30:00+07:00`, for the `datetime` attribute of `<time>`.
+pub fn iso(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Ho_Chi_Minh).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+/// `1.000.000 đ`.
+pub fn money(amount: u64) -> String {
+    let digits = amount.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    out.push_str(" đ");
+    out
+}
+
+/// A fee as shown to citizens: nothing to pay reads "Miễn phí".
+pub fn fee(amount: u64) -> String {
+    if amount == 0 { "Miễn phí".to_owned() } else { money(amount) }
+}
+
+/// A size in bytes as people read it: `840 KB`, `2,4 MB`.
+pub fn size(bytes: i64) -> String {
+    let b = bytes.max(0) as f64;
+    if b < 1024.0 * 1024.0 {
+        format!("{} KB", (b / 1024.0).ceil() as i64)
+    } else {
+        format!("{:.1} MB", b / (1024.0 * 1024.0)).replace('.', ",")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn writes_vietnamese_dates_and_money() {
+        // 17:30 UTC on the 23rd is already the 24th in Vietnam.
+        let t = Utc.with_ymd_and_hms(2026, 11, 23, 17, 30, 0).unwrap();
+        assert_eq!(date(t), "24/11/2026");
+        assert_eq!(datetime(t), "00:30 24/11/2026");
+        assert_eq!(iso(t), "2026-11-24T00:30:00+07:00");
+        assert_eq!(money(1_000_000), "1.000.000 đ");
+        assert_eq!(money(8_000), "8.000 đ");
+        assert_eq!(money(950), "950 đ");
+        assert_eq!(money(12_345_678), "12.345.678 đ");
+        assert_eq!(fee(0), "Miễn phí");
+        assert_eq!(size(860_000), "840 KB");
+        assert_eq!(size(2_500_000), "2,4 MB");
+    }
+}

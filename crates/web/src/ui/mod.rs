@@ -1,0 +1,193 @@
+//! What every server-rendered page shares: the layout's context ([`Chrome`]), form errors shown
+//! beside fields and in a summary, HTML problem pages, security headers, formatting and the
+//! embedded static assets. Pages are askama templates under `web/templates`; each works without
+//! JavaScript, and htmx only makes some of them quicker.
+
+pub mod assets;
+pub mod fmt;
+
+use askama::Template;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use cqs_domain::form::FieldError;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::error::ApiError;
+
+/// Which half of the site a page belongs to; the header and navigation differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Area {
+    Portal,
+    Console,
+}
+
+/// The layout's context: title, area, navigation, who is signed in, the CSRF token for forms.
+pub struct Chrome {
+    pub title: String,
+    pub area: Area,
+    /// Key of the navigation entry to mark as current.
+    pub current: &'static str,
+    pub assets: &'static assets::AssetUrls,
+    /// Display name of the signed-in person, if any.
+    pub viewer: Option<String>,
+    /// Token every form posts back (empty until sessions exist).
+    pub csrf: String,
+}
+
+impl Chrome {
+    pub fn portal(title: impl Into<String>, current: &'static str) -> Self {
+        Self {
+            title: title.into(),
+            area: Area::Portal,
+            current,
+            assets: assets::urls(),
+            viewer: None,
+            csrf: String::new(),
+        }
+    }
+
+    pub fn console(title: impl Into<String>, current: &'static str) -> Self {
+        Self { area: Area::Console, ..Self::portal(title, current) }
+    }
+
+    pub fn is_console(&self) -> bool {
+        self.area == Area::Console
+    }
+}
+
+/// Problems with a submitted form: shown in the error summary at the top (each linking to its
+/// field) and again beside each field.
+#[derive(Debug, Default, Clone)]
+pub struct FormErrors(pub Vec<FormError>);
+
+#[derive(Debug, Clone)]
+pub struct FormError {
+    /// The `id` of the input the message belongs to.
+    pub field: String,
+    pub message: String,
+}
+
+impl FormErrors {
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FormError { field: field.into(), message: message.into() });
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// The first message for a field, if any.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+    }
+    pub fn has(&self, field: &str) -> bool {
+        self.get(field).is_some()
+    }
+
+    /// Domain field errors (JSON pointers) as page errors; `id` maps a pointer to an input id.
+    pub fn from_fields(errors: &[FieldError], id: impl Fn(&str) -> String) -> Self {
+        Self(errors.iter().map(|e| FormError { field: id(&e.field), message: e.message.clone() }).collect())
+    }
+}
+
+/// A problem page: 404, 403, 400, 500 … as HTML with a plain Vietnamese explanation.
+#[derive(Debug)]
+pub struct PageError {
+    pub status: StatusCode,
+    pub title: String,
+    pub detail: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "problem.html")]
+struct ProblemPage<'a> {
+    chrome: Chrome,
+    status: u16,
+    title: &'a str,
+    detail: Option<&'a str>,
+}
+
+impl PageError {
+    pub fn new(status: StatusCode, title: impl Into<String>) -> Self {
+        Self { status, title: title.into(), detail: None }
+    }
+    pub fn detail(mut self, d: impl Into<String>) -> Self {
+        self.detail = Some(d.into());
+        self
+    }
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "Không tìm thấy trang").detail(
+            "Địa chỉ có thể đã bị gõ sai hoặc trang đã được chuyển đi. Hãy kiểm tra lại địa chỉ, hoặc tìm thủ tục từ trang chủ.",
+        )
+    }
+    pub fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Hệ thống đang gặp sự cố")
+            .detail("Thông tin bạn đã gửi không bị mất. Vui lòng thử lại sau ít phút.")
+    }
+}
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> Self {
+        match e.status {
+            StatusCode::NOT_FOUND => Self::new(StatusCode::NOT_FOUND, e.title)
+                .detail("Hãy kiểm tra lại địa chỉ hoặc mã đã nhập, hoặc tìm từ trang chủ."),
+            StatusCode::UNAUTHORIZED => {
+                Self::new(StatusCode::UNAUTHORIZED, "Bạn cần đăng nhập để xem trang này").detail(e.title)
+            }
+            StatusCode::FORBIDDEN => {
+                Self::new(StatusCode::FORBIDDEN, "Bạn không có quyền xem trang này").detail(e.title)
+            }
+            s if s.is_server_error() => {
+                let mut p = Self::internal();
+                p.status = s;
+                p
+            }
+            s => Self { status: s, title: e.title, detail: e.detail },
+        }
+    }
+}
+
+impl From<cqs_store::StoreError> for PageError {
+    fn from(e: cqs_store::StoreError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let mut chrome = Chrome::portal(self.title.clone(), "");
+        chrome.title = self.title.clone();
+        let page =
+            ProblemPage { chrome, status: self.status.as_u16(), title: &self.title, detail: self.detail.as_deref() };
+        render(self.status, &page)
+    }
+}
+
+/// Renders a template with a status; a template that fails to render is logged and becomes a
+/// plain 500 (it cannot render the problem page either).
+pub fn render<T: Template>(status: StatusCode, t: &T) -> Response {
+    match t.render() {
+        Ok(body) => (status, Html(body)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "Hệ thống đang gặp sự cố").into_response()
+        }
+    }
+}
+
+pub type PageResult<T = Response> = Result<T, PageError>;
+
+/// Headers every page carries: a strict content security policy (scripts and styles only from
+/// our own origin; htmx is told not to inject its inline style), no framing by others, no
+/// referrer leaking dossier codes to other sites, and no caching of pages by shared caches.
+pub fn security_headers<S: Clone + Send + Sync + 'static>(router: axum::Router<S>) -> axum::Router<S> {
+    const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+        object-src 'none'; frame-src 'self'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'";
+    let set = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+    };
+    router
+        .layer(set(header::CONTENT_SECURITY_POLICY, CSP))
+        .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(set(header::REFERRER_POLICY, "same-origin"))
+        .layer(set(header::X_FRAME_OPTIONS, "SAMEORIGIN"))
+        .layer(set(header::CACHE_CONTROL, "private, no-cache"))
+}

@@ -1,0 +1,24 @@
+// Small enhancements; every page works without them.
+(function () {
+  "use strict";
+  // Move focus to the error summary so screen-reader and keyboard users hear what to fix.
+  function focusSummary(root) {
+    var s = (root || document).querySelector("[data-focus]");
+    if (s) { s.focus(); }
+  }
+  document.addEventListener("DOMContentLoaded", function () { focusSummary(document); });
+  document.addEventListener("htmx:afterSwap", function (e) { focusSummary(e.target); });
+
+  // Upload progress: a form marked data-progress shows a <progress> while htmx sends it.
+  document.addEventListener("htmx:xhr:progress", function (e) {
+    var form = e.target.closest && e.target.closest("form[data-progress]");
+    if (!form || !e.detail.lengthComputable) { return; }
+    var bar = form.querySelector("progress");
+    if (bar) {
+      bar.hidden = false;
+      bar.max = e.detail.total;
+      bar.value = e.detail.loaded;
+      bar.textContent = Math.round(100 * e.detail.loaded / e.detail.total) + "%";
+    }
+  });
+})();
