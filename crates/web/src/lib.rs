@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod jobs;
 pub mod portal;
@@ -133,8 +134,10 @@ fn is_api(uri: &axum::http::Uri) -> bool {
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let timeout = state.limits.request_timeout;
-    let pages = ui::security_headers(portal::router().route("/static/{*path}", axum::routing::get(ui::assets::serve)))
-        .with_state(state.clone());
+    let pages = ui::security_headers(
+        portal::router().merge(console::router()).route("/static/{*path}", axum::routing::get(ui::assets::serve)),
+    )
+    .with_state(state.clone());
     api::router(state)
         .merge(pages)
         .fallback(|uri: axum::http::Uri| async move {

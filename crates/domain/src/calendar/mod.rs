@@ -199,6 +199,16 @@ pub enum Timeliness {
     Late,
 }
 
+impl Timeliness {
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Self::Early => "Trước hạn",
+            Self::OnTime => "Đúng hạn",
+            Self::Late => "Quá hạn",
+        }
+    }
+}
+
 /// Compares the local dates of finishing and of the due moment.
 pub fn classify(finished: DateTime<Utc>, due: DateTime<Utc>) -> Timeliness {
     let (f, d) = (crate::dossier::local_date(finished), crate::dossier::local_date(due));

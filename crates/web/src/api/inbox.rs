@@ -102,7 +102,12 @@ pub async fn inbox(
     caller: Caller,
     ApiQuery(p): ApiQuery<InboxParams>,
 ) -> Result<Json<InboxPage>, ApiError> {
-    let (unit_id, mine) = staff_unit(&state, &caller, p.unit.as_deref()).await?;
+    list(&state, &caller, &p).await.map(Json)
+}
+
+/// One page of the inbox the parameters ask for (the API and the console's inbox page).
+pub async fn list(state: &AppState, caller: &Caller, p: &InboxParams) -> Result<InboxPage, ApiError> {
+    let (unit_id, mine) = staff_unit(state, caller, p.unit.as_deref()).await?;
     let roles = match p.scope.as_deref() {
         None | Some("mine") if !mine.contains(&Role::Admin) => Some(mine),
         None | Some("mine") | Some("unit") => None,
@@ -148,11 +153,11 @@ pub async fn inbox(
         .into_iter()
         .map(|item| {
             Ok(InboxEntry {
-                status: StatusView::of(&state, item.state, now)?,
-                deadline: crate::api::dossiers::flags(&state, item.state, item.due_at, item.paused_at, now),
+                status: StatusView::of(state, item.state, now)?,
+                deadline: crate::api::dossiers::flags(state, item.state, item.due_at, item.paused_at, now),
                 item,
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    Ok(Json(InboxPage { items, next_cursor }))
+    Ok(InboxPage { items, next_cursor })
 }

@@ -148,16 +148,35 @@ pub async fn act(
 ) -> Result<Json<ActionResult>, ApiError> {
     caller.require_authenticated()?;
     let ctx = Context::load(&state, &code).await?;
+    let is_submitter = acting_side(&caller, &ctx)?;
+    let body: ActionRequest = read_json(req, state.limits.json_body).await?;
+    apply(&state, &caller, &ctx, is_submitter, &body).await.map(Json)
+}
+
+/// Whether the caller acts as the dossier's submitter; machine clients may act only on dossiers
+/// they submitted (the applicant's side of the desk).
+pub fn acting_side(caller: &Caller, ctx: &Context) -> Result<bool, ApiError> {
     let is_submitter =
         matches!(&caller.0, Principal::Client { client_id, .. } if Some(*client_id) == ctx.dossier.submitted_by_client);
-    // Machine clients act only on dossiers they submitted (the applicant's side of the desk).
     if matches!(caller.0, Principal::Client { .. }) && !is_submitter {
         return Err(cqs_domain::auth::Denied::NoRoleInUnit.into());
     }
-    let body: ActionRequest = read_json(req, state.limits.json_body).await?;
+    Ok(is_submitter)
+}
+
+/// Decides the action and persists it if the dossier is still at the version the caller saw.
+/// The API and the console's action forms both act through here.
+pub async fn apply(
+    state: &AppState,
+    caller: &Caller,
+    ctx: &Context,
+    is_submitter: bool,
+    body: &ActionRequest,
+) -> Result<ActionResult, ApiError> {
+    caller.require_authenticated()?;
     let d = &ctx.dossier;
     if body.expected_version != d.version {
-        return Err(stale(&state, d)?);
+        return Err(stale(state, d)?);
     }
     let now = state.clock.now();
     let resolve = |c: &cqs_domain::ids::AgencyCode| ctx.codes.get(c.as_str()).copied();
@@ -176,7 +195,7 @@ pub async fn act(
     let actor = match &caller.0 {
         Principal::Staff { user_id, .. } => Actor { kind: ActorKind::Staff, id: Some(*user_id) },
         Principal::Client { client_id, .. } => Actor { kind: ActorKind::Client, id: Some(*client_id) },
-        Principal::Anonymous => unreachable!("checked above"),
+        _ => return Err(cqs_domain::auth::Denied::Unauthenticated.into()),
     };
     let note = [body.action.reason(), body.note.as_deref()]
         .into_iter()
@@ -206,15 +225,60 @@ pub async fn act(
             cqs_store::StoreError::Conflict(msg) => ApiError::new(StatusCode::CONFLICT, "stale_version", msg),
             other => other.into(),
         })?;
-    Ok(Json(ActionResult {
+    Ok(ActionResult {
         code: d.code.to_string(),
         version,
-        status: StatusView::of(&state, position.state, now)?,
+        status: StatusView::of(state, position.state, now)?,
         current_step: position.step,
         due_at: position.due_at,
         original_due_at: position.original_due_at,
         clock_paused: position.paused_at.is_some(),
-    }))
+    })
+}
+
+/// The actions the caller could take on the dossier now: each candidate is put to the same
+/// `decide` the action itself goes through (with stand-in reasons and amounts), so the console
+/// offers exactly what would be accepted.
+pub fn available_actions(state: &AppState, caller: &Caller, ctx: &Context, is_submitter: bool) -> Vec<Action> {
+    let d = &ctx.dossier;
+    let now = state.clock.now();
+    let reason = || "-".to_owned();
+    let channel =
+        ctx.version.spec.return_channels.first().copied().unwrap_or(cqs_domain::catalog::ReturnChannel::Counter);
+    let later = d.due_at.map_or(now, |due| due.max(now)) + chrono::Duration::days(1);
+    let candidates = [
+        Action::Accept,
+        Action::Refuse { reason: reason() },
+        Action::Forward,
+        Action::Approve,
+        Action::RecordResult,
+        Action::ReturnResult { channel },
+        Action::RequestSupplement { reason: reason() },
+        Action::SupplySupplement,
+        Action::RequestPayment { amount: 1 },
+        Action::ConfirmPayment,
+        Action::ApologizeAndReschedule { new_due_at: later, reason: reason() },
+        Action::Stop { reason: reason() },
+        Action::Withdraw { reason: reason() },
+    ];
+    let resolve = |c: &cqs_domain::ids::AgencyCode| ctx.codes.get(c.as_str()).copied();
+    candidates
+        .into_iter()
+        .filter(|a| {
+            decide(
+                &d.position(),
+                &ctx.version.spec.process,
+                ctx.units,
+                &resolve,
+                &Acting { principal: &caller.0, is_submitter },
+                a,
+                now,
+                &state.rules.calendar,
+                ctx.version.spec.deadline,
+            )
+            .is_ok()
+        })
+        .collect()
 }
 
 fn stale(state: &AppState, d: &Dossier) -> Result<ApiError, ApiError> {

@@ -10,6 +10,7 @@ use cqs_domain::dossier::local_date;
 use cqs_domain::org::{OrgUnit, OrgUnitKind};
 use serde::Deserialize;
 
+use super::encode;
 use crate::AppState;
 use crate::api::catalog::{CatalogFilter, handled_by, in_force_today};
 use crate::ui::{Chrome, PageError, PageResult, fmt};
@@ -140,20 +141,6 @@ pub struct Search {
 }
 
 const PER_PAGE: usize = 20;
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else if b == b' ' {
-                "+".to_owned()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
 
 /// `GET /thu-tuc?q=&linh-vuc=&co-quan=&truc-tuyen=&trang=`.
 pub async fn search(State(state): State<AppState>, Query(p): Query<SearchParams>) -> PageResult<Search> {

@@ -13,6 +13,21 @@ use axum::routing::get;
 
 use crate::AppState;
 
+/// Percent-encodes a query value for a link (space as `+`).
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else if b == b' ' {
+                "+".to_owned()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// Routes of the public portal (no sign-in needed).
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -173,6 +173,19 @@ pub fn render<T: Template>(status: StatusCode, t: &T) -> Response {
     }
 }
 
+/// Reads a posted form after the caller has been authorized (so nobody learns the form's shape
+/// without the right to use it); a malformed body is a 400 page.
+pub async fn read_form<T: serde::de::DeserializeOwned, S: Send + Sync>(
+    req: axum::extract::Request,
+    state: &S,
+) -> Result<T, PageError> {
+    use axum::extract::FromRequest;
+    axum::Form::<T>::from_request(req, state).await.map(|f| f.0).map_err(|_| {
+        PageError::new(StatusCode::BAD_REQUEST, "Biểu mẫu gửi lên không hợp lệ")
+            .detail("Hãy quay lại trang trước, tải lại trang và gửi lại.")
+    })
+}
+
 pub type PageResult<T = Response> = Result<T, PageError>;
 
 /// Headers every page carries: a strict content security policy (scripts and styles only from

@@ -3,6 +3,8 @@
 
 use axum::http::{StatusCode, header};
 
+use cqs_domain::dossier::DossierState;
+
 use super::*;
 
 impl Resp {
@@ -128,4 +130,160 @@ async fn static_assets_are_embedded_versioned_and_revalidated() {
     assert!(htmx.text().contains("htmx"));
     assert_eq!(app.get("/static/../Cargo.toml", None).await.status, StatusCode::NOT_FOUND);
     assert_eq!(app.get("/static/nope.css", None).await.status, StatusCode::NOT_FOUND);
+}
+
+impl App {
+    async fn post_form(&self, path: &str, token: Option<&str>, fields: &[(&str, &str)]) -> Resp {
+        let body: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={}", cqs_web::portal::encode(v))).collect();
+        let mut b = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(t) = token {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        self.call(b.body(Body::from(body.join("&"))).unwrap()).await
+    }
+
+    async fn version(&self, code: &str) -> String {
+        self.store.dossier_by_code(code).await.unwrap().unwrap().version.to_string()
+    }
+
+    /// Posts one action form as `token` and returns the response.
+    async fn act_form(&self, code: &str, token: &str, action: &str, extra: &[(&str, &str)]) -> Resp {
+        let v = self.version(code).await;
+        let mut fields = vec![("action", action), ("expected_version", v.as_str())];
+        fields.extend_from_slice(extra);
+        self.post_form(&format!("/can-bo/ho-so/{code}/thao-tac"), Some(token), &fields).await
+    }
+}
+
+#[tokio::test]
+async fn console_is_for_staff_and_each_officer_sees_only_their_units() {
+    let app = app().await;
+    let r = app.post_json("/api/v1/dossiers", Some(&app.portal), &submission("000.00.31.H99", "online"), None).await;
+    let code = r.json()["code"].as_str().unwrap().to_owned();
+    let anon = app.get("/can-bo", None).await;
+    assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
+    assert!(anon.text().contains("Cán bộ cần đăng nhập"));
+    assert_eq!(app.get("/can-bo", Some(&app.portal)).await.status, StatusCode::FORBIDDEN);
+    let inbox = app.get("/can-bo", Some(&app.desk_x)).await;
+    assert_eq!(inbox.status, StatusCode::OK);
+    assert!(inbox.text().contains(&code), "the desk of the receiving unit sees it");
+    assert!(!app.get("/can-bo", Some(&app.desk_y)).await.text().contains(&code), "another unit's desk does not");
+    let path = format!("/can-bo/ho-so/{code}");
+    assert_eq!(app.get(&path, None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get(&path, Some(&app.desk_y)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&path, Some(&app.portal)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get("/can-bo/ho-so/khong-phai-ma", Some(&app.desk_x)).await.status, StatusCode::NOT_FOUND);
+    let page = app.get(&path, Some(&app.desk_x)).await.text();
+    assert!(page.contains("Nguyễn Văn An") && page.contains("001203004567"), "staff see the applicant");
+    assert!(page.contains("Nguyễn Bảo Na"), "and the form data");
+    assert!(page.contains(r#"value="accept""#) && page.contains(r#"value="refuse""#), "the desk may accept or refuse");
+    assert!(!page.contains(r#"value="approve""#), "but not approve");
+    let specialist = app.get(&path, Some(&app.specialist_x)).await.text();
+    assert!(!specialist.contains(r#"name="action""#), "a specialist has nothing to do before acceptance");
+    // Another unit's desk cannot act through the form either.
+    assert_eq!(app.act_form(&code, &app.desk_y, "accept", &[]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.post_form(&format!("{path}/thao-tac"), None, &[("action", "accept")]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn officers_take_a_dossier_from_acceptance_to_its_result_through_the_pages() {
+    let app = app().await;
+    let r = app.post_json("/api/v1/dossiers", Some(&app.portal), &submission("000.00.31.H99", "online"), None).await;
+    let code = r.json()["code"].as_str().unwrap().to_owned();
+    let state = |app: &App, code: &str| {
+        let (store, code) = (app.store.clone(), code.to_owned());
+        async move { store.dossier_by_code(&code).await.unwrap().unwrap().state }
+    };
+    // A refusal needs its reason: the form comes back with the error beside the field.
+    let no_reason = app.act_form(&code, &app.desk_x, "refuse", &[("reason", "  ")]).await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = no_reason.text();
+    assert!(
+        html.contains("error-summary") && html.contains(r##"href="#refuse-reason""##) && html.contains("Nhập lý do")
+    );
+    // A stale form (someone acted meanwhile) is refused with the reason, nothing changes.
+    let stale = app
+        .post_form(
+            &format!("/can-bo/ho-so/{code}/thao-tac"),
+            Some(&app.desk_x),
+            &[("action", "accept"), ("expected_version", "99")],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert!(stale.text().contains("đã được cập nhật bởi người khác"));
+    assert_eq!(state(&app, &code).await, DossierState::Submitted);
+
+    let ok = app.act_form(&code, &app.desk_x, "accept", &[]).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    assert_eq!(ok.header(header::LOCATION), format!("/can-bo/ho-so/{code}?xong=accept"));
+    assert!(
+        app.get(&format!("/can-bo/ho-so/{code}?xong=accept"), Some(&app.desk_x))
+            .await
+            .text()
+            .contains("Đã tiếp nhận hồ sơ.")
+    );
+    assert_eq!(app.act_form(&code, &app.desk_x, "forward", &[]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.act_form(&code, &app.specialist_x, "forward", &[("note", "Hồ sơ hợp lệ")]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(app.act_form(&code, &app.leader_x, "approve", &[]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.act_form(&code, &app.desk_x, "record_result", &[]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(state(&app, &code).await, DossierState::Resolved);
+    let bad_channel = app.act_form(&code, &app.desk_x, "return_result", &[("channel", "bo-cau")]).await;
+    assert_eq!(bad_channel.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.act_form(&code, &app.desk_x, "return_result", &[("channel", "online")]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(state(&app, &code).await, DossierState::Returned);
+    let page = app.get(&format!("/can-bo/ho-so/{code}"), Some(&app.desk_x)).await.text();
+    for step in [
+        "Bộ phận một cửa tiếp nhận hồ sơ",
+        "Lãnh đạo đã phê duyệt",
+        "Đã trả kết quả",
+        "Hồ sơ hợp lệ",
+        "Phiếu kiểm soát",
+    ] {
+        assert!(page.contains(step), "missing {step}");
+    }
+    assert!(page.contains("Trước hạn") || page.contains("Đúng hạn"), "each step is judged against its allowance");
+}
+
+#[tokio::test]
+async fn supplements_and_payments_pause_the_clock_through_the_pages() {
+    let app = app().await;
+    let r = app.post_json("/api/v1/dossiers", Some(&app.desk_x), &submission("000.00.31.H99", "counter"), None).await;
+    let code = r.json()["code"].as_str().unwrap().to_owned();
+    assert_eq!(app.act_form(&code, &app.desk_x, "forward", &[]).await.status, StatusCode::SEE_OTHER);
+    let r = app
+        .act_form(&code, &app.specialist_x, "request_supplement", &[("reason", "Bổ sung bản sao giấy chứng sinh")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = app.get(&format!("/can-bo/ho-so/{code}"), Some(&app.desk_x)).await.text();
+    assert!(page.contains("Đang tạm dừng tính thời hạn") && page.contains("Bổ sung bản sao giấy chứng sinh"));
+    assert_eq!(app.act_form(&code, &app.desk_x, "supply_supplement", &[]).await.status, StatusCode::SEE_OTHER);
+    let bad = app.act_form(&code, &app.specialist_x, "request_payment", &[("amount", "abc")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().contains("Nhập số tiền"));
+    assert_eq!(
+        app.act_form(&code, &app.specialist_x, "request_payment", &[("amount", "50.000")]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let d = app.store.dossier_by_code(&code).await.unwrap().unwrap();
+    assert_eq!(d.state, DossierState::NeedPayment);
+    let apology = app
+        .act_form(
+            &code,
+            &app.specialist_x,
+            "apologize_and_reschedule",
+            &[("reason", "Chờ xác minh"), ("new_due_date", "2099-01-05")],
+        )
+        .await;
+    assert_eq!(apology.status, StatusCode::SEE_OTHER);
+    let d = app.store.dossier_by_code(&code).await.unwrap().unwrap();
+    assert_eq!(cqs_web::ui::fmt::datetime(d.due_at.unwrap()), "17:00 05/01/2099");
 }

@@ -1,0 +1,64 @@
+//! The staff console (hệ thống một cửa điện tử): the inbox, the dossier page with the actions
+//! the officer may take. Every page is for staff only; handlers call the API's own functions
+//! (`api::inbox::list`, `api::workflow::{apply, available_actions}`, the dossier loaders), so
+//! who may see and do what is decided in one place.
+
+mod dossier;
+mod inbox;
+
+use axum::Router;
+use axum::routing::{get, post};
+use cqs_domain::auth::Principal;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::ui::PageError;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/can-bo", get(inbox::inbox))
+        .route("/can-bo/ho-so/{code}", get(dossier::page))
+        .route("/can-bo/ho-so/{code}/thao-tac", post(dossier::act))
+        .route("/can-bo/ho-so/{code}/tep/{id}", get(dossier::file))
+}
+
+/// Staff only: anyone else is told to sign in (anonymous) or that the console is not theirs.
+pub fn require_staff(caller: &Caller) -> Result<(), PageError> {
+    match &caller.0 {
+        Principal::Staff { .. } => Ok(()),
+        Principal::Anonymous => {
+            Err(PageError::new(axum::http::StatusCode::UNAUTHORIZED, "Cán bộ cần đăng nhập để dùng hệ thống một cửa")
+                .detail("Đăng nhập bằng tài khoản cán bộ được cấp, rồi mở lại trang này."))
+        }
+        _ => Err(PageError::new(axum::http::StatusCode::FORBIDDEN, "Trang này chỉ dành cho cán bộ")
+            .detail("Người dân theo dõi hồ sơ tại mục Hồ sơ của tôi trên Cổng Dịch vụ công.")),
+    }
+}
+
+/// Working minutes as officers read them: `7 giờ 30 phút`, `2 ngày 1 giờ` (8-hour days).
+pub fn working_time(minutes: i64) -> String {
+    let m = minutes.max(0);
+    let (days, hours, mins) = (m / 480, (m % 480) / 60, m % 60);
+    let mut parts = Vec::new();
+    if days > 0 {
+        parts.push(format!("{days} ngày"));
+    }
+    if hours > 0 {
+        parts.push(format!("{hours} giờ"));
+    }
+    if mins > 0 || parts.is_empty() {
+        parts.push(format!("{mins} phút"));
+    }
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn working_time_reads_in_days_hours_minutes() {
+        assert_eq!(super::working_time(0), "0 phút");
+        assert_eq!(super::working_time(450), "7 giờ 30 phút");
+        assert_eq!(super::working_time(1020), "2 ngày 1 giờ");
+        assert_eq!(super::working_time(-5), "0 phút");
+    }
+}
