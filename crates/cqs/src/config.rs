@@ -29,6 +29,8 @@ pub struct Config {
     /// the sweeper off on this node. Every node may sweep: notices are sent once regardless.
     pub sweep_interval_secs: u64,
     pub limits: LimitsConfig,
+    /// The data-sharing gateway (LGSP): instance, body limits, tokens.
+    pub exchange: cqs_exchange::Config,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -59,12 +61,13 @@ impl Default for Config {
                 files_per_submission: l.files_per_submission,
                 request_timeout_secs: l.request_timeout.as_secs(),
             },
+            exchange: cqs_exchange::Config::default(),
         }
     }
 }
 
 /// Top-level settings keys, the only `CQS_*` variables read as configuration.
-const SETTINGS: [&str; 8] = [
+const SETTINGS: [&str; 9] = [
     "listen",
     "data_dir",
     "database_url",
@@ -73,6 +76,7 @@ const SETTINGS: [&str; 8] = [
     "log_format",
     "sweep_interval_secs",
     "limits",
+    "exchange",
 ];
 
 /// Whether an environment key (after `CQS_`) names a setting or a nested setting.
@@ -80,7 +84,7 @@ fn is_setting(key: &str) -> bool {
     SETTINGS.iter().any(|s| {
         key.get(..s.len()).is_some_and(|head| head.eq_ignore_ascii_case(s))
             && matches!(key.as_bytes().get(s.len()), None | Some(b'.' | b'_'))
-            && (key.len() == s.len() || *s == "limits")
+            && (key.len() == s.len() || matches!(*s, "limits" | "exchange"))
     })
 }
 

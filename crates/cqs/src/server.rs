@@ -61,7 +61,10 @@ fn recompute_in_background(state: cqs_web::AppState) {
 
 pub async fn serve(cfg: &Config, store: Arc<dyn Store>, files: FileStore) -> anyhow::Result<()> {
     reconcile_files(&store, &files).await?;
-    let state = app_state(cfg, store.clone(), files)?;
+    let gateway = cqs_exchange::Gateway::start(store.clone(), cfg.exchange.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("không khởi động được cổng trao đổi dữ liệu: {e}"))?;
+    let state = app_state(cfg, store.clone(), files)?.with_exchange(gateway);
     recompute_in_background(state.clone());
     if cfg.sweep_interval_secs > 0 {
         cqs_web::jobs::spawn_sweeper(state.clone(), std::time::Duration::from_secs(cfg.sweep_interval_secs));

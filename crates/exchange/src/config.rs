@@ -11,10 +11,26 @@ pub struct Config {
     /// How often each node checks whether the registry changed (milliseconds). A change made on a
     /// node applies there at once and on the others within this time.
     pub registry_refresh_ms: u64,
+    /// Largest request or response body a mediated call may carry (KiB).
+    pub max_body_kb: usize,
+    /// Lifetime of the Bearer tokens handed out by `/api/v1/exchange/token` (seconds).
+    pub token_ttl_secs: u64,
+    /// Time to open a connection to a provider (milliseconds); the answer's time limit is the
+    /// service's own `timeout_ms`.
+    pub connect_timeout_ms: u64,
+    /// Idle connections kept open to each provider.
+    pub pool_idle_per_host: usize,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { instance: "VN-DEV".into(), registry_refresh_ms: 1000 }
+        Self {
+            instance: "VN-DEV".into(),
+            registry_refresh_ms: 1000,
+            max_body_kb: 10 * 1024,
+            token_ttl_secs: 1800,
+            connect_timeout_ms: 2000,
+            pool_idle_per_host: 256,
+        }
     }
 }

@@ -1,16 +1,24 @@
 //! The exchange gateway (LGSP): what runs when a `cqs` node mediates calls between information
-//! systems. It keeps a copy of the registry that follows the store, and (in the modules below)
-//! authenticates clients, checks grants and quotas, calls providers, logs and signs every
-//! exchange, and federates with other nodes over mutual TLS.
+//! systems. It keeps a copy of the registry that follows the store, authenticates clients,
+//! checks grants and quotas, calls providers, logs and signs every exchange, and federates with
+//! other nodes over mutual TLS.
 
 pub mod config;
+pub mod credentials;
+pub mod error;
+pub mod limiter;
+pub mod mediate;
+pub mod metaservices;
 pub mod registry;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use cqs_store::Store;
+use rand::Rng;
 
 pub use config::Config;
+pub use error::XRoadError;
 pub use registry::{Registry, RegistryView};
 
 /// One node's gateway.
@@ -18,14 +26,45 @@ pub struct Gateway {
     pub config: Config,
     pub store: Arc<dyn Store>,
     pub registry: Registry,
+    pub tokens: credentials::Tokens,
+    limiter: limiter::Limiter,
+    http: reqwest::Client,
+}
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] cqs_store::StoreError),
+    #[error("không tạo được trình kết nối HTTP: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("khóa ký mã truy cập không dùng được: {0}")]
+    Token(#[from] jsonwebtoken::errors::Error),
+}
+
+/// A token handed out at login.
+#[derive(Debug, serde::Serialize)]
+pub struct IssuedToken {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
 }
 
 impl Gateway {
-    /// Loads the registry and starts following its changes.
-    pub async fn start(store: Arc<dyn Store>, config: Config) -> Result<Arc<Self>, cqs_store::StoreError> {
+    /// Loads the registry, starts following its changes and prepares the provider client.
+    pub async fn start(store: Arc<dyn Store>, config: Config) -> Result<Arc<Self>, StartError> {
         let registry = Registry::load(store.clone()).await?;
-        registry.follow(std::time::Duration::from_millis(config.registry_refresh_ms.max(50)));
-        Ok(Arc::new(Self { config, store, registry }))
+        registry.follow(Duration::from_millis(config.registry_refresh_ms.max(50)));
+        let fresh = hex::encode(rand::rng().random::<[u8; 32]>());
+        let secret = store.init_setting(credentials::TOKEN_SECRET_SETTING, &fresh, chrono::Utc::now()).await?;
+        let tokens =
+            credentials::Tokens::new(secret.as_bytes(), &config.instance, Duration::from_secs(config.token_ttl_secs))?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
+            .pool_max_idle_per_host(config.pool_idle_per_host)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Arc::new(Self { limiter: limiter::Limiter::new(store.clone()), config, store, registry, tokens, http }))
     }
 
     /// Reloads the registry at once (after a change made on this node).
@@ -33,5 +72,19 @@ impl Gateway {
         if let Err(e) = self.registry.reload().await {
             tracing::warn!(error = %e, "exchange registry not reloaded; the next poll retries");
         }
+    }
+
+    /// Exchanges a system id and secret for a short-lived Bearer token.
+    pub fn login(&self, system_id: &str, secret: &str) -> Result<IssuedToken, XRoadError> {
+        let view = self.registry.view();
+        let (client, cv) = credentials::check_secret(&view, system_id, secret).ok_or_else(|| {
+            tracing::info!(target: "security", "exchange login refused");
+            XRoadError::unauthenticated("Mã hệ thống hoặc khóa bí mật không đúng")
+        })?;
+        Ok(IssuedToken {
+            access_token: self.tokens.issue(&client, cv)?,
+            token_type: "Bearer",
+            expires_in: self.tokens.ttl.as_secs(),
+        })
     }
 }

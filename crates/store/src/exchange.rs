@@ -138,6 +138,9 @@ pub trait Exchange: Send + Sync {
     /// Adds `want` to the counter of `key` for the window starting at `window_start` and returns
     /// the counter's new value (see `domain::exchange::quota::granted`).
     async fn claim_quota(&self, key: &str, window_start: DateTime<Utc>, want: i64) -> Result<i64>;
+    /// Sets a setting only if it has no value yet and returns the value that holds (so nodes
+    /// starting at once agree on one generated secret).
+    async fn init_setting(&self, key: &str, value: &str, at: DateTime<Utc>) -> Result<String>;
 }
 
 /// Implements [`Exchange`] for a backend. Expanded after `impl_store!` in the same module, whose
@@ -742,6 +745,24 @@ macro_rules! impl_exchange {
                     .await?;
                     tx.commit().await?;
                     Ok(used)
+                }
+
+                async fn init_setting(&self, key: &str, value: &str, at: DateTime<Utc>) -> Result<String> {
+                    let mut tx = self.begin_write().await?;
+                    sqlx::query(
+                        "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
+                    )
+                    .bind(key)
+                    .bind(value)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                    let v: String = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                        .bind(key)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(v)
                 }
             }
         }

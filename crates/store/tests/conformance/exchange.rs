@@ -281,4 +281,17 @@ pub async fn exchange_quota_claims_share_one_counter(nodes: Vec<Arc<dyn Store>>)
     assert_eq!(total, max, "200 asked for, exactly the limit granted");
     let next = Window::Minute.next_start(t0());
     assert_eq!(nodes[0].claim_quota("client|svc|minute", next, 5).await.unwrap(), 5, "a new window starts at zero");
+    // Nodes initialising a shared secret at once agree on one value.
+    let mut tasks = Vec::new();
+    for (i, node) in nodes.into_iter().enumerate() {
+        tasks.push(tokio::spawn(
+            async move { node.init_setting("exchange.test", &format!("v{i}"), t0()).await.unwrap() },
+        ));
+    }
+    let mut values = Vec::new();
+    for t in tasks {
+        values.push(t.await.unwrap());
+    }
+    values.dedup();
+    assert_eq!(values.len(), 1, "{values:?}");
 }

@@ -24,6 +24,7 @@ use crate::AppState;
         description = "API của hệ thống thông tin giải quyết thủ tục hành chính: danh mục thủ tục, nộp hồ sơ, tra cứu. Lỗi trả về theo RFC 9457 (application/problem+json) với mã `code` cố định và thông điệp tiếng Việt.",
         license(name = "AGPL-3.0-or-later")
     ),
+    paths(exchange::gateway::mediate_root, exchange::gateway::mediate),
     modifiers(&BearerAuth),
     tags(
         (name = "catalog", description = "Danh mục thủ tục hành chính, lĩnh vực và cơ quan"),
@@ -49,6 +50,15 @@ impl Modify for BearerAuth {
                     .description(Some("Khóa API do quản trị viên cấp bằng lệnh `cqs apikey create`"))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "x_road_secret",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    "X-SecretKey",
+                    "Khóa bí mật của hệ thống (gửi kèm X-SystemId hoặc X-Road-Client)",
+                ),
+            )),
         );
     }
 }
@@ -86,6 +96,7 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(exchange::requests::list, exchange::requests::create))
         .routes(routes!(exchange::requests::get))
         .routes(routes!(exchange::requests::decide))
+        .routes(routes!(exchange::gateway::token))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
 }
@@ -97,6 +108,17 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 pub fn router(state: AppState) -> Router {
     let (router, api) = api_routes(state.limits.submission_body).split_for_parts();
+    // Mediated calls take any method and any path after the service code, which the OpenAPI
+    // router cannot express; they are documented in `ApiDoc` and routed here.
+    let router = router
+        .route(
+            "/r1/{instance}/{class}/{member}/{subsystem}/{service}",
+            axum::routing::any(exchange::gateway::mediate_root),
+        )
+        .route(
+            "/r1/{instance}/{class}/{member}/{subsystem}/{service}/{*path}",
+            axum::routing::any(exchange::gateway::mediate),
+        );
     let docs = utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", api);
     router.layer(axum::extract::DefaultBodyLimit::max(state.limits.json_body)).with_state(state).merge(docs)
 }

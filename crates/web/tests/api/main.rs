@@ -2,6 +2,7 @@
 
 mod deadlines;
 mod exchange;
+mod gateway;
 mod pages;
 
 use std::sync::Arc;
@@ -515,6 +516,17 @@ async fn route_table_covers_every_route() {
         ("post", "/api/v1/exchange/access-requests", 401),
         ("get", "/api/v1/exchange/access-requests/{id}", 401),
         ("post", "/api/v1/exchange/access-requests/{id}/decision", 401),
+        ("post", "/api/v1/exchange/token", 503),
+        ("get", "/r1/{instance}/{class}/{member}/{subsystem}/{service}", 503),
+        ("post", "/r1/{instance}/{class}/{member}/{subsystem}/{service}", 503),
+        ("put", "/r1/{instance}/{class}/{member}/{subsystem}/{service}", 503),
+        ("patch", "/r1/{instance}/{class}/{member}/{subsystem}/{service}", 503),
+        ("delete", "/r1/{instance}/{class}/{member}/{subsystem}/{service}", 503),
+        ("get", "/r1/{instance}/{class}/{member}/{subsystem}/{service}/{path}", 503),
+        ("post", "/r1/{instance}/{class}/{member}/{subsystem}/{service}/{path}", 503),
+        ("put", "/r1/{instance}/{class}/{member}/{subsystem}/{service}/{path}", 503),
+        ("patch", "/r1/{instance}/{class}/{member}/{subsystem}/{service}/{path}", 503),
+        ("delete", "/r1/{instance}/{class}/{member}/{subsystem}/{service}/{path}", 503),
         ("get", "/healthz", 200),
         ("get", "/readyz", 200),
     ];
@@ -538,7 +550,8 @@ async fn route_table_covers_every_route() {
             .replace("{version}", "1")
             .replace("{id}", &Uuid::nil().to_string())
             .replace("{instance}/{class}/{member}/{subsystem}", "VN-LH/GOV/000.00.05.H99/ho-tich")
-            .replace("{service}", "khai-sinh");
+            .replace("{service}", "khai-sinh")
+            .replace("{path}", "a/b");
         let req = Request::builder().method(method.to_uppercase().as_str()).uri(&concrete);
         let req = if ["post", "put", "patch"].contains(method) {
             req.header(header::CONTENT_TYPE, "application/json").body(Body::from("{}"))

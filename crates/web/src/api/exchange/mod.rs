@@ -2,6 +2,7 @@
 //! registry of members, systems and services, grants, access requests and their answers, and
 //! client limits. The mediated calls themselves (`/r1/...`) are served by `crates/exchange`.
 
+pub mod gateway;
 pub mod registry;
 pub mod requests;
 

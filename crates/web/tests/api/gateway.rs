@@ -1,0 +1,280 @@
+//! Mediated calls through the gateway (X-Road REST r1) against a real provider on loopback:
+//! credentials in both provincial styles, grants to an endpoint, revocation, provider errors
+//! passed through, metaservices, limits and body sizes.
+
+use axum::extract::Request as AxumRequest;
+use serde_json::{Value, json};
+
+use super::exchange::{CLIENT, SERVICE, registry};
+use super::*;
+
+/// A provider that echoes what it received; `/loi` answers 418 as the provider's own error.
+async fn provider() -> String {
+    async fn echo(req: AxumRequest) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let (parts, body) = req.into_parts();
+        if parts.uri.path().ends_with("/loi") {
+            return (axum::http::StatusCode::IM_A_TEAPOT, "provider says no").into_response();
+        }
+        let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+        let headers: serde_json::Map<String, Value> =
+            parts.headers.iter().map(|(k, v)| (k.to_string(), json!(v.to_str().unwrap_or("")))).collect();
+        axum::Json(json!({"method": parts.method.as_str(), "uri": parts.uri.to_string(), "headers": headers,
+            "body": String::from_utf8_lossy(&bytes)}))
+        .into_response()
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(echo)).await.unwrap() });
+    format!("http://{addr}/api")
+}
+
+pub(crate) struct Gw {
+    pub router: axum::Router,
+    pub secret: String,
+    pub provider_admin: String,
+}
+
+pub(crate) async fn gateway(app: &App, config: cqs_exchange::Config) -> Gw {
+    let ex = registry(app, &provider().await).await;
+    let secret = app
+        .post_json(&format!("/api/v1/exchange/subsystems/{CLIENT}/secret"), Some(&ex.client_admin), &json!({}), None)
+        .await
+        .json()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let gw = cqs_exchange::Gateway::start(app.store.clone(), config).await.unwrap();
+    Gw { router: cqs_web::router(app.state.clone().with_exchange(gw)), secret, provider_admin: ex.provider_admin }
+}
+
+fn lh() -> cqs_exchange::Config {
+    cqs_exchange::Config { instance: "VN-LH".into(), ..Default::default() }
+}
+
+async fn call(router: &axum::Router, req: Request<Body>) -> Resp {
+    let res = router.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    Resp { status, headers, body }
+}
+
+fn r1(method: &str, path: &str, secret: &str) -> axum::http::request::Builder {
+    Request::builder()
+        .method(method)
+        .uri(format!("/r1/{SERVICE}{path}"))
+        .header("x-road-client", CLIENT)
+        .header("x-systemid", "mot-cua")
+        .header("x-secretkey", secret)
+}
+
+/// An admin call through the gateway's node, so the change applies there at once.
+async fn admin(gw: &Gw, method: &str, path: &str, token: &str, body: Value) -> Resp {
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    call(&gw.router, req).await
+}
+
+async fn grant(_app: &App, gw: &Gw, body: Value) -> String {
+    let r = admin(gw, "POST", &format!("/api/v1/exchange/services/{SERVICE}/grants"), &gw.provider_admin, body).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    r.json()["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn granted_calls_reach_the_provider_with_xroad_headers() {
+    let app = app().await;
+    let gw = gateway(&app, lh()).await;
+    // Nothing is granted yet.
+    let denied = call(&gw.router, r1("GET", "/khai-sinh/123", &gw.secret).body(Body::empty()).unwrap()).await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    assert_eq!(denied.headers["x-road-error"], "Server.ServerProxy.AccessDenied");
+    assert_eq!(denied.json()["type"], "Server.ServerProxy.AccessDenied");
+    let gid = grant(&app, &gw, json!({"client": CLIENT, "endpoint": {"method": "GET", "path": "/khai-sinh/*"}})).await;
+    let ok = call(
+        &gw.router,
+        r1("GET", "/khai-sinh/123?nam=2026", &gw.secret)
+            .header("x-road-id", "msg-1")
+            .header("x-road-userid", "VN001203004567")
+            .header("x-road-issue", "000.00.31.H99-260305-0001")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", String::from_utf8_lossy(&ok.body));
+    let seen = ok.json();
+    assert_eq!(seen["uri"], "/api/khai-sinh/123?nam=2026");
+    assert_eq!(seen["headers"]["x-road-client"], CLIENT);
+    assert_eq!(seen["headers"]["x-road-service"], SERVICE);
+    assert_eq!(seen["headers"]["x-road-userid"], "VN001203004567");
+    assert!(seen["headers"].get("x-secretkey").is_none(), "the client's secret never reaches the provider");
+    assert_eq!(ok.headers["x-road-id"], "msg-1");
+    assert_eq!(ok.headers["x-road-client"], CLIENT);
+    assert_eq!(ok.headers["x-road-service"], SERVICE);
+    assert!(ok.headers.get("x-road-request-id").is_some());
+    let hash = ok.headers["x-road-request-hash"].to_str().unwrap();
+    assert_eq!(hash.len(), 88, "base64 of SHA-512");
+    // Other methods and paths of the same service stay closed.
+    for (m, p) in [("POST", "/khai-sinh"), ("GET", "/thong-ke"), ("GET", "/khai-sinh/1/2")] {
+        let r = call(&gw.router, r1(m, p, &gw.secret).body(Body::empty()).unwrap()).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{m} {p}");
+    }
+    // Revoked: refused from then on.
+    let path = format!("/api/v1/exchange/grants/{gid}/revoke");
+    let revoke = admin(&gw, "POST", &path, &gw.provider_admin, json!({"reason": "Hết nhu cầu sử dụng"})).await;
+    assert_eq!(revoke.status, StatusCode::OK);
+    let after = call(&gw.router, r1("GET", "/khai-sinh/123", &gw.secret).body(Body::empty()).unwrap()).await;
+    assert_eq!(after.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn credentials_in_both_provincial_styles() {
+    let app = app().await;
+    let gw = gateway(&app, lh()).await;
+    grant(&app, &gw, json!({"client": CLIENT})).await;
+    let get = |b: axum::http::request::Builder| {
+        b.method("GET").uri(format!("/r1/{SERVICE}/khai-sinh/1")).body(Body::empty()).unwrap()
+    };
+    let none = call(&gw.router, get(Request::builder().header("x-road-client", CLIENT))).await;
+    assert_eq!(
+        (none.status, none.json()["type"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("Client.AuthenticationFailed"))
+    );
+    let wrong =
+        call(&gw.router, get(Request::builder().header("x-systemid", "mot-cua").header("x-secretkey", "0".repeat(64))))
+            .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let ok =
+        call(&gw.router, get(Request::builder().header("x-systemid", "mot-cua").header("x-secretkey", &gw.secret)))
+            .await;
+    assert_eq!(ok.status, StatusCode::OK, "X-SystemId + X-SecretKey without X-Road-Client");
+    let other = call(
+        &gw.router,
+        get(Request::builder()
+            .header("x-road-client", "VN-LH/GOV/000.00.05.H99/ho-tich")
+            .header("x-systemid", "mot-cua")
+            .header("x-secretkey", &gw.secret)),
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::UNAUTHORIZED, "X-Road-Client must be the authenticated system");
+    let bad = call(&gw.router, get(Request::builder().header("x-road-client", "VN-LH/GOV/x"))).await;
+    assert_eq!(bad.json()["type"], "Client.InvalidClientIdentifier");
+    // Login → Bearer token, as provincial LGSPs do; a new secret ends it.
+    let login = call(
+        &gw.router,
+        Request::post("/api/v1/exchange/token")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                json!({"username": "mot-cua", "password": gw.secret, "applicationCode": "DVC"}).to_string(),
+            ))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(login.status, StatusCode::OK, "{}", String::from_utf8_lossy(&login.body));
+    assert_eq!(login.json()["expires_in"], 1800);
+    let token = login.json()["access_token"].as_str().unwrap().to_owned();
+    let bearer = call(
+        &gw.router,
+        get(Request::builder().header("x-road-client", CLIENT).header("authorization", format!("Bearer {token}"))),
+    )
+    .await;
+    assert_eq!(bearer.status, StatusCode::OK);
+    assert!(bearer.json()["headers"].get("authorization").is_none(), "the platform token stays at the gateway");
+    let refused = call(
+        &gw.router,
+        Request::post("/api/v1/exchange/token")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({"system_id": "mot-cua", "secret": "sai"}).to_string()))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    let unit = app.store.org_unit_by_code("000.00.31.H99").await.unwrap().unwrap().id;
+    let other_admin = staff(&app.store, "admin.xa2", Role::Admin, unit).await;
+    admin(&gw, "POST", &format!("/api/v1/exchange/subsystems/{CLIENT}/secret"), &other_admin, json!({})).await;
+    let stale = call(&gw.router, get(Request::builder().header("authorization", format!("Bearer {token}")))).await;
+    assert_eq!(stale.status, StatusCode::UNAUTHORIZED, "tokens of the old secret are void");
+}
+
+#[tokio::test]
+async fn metaservices_errors_limits_and_sizes() {
+    let app = app().await;
+    let config = cqs_exchange::Config { max_body_kb: 1, ..lh() };
+    let gw = gateway(&app, config).await;
+    grant(&app, &gw, json!({"client": CLIENT, "endpoint": {"method": "GET", "path": "/khai-sinh/*"}})).await;
+    grant(&app, &gw, json!({"client": CLIENT, "endpoint": {"method": "*", "path": "/loi"}})).await;
+    let meta = |code: &str| {
+        Request::get(format!("/r1/VN-LH/GOV/000.00.05.H99/ho-tich/{code}"))
+            .header("x-road-client", CLIENT)
+            .header("x-secretkey", &gw.secret)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let list = call(&gw.router, meta("listMethods")).await.json();
+    assert_eq!(list["service"][0]["service_code"], "khai-sinh");
+    assert_eq!(list["service"][0]["service_type"], "OPENAPI");
+    assert_eq!(list["service"][0]["endpoint_list"].as_array().unwrap().len(), 3);
+    let allowed = call(&gw.router, meta("allowedMethods")).await.json();
+    let eps: Vec<String> = allowed["service"][0]["endpoint_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{} {}", e["method"].as_str().unwrap(), e["path"].as_str().unwrap()))
+        .collect();
+    assert_eq!(eps, ["* /loi", "GET /khai-sinh/*"]);
+    let doc = call(&gw.router, meta("getOpenAPI?serviceCode=khai-sinh")).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    assert_eq!(doc.json()["info"]["title"], "Khai sinh");
+    assert_eq!(call(&gw.router, meta("getOpenAPI")).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(call(&gw.router, meta("getOpenAPI?serviceCode=none")).await.status, StatusCode::NOT_FOUND);
+    // The provider's own error passes through untouched, without X-Road-Error.
+    let teapot = call(&gw.router, r1("POST", "/loi", &gw.secret).body(Body::from("x")).unwrap()).await;
+    assert_eq!(teapot.status, StatusCode::IM_A_TEAPOT);
+    assert_eq!(teapot.body, b"provider says no");
+    assert!(teapot.headers.get("x-road-error").is_none());
+    assert!(teapot.headers.get("x-road-request-hash").is_some());
+    // Too large a body, an unknown service, XML errors on request.
+    let big = call(&gw.router, r1("POST", "/loi", &gw.secret).body(Body::from(vec![b'a'; 2048])).unwrap()).await;
+    assert_eq!(
+        (big.status, big.json()["type"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("Client.MessageTooLarge"))
+    );
+    let unknown = call(
+        &gw.router,
+        Request::get("/r1/VN-LH/GOV/000.00.05.H99/ho-tich/khong-co/x")
+            .header("x-secretkey", &gw.secret)
+            .header("x-systemid", "mot-cua")
+            .header("accept", "application/xml")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert!(String::from_utf8_lossy(&unknown.body).contains("<type>Server.ServerProxy.UnknownService</type>"));
+    let elsewhere = call(
+        &gw.router,
+        Request::get("/r1/VN-HN/GOV/000.00.05.H01/ho-tich/khai-sinh/x")
+            .header("x-secretkey", &gw.secret)
+            .header("x-systemid", "mot-cua")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(elsewhere.json()["type"], "Server.ClientProxy.UnknownInstance");
+    // A limit of 3 calls a minute: the fourth is refused with Retry-After.
+    let limit = json!({"client": CLIENT, "window": "minute", "max_requests": 3});
+    assert_eq!(admin(&gw, "PUT", "/api/v1/exchange/limits", &app.admin, limit).await.status, StatusCode::NO_CONTENT);
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(call(&gw.router, r1("GET", "/khai-sinh/1", &gw.secret).body(Body::empty()).unwrap()).await);
+    }
+    let codes: Vec<u16> = statuses.iter().map(|r| r.status.as_u16()).collect();
+    assert!(codes[..3].iter().all(|c| *c == 200) && codes[3] == 429, "{codes:?}");
+    assert!(statuses[3].headers.get("retry-after").is_some());
+}
