@@ -55,6 +55,15 @@ enum Command {
     /// Manage API keys for systems and staff tools.
     #[command(subcommand)]
     Apikey(ApiKeyCommand),
+    /// Check an exchange's evidence file (from GET /api/v1/exchange/log/{id}/evidence): the node's
+    /// signature, the hash chain to the signed batch, and that no byte was changed.
+    VerifyEvidence {
+        file: PathBuf,
+        /// Accept only this node signing key (hex); repeatable. Without it the key named in the
+        /// file is reported so it can be compared with the node's published key.
+        #[arg(long = "key")]
+        keys: Vec<String>,
+    },
     /// Run the legal-clock jobs once (the server runs them by itself).
     #[command(subcommand)]
     Deadlines(DeadlinesCommand),
@@ -161,6 +170,9 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
     let overrides = CliOverrides { listen: cli.listen, data_dir: cli.data_dir, database_url: cli.database_url };
     let cfg = Config::load(cli.config.as_deref(), &overrides)?;
     init_logging(&cfg);
+    if let Command::VerifyEvidence { file, keys } = &cli.command {
+        return Ok(verify_evidence(file, keys));
+    }
     let (store, files) = cqs::server::open(&cfg).await?;
     match cli.command {
         Command::Serve => cqs::server::serve(&cfg, store, files).await?,
@@ -244,6 +256,7 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
                 r.examined, r.due_soon, r.overdue
             );
         }
+        Command::VerifyEvidence { file, keys } => return Ok(verify_evidence(&file, &keys)),
         Command::Deadlines(DeadlinesCommand::Recompute) => {
             let state = cqs::server::app_state(&cfg, store, files)?;
             let r = cqs_web::jobs::recompute_due_dates(&state, state.clock.now())
@@ -275,4 +288,36 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
         }
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// `cqs verify-evidence`: exit 0 when the file verifies, 1 when it does not.
+fn verify_evidence(file: &std::path::Path, keys: &[String]) -> std::process::ExitCode {
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("Không đọc được {}: {e}", file.display());
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match cqs_exchange::evidence::verify(&bytes, keys) {
+        Ok(v) => {
+            let r = &v.record;
+            println!("Chứng cứ hợp lệ.");
+            println!("  Trao đổi: {} (X-Road-Id {}), lúc {}", r.request_id, r.message_id, r.at);
+            println!("  {} gọi {} {} {} → {}", r.client, r.service, r.method, r.path, r.status);
+            println!("  Mã băm yêu cầu (X-Road-Request-Hash): {}", r.request_hash);
+            println!(
+                "  Nút {} ký lô {} lúc {}, khóa {}",
+                v.statement.node, v.statement.batch, v.statement.sealed_at, v.statement.key
+            );
+            if keys.is_empty() {
+                println!("  Chưa đối chiếu khóa: dùng --key để chỉ chấp nhận khóa công bố của nút.");
+            }
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("Chứng cứ KHÔNG hợp lệ: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

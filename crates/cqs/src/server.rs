@@ -61,7 +61,7 @@ fn recompute_in_background(state: cqs_web::AppState) {
 
 pub async fn serve(cfg: &Config, store: Arc<dyn Store>, files: FileStore) -> anyhow::Result<()> {
     reconcile_files(&store, &files).await?;
-    let gateway = cqs_exchange::Gateway::start(store.clone(), cfg.exchange.clone())
+    let gateway = cqs_exchange::Gateway::start(store.clone(), cfg.exchange.clone(), &cfg.data_dir.join("exchange"))
         .await
         .map_err(|e| anyhow::anyhow!("không khởi động được cổng trao đổi dữ liệu: {e}"))?;
     let state = app_state(cfg, store.clone(), files)?.with_exchange(gateway);

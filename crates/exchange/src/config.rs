@@ -20,6 +20,15 @@ pub struct Config {
     pub connect_timeout_ms: u64,
     /// Idle connections kept open to each provider.
     pub pool_idle_per_host: usize,
+    /// This node's name in the message log; empty = generated once and kept in the data
+    /// directory (`exchange/node-id`). Nodes sharing a database need distinct names.
+    pub node_id: String,
+    /// Records waiting for the log writer before calls have to wait.
+    pub log_queue: usize,
+    /// Most records sealed in one batch (one transaction, one signature).
+    pub log_batch_max: usize,
+    /// Days the message log is kept (whole batches are deleted after); 0 keeps it for ever.
+    pub log_retention_days: u32,
 }
 
 impl Default for Config {
@@ -31,6 +40,10 @@ impl Default for Config {
             token_ttl_secs: 1800,
             connect_timeout_ms: 2000,
             pool_idle_per_host: 256,
+            node_id: String::new(),
+            log_queue: 8192,
+            log_batch_max: 512,
+            log_retention_days: 0,
         }
     }
 }

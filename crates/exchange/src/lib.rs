@@ -6,7 +6,9 @@
 pub mod config;
 pub mod credentials;
 pub mod error;
+pub mod evidence;
 pub mod limiter;
+pub mod log;
 pub mod mediate;
 pub mod metaservices;
 pub mod registry;
@@ -29,6 +31,7 @@ pub struct Gateway {
     pub tokens: credentials::Tokens,
     limiter: limiter::Limiter,
     http: reqwest::Client,
+    pub log: log::MessageLog,
 }
 
 /// Why the gateway could not start.
@@ -38,6 +41,8 @@ pub enum StartError {
     Store(#[from] cqs_store::StoreError),
     #[error("không tạo được trình kết nối HTTP: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("không đọc được khóa ký của nút: {0}")]
+    Key(#[from] std::io::Error),
     #[error("khóa ký mã truy cập không dùng được: {0}")]
     Token(#[from] jsonwebtoken::errors::Error),
 }
@@ -51,8 +56,13 @@ pub struct IssuedToken {
 }
 
 impl Gateway {
-    /// Loads the registry, starts following its changes and prepares the provider client.
-    pub async fn start(store: Arc<dyn Store>, config: Config) -> Result<Arc<Self>, StartError> {
+    /// Loads the registry, starts following its changes, prepares the provider client and
+    /// starts the message log with the node key kept in `key_dir`.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        config: Config,
+        key_dir: &std::path::Path,
+    ) -> Result<Arc<Self>, StartError> {
         let registry = Registry::load(store.clone()).await?;
         registry.follow(Duration::from_millis(config.registry_refresh_ms.max(50)));
         let fresh = hex::encode(rand::rng().random::<[u8; 32]>());
@@ -64,7 +74,12 @@ impl Gateway {
             .pool_max_idle_per_host(config.pool_idle_per_host)
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        Ok(Arc::new(Self { limiter: limiter::Limiter::new(store.clone()), config, store, registry, tokens, http }))
+        let key = log::NodeKey::load_or_create(key_dir, &config.instance, &config.node_id)?;
+        let log = log::MessageLog::start(store.clone(), key, config.log_queue, config.log_batch_max).await?;
+        if config.log_retention_days > 0 {
+            spawn_retention(store.clone(), config.log_retention_days);
+        }
+        Ok(Arc::new(Self { limiter: limiter::Limiter::new(store.clone()), config, store, registry, tokens, http, log }))
     }
 
     /// Reloads the registry at once (after a change made on this node).
@@ -87,4 +102,20 @@ impl Gateway {
             expires_in: self.tokens.ttl.as_secs(),
         })
     }
+}
+
+/// Deletes message-log batches older than the retention, once an hour.
+fn spawn_retention(store: Arc<dyn Store>, days: u32) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let before = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+            match store.delete_log_before(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(records = n, days, "message log records past retention deleted"),
+                Err(e) => tracing::warn!(error = %e, "message log retention failed; retrying in an hour"),
+            }
+        }
+    });
 }

@@ -14,6 +14,7 @@ use base64::Engine;
 use cqs_domain::exchange::chain::request_hash;
 use cqs_domain::exchange::endpoint::segments;
 use cqs_domain::exchange::{ClientId, ServiceId};
+use sha2::Digest;
 
 use crate::Gateway;
 use crate::credentials::{CredentialKind, authenticate};
@@ -214,6 +215,29 @@ impl Gateway {
             }
         }
         let resp_body = read_limited(res, max).await?;
+        let entry = crate::log::Entry {
+            v: 1,
+            node: String::new(),
+            seq: 0,
+            at: crate::log::record_time(chrono::Utc::now()),
+            message_id: call.message_id.clone(),
+            request_id: call.request_id.to_string(),
+            client: client.to_string(),
+            service: call.service.to_string(),
+            method: call.method.to_string(),
+            path: call.path.clone(),
+            user_id: call.user_id.clone(),
+            issue: call.issue.clone(),
+            request_hash: hash.clone(),
+            request_body_sha256: hex::encode(sha2::Sha256::digest(&body)),
+            request_bytes: body.len() as u64,
+            status: status.as_u16(),
+            response_body_sha256: hex::encode(sha2::Sha256::digest(&resp_body)),
+            response_bytes: resp_body.len() as u64,
+            duration_us: started.elapsed().as_micros() as u64,
+        };
+        // The answer goes out only once its record is committed (see `log`).
+        self.log.append(entry).await.map_err(|_| XRoadError::database())?;
         self.xroad_headers(&mut headers, &call, &client, Some(&hash));
         tracing::debug!(service = %call.service, status = status.as_u16(), us = started.elapsed().as_micros() as u64, "mediated");
         let mut response = Response::new(Body::from(resp_body));

@@ -75,6 +75,37 @@ pub struct RegistrySnapshot {
     pub limits: Vec<ClientLimit>,
 }
 
+/// One sealed batch of the message log, with its records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogBatch {
+    pub node: String,
+    pub batch: i64,
+    pub first_seq: i64,
+    pub last_seq: i64,
+    pub head: Vec<u8>,
+    /// The exact bytes the node signed.
+    pub statement: String,
+    pub signature: Vec<u8>,
+    pub sealed_at: DateTime<Utc>,
+    pub records: Vec<LogRow>,
+}
+
+/// One record of the message log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRow {
+    pub node: String,
+    pub seq: i64,
+    pub batch: i64,
+    pub at: DateTime<Utc>,
+    pub message_id: String,
+    pub client: String,
+    pub service: String,
+    pub status: i32,
+    /// The record's exact bytes (JSON).
+    pub record: Vec<u8>,
+    pub digest: Vec<u8>,
+}
+
 /// Filters for listing access requests.
 #[derive(Debug, Clone, Default)]
 pub struct AccessRequestQuery {
@@ -141,6 +172,20 @@ pub trait Exchange: Send + Sync {
     /// Sets a setting only if it has no value yet and returns the value that holds (so nodes
     /// starting at once agree on one generated secret).
     async fn init_setting(&self, key: &str, value: &str, at: DateTime<Utc>) -> Result<String>;
+    /// The last sealed batch of a node's log: (last seq, batch number, chain head).
+    async fn log_head(&self, node: &str) -> Result<Option<(i64, i64, Vec<u8>)>>;
+    /// Writes a sealed batch and its records in one transaction. A batch or record number the
+    /// node already used is a `Conflict` (another process writes under the same node id).
+    async fn append_log_batch(&self, batch: &LogBatch) -> Result<()>;
+    /// Records with a message id (`X-Road-Id`), oldest first.
+    async fn log_rows(&self, message_id: &str) -> Result<Vec<LogRow>>;
+    /// A sealed batch without its records.
+    async fn log_batch(&self, node: &str, batch: i64) -> Result<Option<LogBatch>>;
+    /// Digests of a node's records `from..=to`, in order.
+    async fn log_digests(&self, node: &str, from: i64, to: i64) -> Result<Vec<Vec<u8>>>;
+    /// Deletes whole batches sealed before `before` (retention), except each node's last batch;
+    /// returns the records deleted.
+    async fn delete_log_before(&self, before: DateTime<Utc>) -> Result<u64>;
 }
 
 /// Implements [`Exchange`] for a backend. Expanded after `impl_store!` in the same module, whose
@@ -155,7 +200,8 @@ macro_rules! impl_exchange {
                 ClientId, Endpoint, Grant, Member, MemberId, Service, ServiceId, ServiceSpec, Status, Subsystem,
             };
             use $crate::exchange::{
-                AccessRequestQuery, ClientLimit, Credential, NewMember, NewSubsystem, RegistrySnapshot,
+                AccessRequestQuery, ClientLimit, Credential, LogBatch, LogRow, NewMember, NewSubsystem,
+                RegistrySnapshot,
             };
 
             fn parse<T, E>(r: std::result::Result<T, E>, what: &str) -> Result<T> {
@@ -745,6 +791,141 @@ macro_rules! impl_exchange {
                     .await?;
                     tx.commit().await?;
                     Ok(used)
+                }
+
+                async fn log_head(&self, node: &str) -> Result<Option<(i64, i64, Vec<u8>)>> {
+                    let row = sqlx::query(
+                        "SELECT last_seq, batch, head FROM exchange_log_batches WHERE node = $1 ORDER BY batch DESC LIMIT 1",
+                    )
+                    .bind(node)
+                    .fetch_optional(self.read_pool())
+                    .await?;
+                    row.map(|r| Ok((r.try_get("last_seq")?, r.try_get("batch")?, r.try_get("head")?))).transpose()
+                }
+
+                async fn append_log_batch(&self, b: &LogBatch) -> Result<()> {
+                    let conflict = |e: sqlx::Error| -> StoreError {
+                        if is_unique_violation(&e) {
+                            StoreError::Conflict("số lô hoặc số bản ghi nhật ký đã dùng".into())
+                        } else {
+                            e.into()
+                        }
+                    };
+                    let mut tx = self.begin_write().await?;
+                    sqlx::query(
+                        "INSERT INTO exchange_log_batches (node, batch, first_seq, last_seq, head, statement, signature, sealed_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(&b.node)
+                    .bind(b.batch)
+                    .bind(b.first_seq)
+                    .bind(b.last_seq)
+                    .bind(&b.head)
+                    .bind(&b.statement)
+                    .bind(&b.signature)
+                    .bind(b.sealed_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(conflict)?;
+                    for chunk in b.records.chunks(100) {
+                        let mut q = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO exchange_log (node, seq, batch, at, message_id, client_id, service_id, status, record, digest) ",
+                        );
+                        q.push_values(chunk, |mut row, r| {
+                            row.push_bind(&r.node)
+                                .push_bind(r.seq)
+                                .push_bind(r.batch)
+                                .push_bind(r.at)
+                                .push_bind(&r.message_id)
+                                .push_bind(&r.client)
+                                .push_bind(&r.service)
+                                .push_bind(r.status)
+                                .push_bind(&r.record)
+                                .push_bind(&r.digest);
+                        });
+                        q.build().execute(&mut *tx).await.map_err(conflict)?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn log_rows(&self, message_id: &str) -> Result<Vec<LogRow>> {
+                    let rows = sqlx::query("SELECT * FROM exchange_log WHERE message_id = $1 ORDER BY at, node, seq")
+                        .bind(message_id)
+                        .fetch_all(self.read_pool())
+                        .await?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok(LogRow {
+                                node: r.try_get("node")?,
+                                seq: r.try_get("seq")?,
+                                batch: r.try_get("batch")?,
+                                at: r.try_get("at")?,
+                                message_id: r.try_get("message_id")?,
+                                client: r.try_get("client_id")?,
+                                service: r.try_get("service_id")?,
+                                status: r.try_get("status")?,
+                                record: r.try_get("record")?,
+                                digest: r.try_get("digest")?,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn log_batch(&self, node: &str, batch: i64) -> Result<Option<LogBatch>> {
+                    let row = sqlx::query("SELECT * FROM exchange_log_batches WHERE node = $1 AND batch = $2")
+                        .bind(node)
+                        .bind(batch)
+                        .fetch_optional(self.read_pool())
+                        .await?;
+                    row.map(|r| {
+                        Ok(LogBatch {
+                            node: r.try_get("node")?,
+                            batch: r.try_get("batch")?,
+                            first_seq: r.try_get("first_seq")?,
+                            last_seq: r.try_get("last_seq")?,
+                            head: r.try_get("head")?,
+                            statement: r.try_get("statement")?,
+                            signature: r.try_get("signature")?,
+                            sealed_at: r.try_get("sealed_at")?,
+                            records: Vec::new(),
+                        })
+                    })
+                    .transpose()
+                }
+
+                async fn log_digests(&self, node: &str, from: i64, to: i64) -> Result<Vec<Vec<u8>>> {
+                    Ok(sqlx::query_scalar(
+                        "SELECT digest FROM exchange_log WHERE node = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq",
+                    )
+                    .bind(node)
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(self.read_pool())
+                    .await?)
+                }
+
+                async fn delete_log_before(&self, before: DateTime<Utc>) -> Result<u64> {
+                    let mut tx = self.begin_write().await?;
+                    let n = sqlx::query(
+                        "DELETE FROM exchange_log WHERE EXISTS (SELECT 1 FROM exchange_log_batches b
+                             WHERE b.node = exchange_log.node AND b.batch = exchange_log.batch AND b.sealed_at < $1
+                               AND b.batch < (SELECT MAX(m.batch) FROM exchange_log_batches m WHERE m.node = b.node))",
+                    )
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    // Each node's last batch stays: it carries the chain head the next batch links to.
+                    sqlx::query(
+                        "DELETE FROM exchange_log_batches WHERE sealed_at < $1
+                           AND batch < (SELECT MAX(m.batch) FROM exchange_log_batches m WHERE m.node = exchange_log_batches.node)",
+                    )
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(n)
                 }
 
                 async fn init_setting(&self, key: &str, value: &str, at: DateTime<Utc>) -> Result<String> {

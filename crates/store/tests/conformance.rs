@@ -84,6 +84,7 @@ conformance!(
     exchange_registry_round_trips,
     exchange_grants_revoke_and_limits,
     exchange_access_requests_are_answered_once,
+    exchange_log_batches_chain_and_expire,
     procedure_counts_rank_the_most_used,
 );
 

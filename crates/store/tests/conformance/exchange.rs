@@ -295,3 +295,47 @@ pub async fn exchange_quota_claims_share_one_counter(nodes: Vec<Arc<dyn Store>>)
     values.dedup();
     assert_eq!(values.len(), 1, "{values:?}");
 }
+
+pub async fn exchange_log_batches_chain_and_expire(store: Arc<dyn Store>) {
+    use cqs_store::exchange::{LogBatch, LogRow};
+    let row = |seq: i64, batch: i64| LogRow {
+        node: "n1".into(),
+        seq,
+        batch,
+        at: t0(),
+        message_id: format!("m{seq}"),
+        client: CLIENT_ID.into(),
+        service: "VN-LH/GOV/000.00.05.H99/ho-tich/khai-sinh".into(),
+        status: 200,
+        record: format!("{{\"seq\":{seq}}}").into_bytes(),
+        digest: vec![seq as u8; 32],
+    };
+    let batch = |b: i64, first: i64, last: i64, at: DateTime<Utc>| LogBatch {
+        node: "n1".into(),
+        batch: b,
+        first_seq: first,
+        last_seq: last,
+        head: vec![b as u8; 32],
+        statement: format!("{{\"batch\":{b}}}"),
+        signature: vec![7; 64],
+        sealed_at: at,
+        records: (first..=last).map(|s| row(s, b)).collect(),
+    };
+    assert_eq!(store.log_head("n1").await.unwrap(), None);
+    store.append_log_batch(&batch(1, 1, 3, t0())).await.unwrap();
+    store.append_log_batch(&batch(2, 4, 4, t0() + Duration::days(40))).await.unwrap();
+    assert_eq!(store.log_head("n1").await.unwrap(), Some((4, 2, vec![2; 32])));
+    assert!(matches!(store.append_log_batch(&batch(2, 5, 5, t0())).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.append_log_batch(&batch(3, 4, 4, t0())).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.log_head("n1").await.unwrap().unwrap().0, 4, "a failed batch leaves nothing behind");
+    let rows = store.log_rows("m2").await.unwrap();
+    assert_eq!((rows.len(), rows[0].batch, rows[0].record.as_slice()), (1, 1, &b"{\"seq\":2}"[..]));
+    assert_eq!(store.log_digests("n1", 2, 3).await.unwrap(), vec![vec![2; 32], vec![3; 32]]);
+    assert_eq!(store.log_batch("n1", 1).await.unwrap().unwrap().statement, "{\"batch\":1}");
+    // Retention deletes whole old batches but keeps each node's last one.
+    assert_eq!(store.delete_log_before(t0() + Duration::days(100)).await.unwrap(), 3);
+    assert!(store.log_rows("m1").await.unwrap().is_empty());
+    assert_eq!(store.log_head("n1").await.unwrap().unwrap().1, 2);
+}
+
+const CLIENT_ID: &str = "VN-LH/GOV/000.00.31.H99/mot-cua";

@@ -97,6 +97,7 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(exchange::requests::get))
         .routes(routes!(exchange::requests::decide))
         .routes(routes!(exchange::gateway::token))
+        .routes(routes!(exchange::log::evidence))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
 }

@@ -44,7 +44,7 @@ pub(crate) async fn gateway(app: &App, config: cqs_exchange::Config) -> Gw {
         .as_str()
         .unwrap()
         .to_owned();
-    let gw = cqs_exchange::Gateway::start(app.store.clone(), config).await.unwrap();
+    let gw = cqs_exchange::Gateway::start(app.store.clone(), config, &app.dir.path().join("exchange")).await.unwrap();
     Gw { router: cqs_web::router(app.state.clone().with_exchange(gw)), secret, provider_admin: ex.provider_admin }
 }
 
@@ -78,6 +78,11 @@ async fn admin(gw: &Gw, method: &str, path: &str, token: &str, body: Value) -> R
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(body.to_string()))
         .unwrap();
+    call(&gw.router, req).await
+}
+
+async fn app_get(gw: &Gw, path: &str, token: &str) -> Resp {
+    let req = Request::get(path).header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap();
     call(&gw.router, req).await
 }
 
@@ -120,6 +125,21 @@ async fn granted_calls_reach_the_provider_with_xroad_headers() {
     assert!(ok.headers.get("x-road-request-id").is_some());
     let hash = ok.headers["x-road-request-hash"].to_str().unwrap();
     assert_eq!(hash.len(), 88, "base64 of SHA-512");
+    // The exchange is in the node's message log; its evidence verifies, and a copy with any one
+    // byte changed does not.
+    let ev = app_get(&gw, "/api/v1/exchange/log/msg-1/evidence", &gw.provider_admin).await;
+    assert_eq!(ev.status, StatusCode::OK, "{}", String::from_utf8_lossy(&ev.body));
+    let v = cqs_exchange::evidence::verify(&ev.body, &[]).unwrap();
+    assert_eq!((v.record.message_id.as_str(), v.record.status, v.record.client.as_str()), ("msg-1", 200, CLIENT));
+    assert_eq!(v.record.request_hash, hash);
+    assert!(cqs_exchange::evidence::verify(&ev.body, &["00".repeat(32)]).is_err(), "an unpinned key is refused");
+    for i in 0..ev.body.len() {
+        let mut t = ev.body.clone();
+        t[i] ^= 0x01;
+        assert!(cqs_exchange::evidence::verify(&t, &[]).is_err(), "byte {i} changed and still verified");
+    }
+    assert_eq!(app_get(&gw, "/api/v1/exchange/log/msg-1/evidence", &app.desk_x).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app_get(&gw, "/api/v1/exchange/log/none/evidence", &app.admin).await.status, StatusCode::NOT_FOUND);
     // Other methods and paths of the same service stay closed.
     for (m, p) in [("POST", "/khai-sinh"), ("GET", "/thong-ke"), ("GET", "/khai-sinh/1/2")] {
         let r = call(&gw.router, r1(m, p, &gw.secret).body(Body::empty()).unwrap()).await;

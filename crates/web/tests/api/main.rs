@@ -517,6 +517,7 @@ async fn route_table_covers_every_route() {
         ("get", "/api/v1/exchange/access-requests/{id}", 401),
         ("post", "/api/v1/exchange/access-requests/{id}/decision", 401),
         ("post", "/api/v1/exchange/token", 503),
+        ("get", "/api/v1/exchange/log/{message_id}/evidence", 401),
         ("get", "/r1/{instance}/{class}/{member}/{subsystem}/{service}", 503),
         ("post", "/r1/{instance}/{class}/{member}/{subsystem}/{service}", 503),
         ("put", "/r1/{instance}/{class}/{member}/{subsystem}/{service}", 503),
@@ -551,7 +552,8 @@ async fn route_table_covers_every_route() {
             .replace("{id}", &Uuid::nil().to_string())
             .replace("{instance}/{class}/{member}/{subsystem}", "VN-LH/GOV/000.00.05.H99/ho-tich")
             .replace("{service}", "khai-sinh")
-            .replace("{path}", "a/b");
+            .replace("{path}", "a/b")
+            .replace("{message_id}", "m-1");
         let req = Request::builder().method(method.to_uppercase().as_str()).uri(&concrete);
         let req = if ["post", "put", "patch"].contains(method) {
             req.header(header::CONTENT_TYPE, "application/json").body(Body::from("{}"))

@@ -3,6 +3,7 @@
 //! client limits. The mediated calls themselves (`/r1/...`) are served by `crates/exchange`.
 
 pub mod gateway;
+pub mod log;
 pub mod registry;
 pub mod requests;
 
