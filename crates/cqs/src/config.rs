@@ -31,6 +31,23 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// The data-sharing gateway (LGSP): instance, body limits, tokens.
     pub exchange: cqs_exchange::Config,
+    pub auth: AuthSettings,
+}
+
+/// Sign-in and sessions (`[auth]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Mark the session cookie `Secure` (browsers keep it on http://localhost and 127.0.0.1 too).
+    pub cookie_secure: bool,
+    /// A session unused this long ends.
+    pub session_idle_minutes: i64,
+    /// A session ends this long after sign-in, however much it is used.
+    pub session_absolute_hours: i64,
+    /// Origins allowed to send form posts and other unsafe requests (e.g.
+    /// `https://dichvucong.example.vn`); empty means the request's own Host.
+    pub allowed_origins: Vec<String>,
+    pub password_min_chars: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,12 +79,22 @@ impl Default for Config {
                 request_timeout_secs: l.request_timeout.as_secs(),
             },
             exchange: cqs_exchange::Config::default(),
+            auth: {
+                let a = cqs_web::auth::AuthConfig::default();
+                AuthSettings {
+                    cookie_secure: a.cookie_secure,
+                    session_idle_minutes: a.session.idle.num_minutes(),
+                    session_absolute_hours: a.session.absolute.num_hours(),
+                    allowed_origins: a.allowed_origins,
+                    password_min_chars: a.password.min_chars,
+                }
+            },
         }
     }
 }
 
 /// Top-level settings keys, the only `CQS_*` variables read as configuration.
-const SETTINGS: [&str; 9] = [
+const SETTINGS: [&str; 10] = [
     "listen",
     "data_dir",
     "database_url",
@@ -77,6 +104,7 @@ const SETTINGS: [&str; 9] = [
     "sweep_interval_secs",
     "limits",
     "exchange",
+    "auth",
 ];
 
 /// Whether an environment key (after `CQS_`) names a setting or a nested setting.
@@ -84,7 +112,7 @@ fn is_setting(key: &str) -> bool {
     SETTINGS.iter().any(|s| {
         key.get(..s.len()).is_some_and(|head| head.eq_ignore_ascii_case(s))
             && matches!(key.as_bytes().get(s.len()), None | Some(b'.' | b'_'))
-            && (key.len() == s.len() || matches!(*s, "limits" | "exchange"))
+            && (key.len() == s.len() || matches!(*s, "limits" | "exchange" | "auth"))
     })
 }
 
@@ -117,6 +145,11 @@ impl Config {
             "sqlite_synchronous phải là normal hoặc full"
         );
         anyhow::ensure!(matches!(cfg.log_format.as_str(), "text" | "json"), "log_format phải là text hoặc json");
+        anyhow::ensure!(
+            cfg.auth.session_idle_minutes > 0 && cfg.auth.session_absolute_hours > 0,
+            "auth.session_idle_minutes và auth.session_absolute_hours phải lớn hơn 0"
+        );
+        anyhow::ensure!((8..=64).contains(&cfg.auth.password_min_chars), "auth.password_min_chars phải từ 8 đến 64");
         Ok(cfg)
     }
 
@@ -125,6 +158,20 @@ impl Config {
             format!("sqlite://{}", self.data_dir.join("cqs.db").display())
         } else {
             self.database_url.clone()
+        }
+    }
+
+    pub fn auth(&self) -> cqs_web::auth::AuthConfig {
+        let d = cqs_web::auth::AuthConfig::default();
+        cqs_web::auth::AuthConfig {
+            session: cqs_domain::identity::SessionPolicy {
+                idle: chrono::Duration::minutes(self.auth.session_idle_minutes),
+                absolute: chrono::Duration::hours(self.auth.session_absolute_hours),
+                ..d.session
+            },
+            password: cqs_domain::identity::PasswordPolicy { min_chars: self.auth.password_min_chars, ..d.password },
+            cookie_secure: self.auth.cookie_secure,
+            allowed_origins: self.auth.allowed_origins.clone(),
         }
     }
 
@@ -151,6 +198,7 @@ mod tests {
             jail.create_file("cqs.toml", "listen = \"0.0.0.0:9000\"\n[limits]\nattachment_mb = 5\n")?;
             jail.set_env("CQS_DATA_DIR", "/srv/cqs");
             jail.set_env("CQS_LIMITS__FILES_PER_SUBMISSION", "7");
+            jail.set_env("CQS_AUTH__SESSION_IDLE_MINUTES", "15");
             jail.set_env("CQS_LOG", "debug");
             jail.set_env("CQS_TEST_POSTGRES_URL", "postgres://elsewhere");
             let cli = CliOverrides { database_url: Some("postgres://x/y".into()), ..Default::default() };
@@ -159,6 +207,8 @@ mod tests {
             assert_eq!(c.data_dir, PathBuf::from("/srv/cqs"));
             assert_eq!(c.limits.attachment_mb, 5);
             assert_eq!(c.limits.files_per_submission, 7);
+            assert_eq!(c.auth().session.idle, chrono::Duration::minutes(15));
+            assert!(c.auth().cookie_secure);
             assert_eq!(c.store_url(), "postgres://x/y");
             jail.set_env("CQS_SQLITE_SYNCHRONOUS", "sometimes");
             assert!(Config::load(None, &CliOverrides::default()).is_err());

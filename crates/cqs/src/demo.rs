@@ -9,6 +9,7 @@ use std::path::Path;
 use chrono::Utc;
 use cqs_domain::auth::{Role, RoleGrant, Scope};
 use cqs_domain::catalog::{Field, ProcedureSpec};
+use cqs_domain::identity::{CitizenLogin, CitizenRegistration, RegistrationInput};
 use cqs_domain::org::{OrgUnitSpec, validate_specs};
 use cqs_store::{NewUser, Store};
 use serde::Deserialize;
@@ -18,6 +19,7 @@ pub const FIELDS: &str = include_str!("../../../demo/fields.json");
 pub const PROCEDURES: &str = include_str!("../../../demo/procedures.json");
 pub const STAFF: &str = include_str!("../../../demo/staff.json");
 pub const CLIENTS: &str = include_str!("../../../demo/clients.json");
+pub const CITIZENS: &str = include_str!("../../../demo/citizens.json");
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,6 +39,15 @@ struct RoleSpec {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct CitizenSpec {
+    identity_number: String,
+    full_name: String,
+    phone: Option<String>,
+    email: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ClientSpec {
     name: String,
     scopes: Vec<Scope>,
@@ -52,6 +63,9 @@ pub struct DemoSummary {
     pub procedures_unchanged: usize,
     pub users_created: usize,
     pub keys_created: Vec<(String, String)>,
+    /// Sign-in names and the passwords generated for them.
+    pub passwords_created: Vec<(String, String)>,
+    pub citizens_created: usize,
 }
 
 pub fn procedures() -> anyhow::Result<Vec<ProcedureSpec>> {
@@ -93,7 +107,12 @@ pub async fn load(store: &dyn Store, data_dir: &Path) -> anyhow::Result<DemoSumm
     };
     let staff: Vec<StaffSpec> = serde_json::from_str(STAFF)?;
     for s in staff {
-        if store.user_by_username(&s.username).await?.is_some() {
+        if let Some(user) = store.user_by_username(&s.username).await? {
+            // Data loaded before staff could sign in with a password gets one now.
+            if store.user_password_hash(user.id).await?.is_none() {
+                let pw = staff_password(store, user.id).await?;
+                summary.passwords_created.push((format!("Cán bộ {}", s.username), pw));
+            }
             continue;
         }
         let grants = s
@@ -105,6 +124,8 @@ pub async fn load(store: &dyn Store, data_dir: &Path) -> anyhow::Result<DemoSumm
             .create_user(&NewUser { username: s.username.clone(), full_name: s.full_name, email: s.email, grants })
             .await?;
         summary.users_created += 1;
+        let pw = staff_password(store, user.id).await?;
+        summary.passwords_created.push((format!("Cán bộ {}", s.username), pw));
         let name = format!("Khóa của {}", s.username);
         let key = crate::commands::issue_key(store, &name, Some(user.id), vec![], None).await?;
         summary.keys_created.push((name, key));
@@ -118,14 +139,74 @@ pub async fn load(store: &dyn Store, data_dir: &Path) -> anyhow::Result<DemoSumm
         let key = crate::commands::issue_key(store, &c.name, None, c.scopes, unit).await?;
         summary.keys_created.push((c.name, key));
     }
-    if !summary.keys_created.is_empty() {
-        write_credentials(data_dir, &summary.keys_created)?;
+    let citizens: Vec<CitizenSpec> = serde_json::from_str(CITIZENS)?;
+    for c in citizens {
+        let login = CitizenLogin::IdentityNumber(c.identity_number.clone());
+        if store.citizen_credentials(&login).await?.is_some() {
+            continue;
+        }
+        let password = demo_password();
+        let input_email = c.email.clone();
+        let input = RegistrationInput {
+            identity_number: c.identity_number.clone(),
+            full_name: c.full_name,
+            phone: c.phone.clone(),
+            email: c.email,
+            password: password.clone(),
+        };
+        let r = CitizenRegistration::parse(input, &Default::default())
+            .map_err(|e| anyhow::anyhow!("công dân mẫu {} không hợp lệ: {e:?}", c.identity_number))?;
+        store
+            .create_citizen(&cqs_store::NewCitizen {
+                id: uuid::Uuid::now_v7(),
+                identity_number: r.identity_number.as_str().to_owned(),
+                full_name: r.full_name,
+                phone: r.phone.map(String::from),
+                email: r.email.map(String::from),
+                password_hash: Some(hash(password.clone()).await?),
+                created_at: Utc::now(),
+            })
+            .await?;
+        summary.citizens_created += 1;
+        let contact = match (&c.phone, &input_email) {
+            (Some(p), _) => format!("điện thoại {p}"),
+            (None, Some(e)) => format!("thư điện tử {e}"),
+            (None, None) => String::new(),
+        };
+        let name = format!("Công dân {} ({contact})", c.identity_number);
+        summary.passwords_created.push((name, password));
+    }
+    if !summary.keys_created.is_empty() || !summary.passwords_created.is_empty() {
+        write_credentials(data_dir, &summary.keys_created, &summary.passwords_created)?;
     }
     Ok(summary)
 }
 
-/// Appends the demo's keys to `demo-credentials.txt` (owner-only) so a newcomer can call the API.
-fn write_credentials(data_dir: &Path, keys: &[(String, String)]) -> anyhow::Result<()> {
+/// A random password for a demo account: 4 groups of 4 letters and digits.
+fn demo_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    let group = |rng: &mut rand::rngs::ThreadRng| -> String {
+        (0..4).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    };
+    (0..4).map(|_| group(&mut rng)).collect::<Vec<_>>().join("-")
+}
+
+async fn hash(password: String) -> anyhow::Result<String> {
+    cqs_web::auth::password::hash(password).await.map_err(|e| anyhow::anyhow!("không băm được mật khẩu: {}", e.title))
+}
+
+/// Gives a demo staff member a random password and returns it.
+async fn staff_password(store: &dyn Store, user_id: uuid::Uuid) -> anyhow::Result<String> {
+    let password = demo_password();
+    store.set_user_password(user_id, &hash(password.clone()).await?).await?;
+    Ok(password)
+}
+
+/// Appends the demo's keys and passwords to `demo-credentials.txt` (owner-only) so a newcomer
+/// can call the API and sign in from a browser.
+fn write_credentials(data_dir: &Path, keys: &[(String, String)], passwords: &[(String, String)]) -> anyhow::Result<()> {
     std::fs::create_dir_all(data_dir)?;
     let path = data_dir.join("demo-credentials.txt");
     let mut opts = std::fs::OpenOptions::new();
@@ -133,9 +214,21 @@ fn write_credentials(data_dir: &Path, keys: &[(String, String)]) -> anyhow::Resu
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     let mut f = opts.open(&path)?;
-    writeln!(f, "# Khóa API của dữ liệu mẫu, tạo lúc {} (chỉ dùng để thử nghiệm)", Utc::now().to_rfc3339())?;
-    for (name, token) in keys {
-        writeln!(f, "{name}\t{token}")?;
+    writeln!(f, "# Dữ liệu mẫu, tạo lúc {} (chỉ dùng để thử nghiệm)", Utc::now().to_rfc3339())?;
+    if !keys.is_empty() {
+        writeln!(f, "## Khóa API (Authorization: Bearer ...)")?;
+        for (name, token) in keys {
+            writeln!(f, "{name}\t{token}")?;
+        }
+    }
+    if !passwords.is_empty() {
+        writeln!(
+            f,
+            "## Mật khẩu đăng nhập (cán bộ: tên đăng nhập; công dân: số định danh, điện thoại hoặc thư điện tử)"
+        )?;
+        for (who, password) in passwords {
+            writeln!(f, "{who}\t{password}")?;
+        }
     }
     Ok(())
 }

@@ -108,6 +108,9 @@ enum ImportCommand {
 enum UserCommand {
     /// Add a staff account with roles, each as role@agency-code (e.g. desk_officer@000.00.31.H99).
     Add(UserAdd),
+    /// Set a staff member's sign-in password, read from standard input (one line); ends every
+    /// session they have open.
+    Password { username: String },
 }
 
 #[derive(Args)]
@@ -183,8 +186,11 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
                 "Đã nạp dữ liệu mẫu tỉnh Lạc Hồng: {} đơn vị, {} lĩnh vực, {} thủ tục mới ({} không đổi), {} tài khoản mới.",
                 s.org_units, s.fields, s.procedures_added, s.procedures_unchanged, s.users_created
             );
-            if !s.keys_created.is_empty() {
-                println!("Khóa API thử nghiệm đã ghi vào {}", cfg.data_dir.join("demo-credentials.txt").display());
+            if !s.keys_created.is_empty() || !s.passwords_created.is_empty() {
+                println!(
+                    "Khóa API và mật khẩu thử nghiệm đã ghi vào {}",
+                    cfg.data_dir.join("demo-credentials.txt").display()
+                );
             }
             if !no_serve {
                 cqs::server::serve(&cfg, store, files).await?;
@@ -233,6 +239,18 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
                 .await?;
                 println!("Khóa API (chỉ hiển thị một lần): {token}");
             }
+        }
+        Command::User(UserCommand::Password { username }) => {
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                eprintln!("Nhập mật khẩu mới cho {username} rồi nhấn Enter:");
+            }
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            let password = line.trim_end_matches(['\r', '\n']).to_owned();
+            cqs_web::identity::set_staff_password(store.as_ref(), &cfg.auth().password, &username, password)
+                .await
+                .map_err(|e| anyhow::anyhow!("không đặt được mật khẩu: {e}"))?;
+            println!("Đã đặt mật khẩu cho {username}; các phiên đăng nhập cũ đã kết thúc.");
         }
         Command::Apikey(ApiKeyCommand::Create { name, scopes, unit }) => {
             let scopes = scopes

@@ -39,7 +39,7 @@ pub async fn reconcile_files(store: &Arc<dyn Store>, files: &FileStore) -> anyho
 pub fn app_state(cfg: &Config, store: Arc<dyn Store>, files: FileStore) -> anyhow::Result<cqs_web::AppState> {
     let rules = cqs_web::Rules::load(Some(&cfg.data_dir.join("rules")))
         .map_err(|e| anyhow::anyhow!("quy tắc không hợp lệ: {e}"))?;
-    Ok(cqs_web::AppState::new(store, files, rules, cfg.limits()))
+    Ok(cqs_web::AppState::new(store, files, rules, cfg.limits()).with_auth(cfg.auth()))
 }
 
 /// Re-times running dossiers if the working calendar changed since the last start. Runs beside
@@ -75,6 +75,8 @@ pub async fn serve(cfg: &Config, store: Arc<dyn Store>, files: FileStore) -> any
         .map_err(|e| anyhow::anyhow!("không mở được cổng {}: {e}", cfg.listen))?;
     tracing::info!(address = %cfg.listen, backend = store.backend(), "cqs đang chạy");
     println!("Chính Quyền Số đang chạy tại http://{} (API: /api/docs)", listener.local_addr()?);
+    // Peer addresses reach handlers (session list, per-address sign-in limits).
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Who may do what. Staff hold roles scoped to an org unit; machine clients hold scopes and may be
-//! limited to one org unit. Every rule here is a pure function of the principal and the target,
+//! limited to one org unit; citizens act for themselves (and, later, for the organizations they
+//! are members of) and see only what they own. Every rule here is a pure function of the principal and the target,
 //! so the web layer only asks and the authorization matrix can be tested without HTTP.
 
 use serde::{Deserialize, Serialize};
@@ -84,8 +85,21 @@ impl Scope {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     Anonymous,
-    Staff { user_id: Uuid, grants: Vec<RoleGrant> },
-    Client { client_id: Uuid, scopes: Vec<Scope>, org_unit_id: Option<Uuid> },
+    Staff {
+        user_id: Uuid,
+        grants: Vec<RoleGrant>,
+    },
+    Client {
+        client_id: Uuid,
+        scopes: Vec<Scope>,
+        org_unit_id: Option<Uuid>,
+    },
+    /// A signed-in citizen account. `organizations` are the business accounts it may act for.
+    Citizen {
+        account_id: Uuid,
+        identity_number: String,
+        organizations: Vec<Uuid>,
+    },
 }
 
 /// Why access was refused; the text reaches the caller and the security log.
@@ -99,6 +113,10 @@ pub enum Denied {
     NoRoleInUnit,
     #[error("Khóa API chỉ được dùng cho đơn vị khác")]
     OutsideClientUnit,
+    #[error("Hồ sơ này không thuộc tài khoản của bạn")]
+    NotOwner,
+    #[error("Tài khoản công dân chỉ nộp hồ sơ đứng tên chính mình")]
+    ApplicantNotSelf,
 }
 
 impl Principal {
@@ -131,23 +149,55 @@ impl Principal {
     }
 
     /// May submit a dossier to `receiving_unit`: a client with `dossiers:submit` (limited to its
-    /// unit if it has one) or a desk officer of that unit (counter intake).
+    /// unit if it has one), a desk officer of that unit (counter intake), or a citizen (online,
+    /// for themselves: see [`Principal::may_apply_as`]).
     pub fn may_submit(&self, receiving_unit: Uuid) -> Result<(), Denied> {
         if let Some(r) = self.client_scope(Scope::DossiersSubmit, receiving_unit) {
             return r;
         }
         match self {
             Principal::Anonymous => Err(Denied::Unauthenticated),
+            Principal::Citizen { .. } => Ok(()),
             _ if self.has_role_in(receiving_unit, &[Role::DeskOfficer]) => Ok(()),
             _ => Err(Denied::NoRoleInUnit),
         }
     }
 
+    /// May name `applicant_identity` as the applicant of a new dossier. A citizen applies for
+    /// themselves only, so the dossier is theirs to follow; staff and clients enter dossiers for
+    /// whoever comes to them.
+    pub fn may_apply_as(&self, applicant_identity: &str) -> Result<(), Denied> {
+        match self {
+            Principal::Citizen { identity_number, .. } if identity_number != applicant_identity => {
+                Err(Denied::ApplicantNotSelf)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether this caller owns a dossier whose owner account is `owner`.
+    pub fn owns(&self, owner: Option<Uuid>) -> bool {
+        matches!(self, Principal::Citizen { account_id, .. } if Some(*account_id) == owner)
+    }
+
     /// May read a dossier's full record (applicant, form data, files). `units` are the units that
-    /// hold or held the dossier; `submitted_by` is the client that submitted it, if any.
-    pub fn may_read_dossier(&self, units: &[Uuid], submitted_by: Option<Uuid>) -> Result<(), Denied> {
+    /// hold or held the dossier; `submitted_by` is the client that submitted it, if any; `owner`
+    /// the citizen account it belongs to, if any.
+    pub fn may_read_dossier(
+        &self,
+        units: &[Uuid],
+        submitted_by: Option<Uuid>,
+        owner: Option<Uuid>,
+    ) -> Result<(), Denied> {
         match self {
             Principal::Anonymous => Err(Denied::Unauthenticated),
+            Principal::Citizen { .. } => {
+                if self.owns(owner) {
+                    Ok(())
+                } else {
+                    Err(Denied::NotOwner)
+                }
+            }
             Principal::Client { client_id, .. } if Some(*client_id) == submitted_by => Ok(()),
             Principal::Client { scopes, org_unit_id, .. } => {
                 if !scopes.contains(&Scope::DossiersRead) {
@@ -215,15 +265,32 @@ mod tests {
         let (x, y) = (Uuid::now_v7(), Uuid::now_v7());
         let submitter = Uuid::now_v7();
         let own = Principal::Client { client_id: submitter, scopes: vec![Scope::DossiersSubmit], org_unit_id: None };
-        assert_eq!(own.may_read_dossier(&[x], Some(submitter)), Ok(()));
-        assert_eq!(own.may_read_dossier(&[x], None), Err(Denied::MissingScope("dossiers:read")));
+        assert_eq!(own.may_read_dossier(&[x], Some(submitter), None), Ok(()));
+        assert_eq!(own.may_read_dossier(&[x], None, None), Err(Denied::MissingScope("dossiers:read")));
         let unit_reader =
             Principal::Client { client_id: Uuid::now_v7(), scopes: vec![Scope::DossiersRead], org_unit_id: Some(y) };
-        assert_eq!(unit_reader.may_read_dossier(&[x, y], None), Ok(()));
-        assert_eq!(unit_reader.may_read_dossier(&[x], None), Err(Denied::OutsideClientUnit));
-        assert_eq!(staff(Role::Clerk, x).may_read_dossier(&[x], None), Ok(()));
-        assert_eq!(staff(Role::Leader, y).may_read_dossier(&[x], None), Err(Denied::NoRoleInUnit));
-        assert_eq!(Principal::Anonymous.may_read_dossier(&[x], None), Err(Denied::Unauthenticated));
+        assert_eq!(unit_reader.may_read_dossier(&[x, y], None, None), Ok(()));
+        assert_eq!(unit_reader.may_read_dossier(&[x], None, None), Err(Denied::OutsideClientUnit));
+        assert_eq!(staff(Role::Clerk, x).may_read_dossier(&[x], None, None), Ok(()));
+        assert_eq!(staff(Role::Leader, y).may_read_dossier(&[x], None, None), Err(Denied::NoRoleInUnit));
+        assert_eq!(Principal::Anonymous.may_read_dossier(&[x], None, None), Err(Denied::Unauthenticated));
+    }
+
+    #[test]
+    fn citizens_submit_for_themselves_and_read_what_they_own() {
+        let (x, me, other) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let citizen =
+            Principal::Citizen { account_id: me, identity_number: "001203004567".into(), organizations: vec![] };
+        assert_eq!(citizen.may_submit(x), Ok(()));
+        assert_eq!(citizen.may_apply_as("001203004567"), Ok(()));
+        assert_eq!(citizen.may_apply_as("001203009999"), Err(Denied::ApplicantNotSelf));
+        assert_eq!(staff(Role::DeskOfficer, x).may_apply_as("001203009999"), Ok(()));
+        assert_eq!(citizen.may_read_dossier(&[x], None, Some(me)), Ok(()));
+        assert_eq!(citizen.may_read_dossier(&[x], None, Some(other)), Err(Denied::NotOwner));
+        assert_eq!(citizen.may_read_dossier(&[x], None, None), Err(Denied::NotOwner));
+        assert_eq!(citizen.may_write_catalog(x), Err(Denied::NoRoleInUnit));
+        assert!(!citizen.has_role_in(x, &Role::ALL));
+        assert!(!staff(Role::Admin, x).owns(Some(me)));
     }
 
     #[test]

@@ -382,6 +382,8 @@ pub struct Dossier {
     pub received_at: DateTime<Utc>,
     pub due_at: Option<DateTime<Utc>>,
     pub submitted_by_client: Option<Uuid>,
+    /// The citizen account that submitted it online, which may follow it and act for the applicant.
+    pub owner_account_id: Option<Uuid>,
     pub updated_at: DateTime<Utc>,
     /// Optimistic-concurrency version, bumped by every change.
     pub version: i32,

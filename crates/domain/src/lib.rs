@@ -9,6 +9,7 @@ pub mod deadline;
 pub mod dossier;
 pub mod exchange;
 pub mod form;
+pub mod identity;
 pub mod ids;
 pub mod org;
 pub mod status;

@@ -96,6 +96,7 @@ macro_rules! impl_store {
                 received_at: r.try_get("received_at")?,
                 due_at: r.try_get("due_at")?,
                 submitted_by_client: r.try_get("submitted_by_client")?,
+                owner_account_id: r.try_get("owner_account_id")?,
                 updated_at: r.try_get("updated_at")?,
                 version: r.try_get("version")?,
                 current_step: r.try_get("current_step")?,
@@ -105,6 +106,23 @@ macro_rules! impl_store {
                     .try_get::<Option<&str>, _>("resume_state")?
                     .map(|s| DossierState::parse(s).ok_or_else(|| corrupt("dossiers.resume_state")))
                     .transpose()?,
+            })
+        }
+
+        /// One dossier of a list (an inbox, a citizen's own dossiers).
+        fn inbox_item_from_row(r: &DbRow) -> Result<InboxItem> {
+            Ok(InboxItem {
+                id: r.try_get("id")?,
+                code: r.try_get("code")?,
+                state: state_col(r, "state")?,
+                procedure_code: r.try_get("procedure_code")?,
+                procedure_name: r.try_get("procedure_name")?,
+                applicant_name: r.try_get::<Json<Applicant>, _>("applicant")?.0.name,
+                received_at: r.try_get("received_at")?,
+                due_at: r.try_get("due_at")?,
+                paused_at: r.try_get("paused_at")?,
+                due_sort: r.try_get("due_sort")?,
+                version: r.try_get("version")?,
             })
         }
 
@@ -201,8 +219,8 @@ macro_rules! impl_store {
             sqlx::query(
                 "INSERT INTO dossiers (id, code, procedure_version_id, procedure_code, procedure_version, procedure_name,
                    receiving_unit_id, state, channel, applicant, applicant_identity, applicant_search, form_data,
-                   received_at, due_at, submitted_by_client, updated_at, version, current_step, holder_unit_id, holder_role, due_sort)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, $20, $21)",
+                   received_at, due_at, submitted_by_client, updated_at, version, current_step, holder_unit_id, holder_role, due_sort, owner_account_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, $20, $21, $22)",
             )
             .bind(new.id)
             .bind(code.as_str())
@@ -225,6 +243,7 @@ macro_rules! impl_store {
             .bind(new.holder.map(|h| h.0))
             .bind(new.holder.map(|h| h.1.as_str()))
             .bind(cqs_domain::workflow::due_sort(new.due_at))
+            .bind(new.owner_account)
             .execute(&mut **tx)
             .await?;
             if let Some((unit, role)) = new.holder {
@@ -339,7 +358,7 @@ macro_rules! impl_store {
             let mut q = sqlx::QueryBuilder::<$db>::new(
                 "INSERT INTO dossiers (id, code, procedure_version_id, procedure_code, procedure_version, procedure_name,
                    receiving_unit_id, state, channel, applicant, applicant_identity, applicant_search, form_data,
-                   received_at, due_at, submitted_by_client, updated_at, version, current_step, holder_unit_id, holder_role, due_sort) ",
+                   received_at, due_at, submitted_by_client, updated_at, version, current_step, holder_unit_id, holder_role, due_sort, owner_account_id) ",
             );
             q.push_values(&pairs, |mut b, (n, r)| {
                 b.push_bind(n.id)
@@ -363,7 +382,8 @@ macro_rules! impl_store {
                     .push_bind(initial_step(r.state))
                     .push_bind(n.holder.map(|h| h.0))
                     .push_bind(n.holder.map(|h| h.1.as_str()))
-                    .push_bind(cqs_domain::workflow::due_sort(n.due_at));
+                    .push_bind(cqs_domain::workflow::due_sort(n.due_at))
+                    .push_bind(n.owner_account);
             });
             q.build().execute(&mut **tx).await?;
             let names: Vec<(Uuid, Uuid, &'static str, String)> = items
@@ -505,7 +525,7 @@ macro_rules! impl_store {
             }
         }
 
-        const DOSSIER_COLUMNS: &str = "id, code, procedure_version_id, procedure_code, procedure_version, receiving_unit_id, state, channel, applicant, form_data, received_at, due_at, submitted_by_client, updated_at, version, current_step, original_due_at, paused_at, resume_state";
+        const DOSSIER_COLUMNS: &str = "id, code, procedure_version_id, procedure_code, procedure_version, receiving_unit_id, state, channel, applicant, form_data, received_at, due_at, submitted_by_client, owner_account_id, updated_at, version, current_step, original_due_at, paused_at, resume_state";
 
         #[async_trait::async_trait]
         impl crate::Store for $store {
@@ -986,23 +1006,7 @@ macro_rules! impl_store {
                 b.push(" ORDER BY due_sort, id LIMIT ").push_bind(q.limit);
                 b.push(") ORDER BY due_sort, id");
                 let rows = b.build().fetch_all(self.read_pool()).await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(InboxItem {
-                            id: r.try_get("id")?,
-                            code: r.try_get("code")?,
-                            state: state_col(r, "state")?,
-                            procedure_code: r.try_get("procedure_code")?,
-                            procedure_name: r.try_get("procedure_name")?,
-                            applicant_name: r.try_get::<Json<Applicant>, _>("applicant")?.0.name,
-                            received_at: r.try_get("received_at")?,
-                            due_at: r.try_get("due_at")?,
-                            paused_at: r.try_get("paused_at")?,
-                            due_sort: r.try_get("due_sort")?,
-                            version: r.try_get("version")?,
-                        })
-                    })
-                    .collect()
+                rows.iter().map(inbox_item_from_row).collect()
             }
 
             async fn reindex_inbox_words(&self) -> Result<usize> {

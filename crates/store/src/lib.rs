@@ -6,6 +6,7 @@ mod backend;
 pub mod deadlines;
 pub mod exchange;
 pub mod files;
+pub mod identity;
 mod inbox_words;
 mod model;
 pub mod portal;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 pub use deadlines::{ApologyTask, DeadlineCandidate, DeadlineNotice, Deadlines};
 pub use exchange::Exchange;
+pub use identity::{CitizenAccount, CitizenCredentials, Identity, NewCitizen, NewSession, SessionRecord};
 pub use model::*;
 pub use portal::PortalData;
 
@@ -32,6 +34,9 @@ pub enum StoreError {
     IdempotencyMismatch,
     #[error("đơn vị đã dùng hết số thứ tự hồ sơ trong ngày")]
     DailySequenceExhausted,
+    /// A unique account detail (`identity_number`, `phone`, `email`) already belongs to an account.
+    #[error("đã được dùng cho một tài khoản khác: {0}")]
+    Taken(&'static str),
     #[error("dữ liệu lưu trữ không hợp lệ: {0}")]
     Corrupt(String),
     #[error(transparent)]
@@ -70,7 +75,7 @@ impl StoreOptions {
 /// The persistence interface every module goes through. Both backends pass the same
 /// conformance suite (`tests/conformance.rs`).
 #[async_trait::async_trait]
-pub trait Store: Deadlines + Exchange + PortalData + Send + Sync + 'static {
+pub trait Store: Deadlines + Exchange + Identity + PortalData + Send + Sync + 'static {
     /// `sqlite` or `postgres`, for health output and benchmarks.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> Result<()>;

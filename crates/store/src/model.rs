@@ -92,6 +92,8 @@ pub struct NewDossier {
     pub received_at: DateTime<Utc>,
     pub due_at: Option<DateTime<Utc>>,
     pub submitted_by_client: Option<Uuid>,
+    /// The citizen account submitting online, which will own the dossier.
+    pub owner_account: Option<Uuid>,
     pub actor: Actor,
     pub actor_unit_id: Option<Uuid>,
     pub attachments: Vec<NewAttachment>,

@@ -47,3 +47,4 @@ crate::deadlines::impl_deadlines!(PgStore, sqlx::Postgres);
 crate::exchange::impl_exchange!(PgStore, sqlx::Postgres);
 crate::inbox_words::impl_inbox_words!(PgStore, sqlx::Postgres);
 crate::portal::impl_portal!(PgStore, sqlx::Postgres);
+crate::identity::impl_identity!(PgStore, sqlx::Postgres);

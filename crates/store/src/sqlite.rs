@@ -55,3 +55,4 @@ crate::deadlines::impl_deadlines!(SqliteStore, sqlx::Sqlite);
 crate::exchange::impl_exchange!(SqliteStore, sqlx::Sqlite);
 crate::inbox_words::impl_inbox_words!(SqliteStore, sqlx::Sqlite);
 crate::portal::impl_portal!(SqliteStore, sqlx::Sqlite);
+crate::identity::impl_identity!(SqliteStore, sqlx::Sqlite);

@@ -18,6 +18,9 @@ use uuid::Uuid;
 #[path = "conformance/exchange.rs"]
 mod exchange;
 use exchange::*;
+#[path = "conformance/identity.rs"]
+mod identity;
+use identity::*;
 
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
@@ -63,7 +66,8 @@ macro_rules! conformance_nodes {
 conformance_nodes!(
     deadline_notices_are_sent_once_across_nodes,
     exchange_decisions_race_across_nodes,
-    exchange_quota_claims_share_one_counter
+    exchange_quota_claims_share_one_counter,
+    sessions_are_shared_by_nodes,
 );
 
 conformance!(
@@ -86,6 +90,10 @@ conformance!(
     exchange_access_requests_are_answered_once,
     exchange_log_batches_chain_and_expire,
     procedure_counts_rank_the_most_used,
+    citizens_register_once_and_are_found_by_any_login,
+    staff_passwords_are_stored_as_given_hashes,
+    sessions_rotate_expire_and_revoke,
+    citizens_list_only_their_own_dossiers,
 );
 
 fn code(s: &str) -> AgencyCode {
@@ -122,13 +130,13 @@ fn spec(name: &str) -> ProcedureSpec {
     .unwrap()
 }
 
-struct Fixture {
-    unit_id: Uuid,
-    unit_code: AgencyCode,
-    version_id: Uuid,
+pub(crate) struct Fixture {
+    pub(crate) unit_id: Uuid,
+    pub(crate) unit_code: AgencyCode,
+    pub(crate) version_id: Uuid,
 }
 
-async fn fixture(store: &Arc<dyn Store>) -> Fixture {
+pub(crate) async fn fixture(store: &Arc<dyn Store>) -> Fixture {
     store
         .upsert_org_units(&[
             unit("000.00.00.H99", OrgUnitKind::ProvinceCommittee, None),
@@ -142,7 +150,7 @@ async fn fixture(store: &Arc<dyn Store>) -> Fixture {
     Fixture { unit_id: u.id, unit_code: u.code, version_id: v.id }
 }
 
-fn new_dossier(f: &Fixture, day: NaiveDate) -> NewDossier {
+pub(crate) fn new_dossier(f: &Fixture, day: NaiveDate) -> NewDossier {
     let received_at = Utc.with_ymd_and_hms(2026, 11, 23, 2, 30, 0).unwrap();
     NewDossier {
         id: Uuid::now_v7(),
@@ -167,6 +175,7 @@ fn new_dossier(f: &Fixture, day: NaiveDate) -> NewDossier {
         received_at,
         due_at: Some(received_at + chrono::Duration::hours(8)),
         submitted_by_client: None,
+        owner_account: None,
         actor: Actor { kind: ActorKind::Client, id: Some(Uuid::now_v7()) },
         actor_unit_id: None,
         attachments: vec![],
@@ -175,7 +184,7 @@ fn new_dossier(f: &Fixture, day: NaiveDate) -> NewDossier {
     }
 }
 
-fn day() -> NaiveDate {
+pub(crate) fn day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
 }
 

@@ -1,12 +1,13 @@
 //! The HTTP edge of Chính Quyền Số: the JSON API under `/api/v1` with its OpenAPI document,
-//! problem+json errors and API-key authentication, and the server-rendered pages of the citizen
-//! portal and the staff console. Handlers parse input into domain types, ask
+//! problem+json errors, API-key and session authentication with CSRF protection, and the
+//! server-rendered pages of the citizen portal and the staff console. Handlers parse input into domain types, ask
 //! the domain to decide, and hand the result to the store in one call.
 
 pub mod api;
 pub mod auth;
 pub mod console;
 pub mod error;
+pub mod identity;
 pub mod jobs;
 pub mod portal;
 pub mod rules;
@@ -100,6 +101,8 @@ pub struct AppState {
     pub exchange: Option<Arc<cqs_exchange::Gateway>>,
     /// The portal's count of the most used procedures, kept a few minutes per node.
     pub usage: portal::UsageCache,
+    /// Sign-in and session settings.
+    pub auth: Arc<auth::AuthConfig>,
 }
 
 impl AppState {
@@ -113,7 +116,12 @@ impl AppState {
             clock: Clock::system(),
             exchange: None,
             usage: Default::default(),
+            auth: Arc::new(auth::AuthConfig::default()),
         }
+    }
+
+    pub fn with_auth(self, auth: auth::AuthConfig) -> Self {
+        Self { auth: Arc::new(auth), ..self }
     }
 
     pub fn with_clock(self, clock: Clock) -> Self {
@@ -138,8 +146,11 @@ pub fn router(state: AppState) -> Router {
         portal::router().merge(console::router()).route("/static/{*path}", axum::routing::get(ui::assets::serve)),
     )
     .with_state(state.clone());
+    let csrf = axum::middleware::from_fn_with_state(state.clone(), auth::csrf::guard);
+    // Every route above the CSRF layer (API and pages) is guarded; only the fallbacks are not.
     api::router(state)
         .merge(pages)
+        .layer(csrf)
         .fallback(|uri: axum::http::Uri| async move {
             if is_api(&uri) {
                 error::ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "Không có địa chỉ này").into_response()

@@ -144,7 +144,8 @@ fn request_hash(req: &SubmitRequest, files: &[(String, String)]) -> String {
 }
 
 /// Submit a dossier. A client with `dossiers:submit` submits online or by post; a desk officer of
-/// the receiving unit submits at the counter (accepted at once). With `Idempotency-Key`, a retry
+/// the receiving unit submits at the counter (accepted at once); a signed-in citizen submits
+/// online for themselves and owns the dossier. With `Idempotency-Key`, a retry
 /// returns the first receipt (200, `Idempotent-Replayed: true`) instead of a second dossier.
 #[utoipa::path(post, path = "/api/v1/dossiers", tag = "dossiers",
     request_body(content((SubmitRequest = "application/json"), (SubmitMultipart = "multipart/form-data"))),
@@ -156,7 +157,7 @@ fn request_hash(req: &SubmitRequest, files: &[(String, String)]) -> String {
         (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
         (status = 413, body = crate::error::Problem), (status = 415, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)),
-    security(("api_key" = [])))]
+    security(("api_key" = []), ("session" = [])))]
 pub async fn submit(State(state): State<AppState>, caller: Caller, req: Request) -> Result<Response, ApiError> {
     caller.require_authenticated()?;
     let idem = idempotency_key(req.headers())?;
@@ -194,8 +195,16 @@ pub async fn submit(State(state): State<AppState>, caller: Caller, req: Request)
                 "Hồ sơ nộp tại quầy phải do cán bộ một cửa tiếp nhận",
             ));
         }
+        (Principal::Citizen { .. }, Channel::Counter | Channel::Post) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "channel_not_allowed",
+                "Tài khoản công dân nộp hồ sơ trực tuyến",
+            ));
+        }
         _ => {}
     }
+    caller.0.may_apply_as(body.applicant.identity_number.trim())?;
 
     let code = ProcedureCode::parse(&body.procedure_code)
         .map_err(|e| ApiError::bad_request("invalid_procedure_code", e.to_string()))?;
@@ -252,7 +261,14 @@ pub async fn submit(State(state): State<AppState>, caller: Caller, req: Request)
         Principal::Client { client_id, .. } => {
             (Actor { kind: ActorKind::Client, id: Some(*client_id) }, None, Some(*client_id))
         }
+        Principal::Citizen { account_id, .. } => {
+            (Actor { kind: ActorKind::Citizen, id: Some(*account_id) }, None, None)
+        }
         Principal::Anonymous => unreachable!("checked above"),
+    };
+    let owner = match &caller.0 {
+        Principal::Citizen { account_id, .. } => Some(*account_id),
+        _ => None,
     };
     let new = NewDossier {
         id: Uuid::now_v7(),
@@ -269,6 +285,7 @@ pub async fn submit(State(state): State<AppState>, caller: Caller, req: Request)
         received_at: now,
         due_at,
         submitted_by_client: client,
+        owner_account: owner,
         actor,
         actor_unit_id: actor_unit,
         attachments: received
@@ -405,17 +422,17 @@ pub fn flags(
 async fn load_authorized(state: &AppState, caller: &Caller, code: &str) -> Result<Dossier, ApiError> {
     caller.require_authenticated()?;
     let ctx = crate::api::workflow::Context::load(state, code).await?;
-    caller.0.may_read_dossier(&ctx.involved_units(), ctx.dossier.submitted_by_client)?;
+    caller.0.may_read_dossier(&ctx.involved_units(), ctx.dossier.submitted_by_client, ctx.dossier.owner_account_id)?;
     Ok(ctx.dossier)
 }
 
-/// The full dossier, for staff of a unit that holds it and for authorized clients.
+/// The full dossier, for staff of a unit that holds it, authorized clients, and its owner.
 #[utoipa::path(get, path = "/api/v1/dossiers/{code}", tag = "dossiers",
     params(("code" = String, Path, description = "Mã hồ sơ")),
     responses((status = 200, body = DossierView), (status = 400, body = crate::error::Problem),
         (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
         (status = 404, body = crate::error::Problem)),
-    security(("api_key" = [])))]
+    security(("api_key" = []), ("session" = [])))]
 pub async fn get_dossier(
     State(state): State<AppState>,
     caller: Caller,
@@ -444,7 +461,7 @@ pub struct HistoryView {
     params(("code" = String, Path, description = "Mã hồ sơ")),
     responses((status = 200, body = Vec<HistoryView>), (status = 401, body = crate::error::Problem),
         (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)),
-    security(("api_key" = [])))]
+    security(("api_key" = []), ("session" = [])))]
 pub async fn get_history(
     State(state): State<AppState>,
     caller: Caller,
@@ -464,7 +481,7 @@ pub async fn get_history(
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
         (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
         (status = 404, body = crate::error::Problem)),
-    security(("api_key" = [])))]
+    security(("api_key" = []), ("session" = [])))]
 pub async fn download_attachment(
     State(state): State<AppState>,
     caller: Caller,
@@ -515,7 +532,7 @@ fn percent_encode(s: &str) -> String {
     params(("code" = String, Path, description = "Mã hồ sơ")),
     responses((status = 200, body = Vec<cqs_domain::control::ControlRow>), (status = 401, body = crate::error::Problem),
         (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)),
-    security(("api_key" = [])))]
+    security(("api_key" = []), ("session" = [])))]
 pub async fn get_control_sheet(
     State(state): State<AppState>,
     caller: Caller,
@@ -523,7 +540,7 @@ pub async fn get_control_sheet(
 ) -> Result<Json<Vec<cqs_domain::control::ControlRow>>, ApiError> {
     caller.require_authenticated()?;
     let ctx = crate::api::workflow::Context::load(&state, &code).await?;
-    caller.0.may_read_dossier(&ctx.involved_units(), ctx.dossier.submitted_by_client)?;
+    caller.0.may_read_dossier(&ctx.involved_units(), ctx.dossier.submitted_by_client, ctx.dossier.owner_account_id)?;
     let history = state.store.history(ctx.dossier.id).await?;
     Ok(Json(cqs_domain::control::control_sheet(
         &ctx.version.spec.process,

@@ -59,7 +59,7 @@ fn bad(msg: &str) -> ApiError {
     ApiError::bad_request("invalid_query", msg.to_owned())
 }
 
-fn parse_cursor(c: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
+pub fn parse_cursor(c: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
     let (t, id) = c.split_once('_').ok_or_else(|| bad("Con trỏ trang không hợp lệ"))?;
     let t = DateTime::parse_from_rfc3339(t).map_err(|_| bad("Con trỏ trang không hợp lệ"))?.with_timezone(&Utc);
     Ok((t, Uuid::parse_str(id).map_err(|_| bad("Con trỏ trang không hợp lệ"))?))
@@ -96,7 +96,7 @@ pub async fn staff_unit(state: &AppState, caller: &Caller, unit: Option<&str>) -
 #[utoipa::path(get, path = "/api/v1/inbox", tag = "dossiers", params(InboxParams),
     responses((status = 200, body = InboxPage), (status = 400, body = crate::error::Problem),
         (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)),
-    security(("api_key" = [])))]
+    security(("api_key" = []), ("session" = [])))]
 pub async fn inbox(
     State(state): State<AppState>,
     caller: Caller,
@@ -145,10 +145,23 @@ pub async fn list(state: &AppState, caller: &Caller, p: &InboxParams) -> Result<
         after: p.cursor.as_deref().map(parse_cursor).transpose()?,
         limit: limit + 1,
     };
-    let mut rows = state.store.inbox(&q).await?;
+    let rows = state.store.inbox(&q).await?;
+    let (items, next_cursor) = page(state, rows, limit, now, |r| r.due_sort)?;
+    Ok(InboxPage { items, next_cursor })
+}
+
+/// One page of a list fetched with one row more than `limit`: the entries with their national
+/// status and deadline flags, and the cursor of the next page (`<sort key>_<id>`) if there is one.
+pub fn page(
+    state: &AppState,
+    mut rows: Vec<InboxItem>,
+    limit: i64,
+    now: DateTime<Utc>,
+    sort_key: impl Fn(&InboxItem) -> DateTime<Utc>,
+) -> Result<(Vec<InboxEntry>, Option<String>), ApiError> {
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = more.then(|| rows.last().map(|r| format!("{}_{}", r.due_sort.to_rfc3339(), r.id))).flatten();
+    let next_cursor = more.then(|| rows.last().map(|r| format!("{}_{}", sort_key(r).to_rfc3339(), r.id))).flatten();
     let items = rows
         .into_iter()
         .map(|item| {
@@ -159,5 +172,5 @@ pub async fn list(state: &AppState, caller: &Caller, p: &InboxParams) -> Result<
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    Ok(InboxPage { items, next_cursor })
+    Ok((items, next_cursor))
 }

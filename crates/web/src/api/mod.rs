@@ -1,12 +1,14 @@
 //! `/api/v1`: routes, their OpenAPI description, and the self-hosted docs page.
 
 pub mod apologies;
+pub mod auth;
 pub mod catalog;
 pub mod dossiers;
 pub mod exchange;
 pub mod health;
 pub mod inbox;
 pub mod lookup;
+pub mod me;
 pub mod workflow;
 
 use axum::Router;
@@ -31,6 +33,7 @@ use crate::AppState;
         (name = "dossiers", description = "Nộp và xem hồ sơ"),
         (name = "lookup", description = "Tra cứu công khai tình trạng hồ sơ"),
         (name = "exchange", description = "Nền tảng tích hợp, chia sẻ dữ liệu (LGSP): danh mục thành viên, hệ thống, dịch vụ, quyền truy cập và đề nghị kết nối"),
+        (name = "auth", description = "Đăng nhập, đăng ký tài khoản công dân, phiên đăng nhập"),
         (name = "health", description = "Tình trạng hoạt động")
     )
 )]
@@ -57,6 +60,15 @@ impl Modify for BearerAuth {
                 utoipa::openapi::security::ApiKeyValue::with_description(
                     "X-SecretKey",
                     "Khóa bí mật của hệ thống (gửi kèm X-SystemId hoặc X-Road-Client)",
+                ),
+            )),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    crate::auth::session::SESSION_COOKIE,
+                    "Cookie phiên sau khi đăng nhập; yêu cầu thay đổi dữ liệu phải gửi kèm X-CSRF-Token",
                 ),
             )),
         );
@@ -98,6 +110,13 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(exchange::requests::decide))
         .routes(routes!(exchange::gateway::token))
         .routes(routes!(exchange::log::evidence))
+        .routes(routes!(auth::sign_in))
+        .routes(routes!(auth::sign_out))
+        .routes(routes!(auth::register))
+        .routes(routes!(me::me))
+        .routes(routes!(me::my_dossiers))
+        .routes(routes!(me::my_sessions))
+        .routes(routes!(me::revoke_session))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
 }

@@ -139,7 +139,7 @@ fn workflow_error(e: WorkflowError) -> ApiError {
         (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
         (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)),
-    security(("api_key" = [])))]
+    security(("api_key" = []), ("session" = [])))]
 pub async fn act(
     State(state): State<AppState>,
     caller: Caller,
@@ -153,13 +153,15 @@ pub async fn act(
     apply(&state, &caller, &ctx, is_submitter, &body).await.map(Json)
 }
 
-/// Whether the caller acts as the dossier's submitter; machine clients may act only on dossiers
-/// they submitted (the applicant's side of the desk).
+/// Whether the caller acts as the dossier's submitter (the applicant's side of the desk):
+/// machine clients act only on dossiers they submitted, citizens only on dossiers they own.
 pub fn acting_side(caller: &Caller, ctx: &Context) -> Result<bool, ApiError> {
-    let is_submitter =
-        matches!(&caller.0, Principal::Client { client_id, .. } if Some(*client_id) == ctx.dossier.submitted_by_client);
-    if matches!(caller.0, Principal::Client { .. }) && !is_submitter {
-        return Err(cqs_domain::auth::Denied::NoRoleInUnit.into());
+    let is_submitter = matches!(&caller.0, Principal::Client { client_id, .. } if Some(*client_id) == ctx.dossier.submitted_by_client)
+        || caller.0.owns(ctx.dossier.owner_account_id);
+    match &caller.0 {
+        Principal::Client { .. } if !is_submitter => return Err(cqs_domain::auth::Denied::NoRoleInUnit.into()),
+        Principal::Citizen { .. } if !is_submitter => return Err(cqs_domain::auth::Denied::NotOwner.into()),
+        _ => {}
     }
     Ok(is_submitter)
 }
@@ -195,7 +197,8 @@ pub async fn apply(
     let actor = match &caller.0 {
         Principal::Staff { user_id, .. } => Actor { kind: ActorKind::Staff, id: Some(*user_id) },
         Principal::Client { client_id, .. } => Actor { kind: ActorKind::Client, id: Some(*client_id) },
-        _ => return Err(cqs_domain::auth::Denied::Unauthenticated.into()),
+        Principal::Citizen { account_id, .. } => Actor { kind: ActorKind::Citizen, id: Some(*account_id) },
+        Principal::Anonymous => return Err(cqs_domain::auth::Denied::Unauthenticated.into()),
     };
     let note = [body.action.reason(), body.note.as_deref()]
         .into_iter()

@@ -345,7 +345,10 @@ async fn load(state: &AppState, caller: &Caller, code: &str) -> Result<Context, 
         StatusCode::BAD_REQUEST => PageError::not_found(),
         _ => e.into(),
     })?;
-    caller.0.may_read_dossier(&ctx.involved_units(), ctx.dossier.submitted_by_client).map_err(ApiError::from)?;
+    caller
+        .0
+        .may_read_dossier(&ctx.involved_units(), ctx.dossier.submitted_by_client, ctx.dossier.owner_account_id)
+        .map_err(ApiError::from)?;
     Ok(ctx)
 }
 

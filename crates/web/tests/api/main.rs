@@ -3,6 +3,7 @@
 mod deadlines;
 mod exchange;
 mod gateway;
+mod identity;
 mod pages;
 
 use std::sync::Arc;
@@ -528,6 +529,13 @@ async fn route_table_covers_every_route() {
         ("put", "/r1/{instance}/{class}/{member}/{subsystem}/{service}/{path}", 503),
         ("patch", "/r1/{instance}/{class}/{member}/{subsystem}/{service}/{path}", 503),
         ("delete", "/r1/{instance}/{class}/{member}/{subsystem}/{service}/{path}", 503),
+        ("post", "/api/v1/auth/sign-in", 422),
+        ("post", "/api/v1/auth/sign-out", 204),
+        ("post", "/api/v1/auth/register", 422),
+        ("get", "/api/v1/me", 401),
+        ("get", "/api/v1/me/dossiers", 401),
+        ("get", "/api/v1/me/sessions", 401),
+        ("delete", "/api/v1/me/sessions/{id}", 401),
         ("get", "/healthz", 200),
         ("get", "/readyz", 200),
     ];

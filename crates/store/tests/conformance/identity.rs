@@ -1,0 +1,153 @@
+//! Conformance tests of the identity part of the store (run on both backends by the macros in
+//! `conformance.rs`).
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use cqs_domain::identity::{AccountRef, CitizenLogin, Email, Phone};
+use cqs_store::*;
+use uuid::Uuid;
+
+use super::{day, fixture, new_dossier};
+
+fn citizen(identity: &str, phone: Option<&str>, email: Option<&str>) -> NewCitizen {
+    NewCitizen {
+        id: Uuid::now_v7(),
+        identity_number: identity.into(),
+        full_name: "Phạm Thị Hoa".into(),
+        phone: phone.map(Into::into),
+        email: email.map(Into::into),
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        created_at: Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap(),
+    }
+}
+
+pub async fn citizens_register_once_and_are_found_by_any_login(store: Arc<dyn Store>) {
+    let a = store.create_citizen(&citizen("001203004567", Some("+84912345678"), Some("hoa@example.vn"))).await.unwrap();
+    assert!(!a.disabled && a.phone_verified_at.is_none());
+    for (dup, field) in [
+        (citizen("001203004567", None, Some("khac@example.vn")), "identity_number"),
+        (citizen("001203009999", Some("+84912345678"), None), "phone"),
+        (citizen("001203009999", None, Some("hoa@example.vn")), "email"),
+    ] {
+        assert!(matches!(store.create_citizen(&dup).await, Err(StoreError::Taken(f)) if f == field), "{field}");
+    }
+    // Accounts without a phone or e-mail do not collide on the missing value.
+    store.create_citizen(&citizen("001203000001", None, Some("b@example.vn"))).await.unwrap();
+    store.create_citizen(&citizen("001203000002", None, Some("c@example.vn"))).await.unwrap();
+    for login in [
+        CitizenLogin::IdentityNumber("001203004567".into()),
+        CitizenLogin::Phone(Phone::parse("0912345678").unwrap()),
+        CitizenLogin::Email(Email::parse("HOA@example.vn").unwrap()),
+    ] {
+        let c = store.citizen_credentials(&login).await.unwrap().unwrap();
+        assert_eq!(c.account, a);
+        assert!(c.password_hash.unwrap().starts_with("$argon2id$"));
+    }
+    assert!(store.citizen_credentials(&CitizenLogin::IdentityNumber("001203007777".into())).await.unwrap().is_none());
+    assert_eq!(store.citizen_by_id(a.id).await.unwrap(), Some(a));
+    assert_eq!(store.citizen_by_id(Uuid::now_v7()).await.unwrap(), None);
+}
+
+pub async fn staff_passwords_are_stored_as_given_hashes(store: Arc<dyn Store>) {
+    let u = store
+        .create_user(&NewUser { username: "can.bo".into(), full_name: "Cán Bộ".into(), email: None, grants: vec![] })
+        .await
+        .unwrap();
+    assert_eq!(store.user_password_hash(u.id).await.unwrap(), None);
+    assert!(store.set_user_password(u.id, "$argon2id$first").await.unwrap());
+    assert!(store.set_user_password(u.id, "$argon2id$second").await.unwrap());
+    assert_eq!(store.user_password_hash(u.id).await.unwrap().as_deref(), Some("$argon2id$second"));
+    assert!(!store.set_user_password(Uuid::now_v7(), "$argon2id$x").await.unwrap());
+    assert_eq!(store.user_password_hash(Uuid::now_v7()).await.unwrap(), None);
+}
+
+fn session(account: AccountRef, hash: &str, at: chrono::DateTime<Utc>) -> NewSession {
+    NewSession {
+        id: Uuid::now_v7(),
+        token_hash: hash.into(),
+        account,
+        created_at: at,
+        expires_at: at + Duration::hours(12),
+        ip: Some("192.0.2.7".into()),
+        user_agent: Some("Mozilla/5.0".into()),
+    }
+}
+
+pub async fn sessions_rotate_expire_and_revoke(store: Arc<dyn Store>) {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap();
+    let me = AccountRef::citizen(Uuid::now_v7());
+    let other = AccountRef::staff(Uuid::now_v7());
+    let first = session(me, &"a".repeat(64), t0);
+    store.create_session(&first, None).await.unwrap();
+    let got = store.session_by_token_hash(&first.token_hash).await.unwrap().unwrap();
+    assert_eq!((got.id, got.account, got.last_seen_at, got.expires_at), (first.id, me, t0, first.expires_at));
+    assert_eq!(got.ip.as_deref(), Some("192.0.2.7"));
+    store.touch_session(first.id, t0 + Duration::minutes(5)).await.unwrap();
+    // A late, older touch never moves last use backwards.
+    store.touch_session(first.id, t0 + Duration::minutes(1)).await.unwrap();
+    let got = store.session_by_token_hash(&first.token_hash).await.unwrap().unwrap();
+    assert_eq!(got.last_seen_at, t0 + Duration::minutes(5));
+
+    // Signing in again from the same browser rotates: the old session ends in the same write.
+    let second = session(me, &"b".repeat(64), t0 + Duration::minutes(6));
+    store.create_session(&second, Some(first.id)).await.unwrap();
+    let old = store.session_by_token_hash(&first.token_hash).await.unwrap().unwrap();
+    assert_eq!(old.revoked_at, Some(second.created_at));
+    let third = session(me, &"c".repeat(64), t0 + Duration::minutes(7));
+    store.create_session(&third, None).await.unwrap();
+    store.create_session(&session(other, &"d".repeat(64), t0), None).await.unwrap();
+    let now = t0 + Duration::minutes(8);
+    let open: Vec<Uuid> = store.sessions_of(me, now).await.unwrap().iter().map(|s| s.id).collect();
+    assert_eq!(open, [third.id, second.id], "newest first, revoked ones left out");
+    // Past the absolute end nothing is listed.
+    assert!(store.sessions_of(me, t0 + Duration::hours(13)).await.unwrap().is_empty());
+
+    assert!(!store.revoke_session(other, second.id, now).await.unwrap(), "not theirs");
+    assert!(store.revoke_session(me, second.id, now).await.unwrap());
+    assert!(!store.revoke_session(me, second.id, now).await.unwrap(), "already ended");
+    let fourth = session(me, &"e".repeat(64), now);
+    store.create_session(&fourth, None).await.unwrap();
+    assert_eq!(store.revoke_sessions_of(me, Some(fourth.id), now).await.unwrap(), 1);
+    let open: Vec<Uuid> = store.sessions_of(me, now).await.unwrap().iter().map(|s| s.id).collect();
+    assert_eq!(open, [fourth.id]);
+    assert_eq!(store.revoke_sessions_of(me, None, now).await.unwrap(), 1);
+    assert_eq!(store.sessions_of(other, now).await.unwrap().len(), 1, "other accounts untouched");
+    assert!(store.session_by_token_hash(&"f".repeat(64)).await.unwrap().is_none());
+}
+
+pub async fn sessions_are_shared_by_nodes(nodes: Vec<Arc<dyn Store>>) {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap();
+    let me = AccountRef::staff(Uuid::now_v7());
+    let s = session(me, &"9".repeat(64), t0);
+    nodes[0].create_session(&s, None).await.unwrap();
+    assert_eq!(nodes[1].session_by_token_hash(&s.token_hash).await.unwrap().unwrap().id, s.id);
+    assert!(nodes[2].revoke_session(me, s.id, t0 + Duration::minutes(1)).await.unwrap());
+    assert!(nodes[3].session_by_token_hash(&s.token_hash).await.unwrap().unwrap().revoked_at.is_some());
+}
+
+pub async fn citizens_list_only_their_own_dossiers(store: Arc<dyn Store>) {
+    let f = fixture(&store).await;
+    let (me, other) = (Uuid::now_v7(), Uuid::now_v7());
+    let mut mine = Vec::new();
+    for i in 0..3 {
+        let mut n = new_dossier(&f, day());
+        n.owner_account = Some(me);
+        n.received_at += Duration::minutes(i);
+        let CreateOutcome::Created(r) = store.create_dossier(&n).await.unwrap() else { panic!("created") };
+        mine.push(r.code);
+        let mut theirs = new_dossier(&f, day());
+        theirs.owner_account = Some(other);
+        store.create_dossier(&theirs).await.unwrap();
+    }
+    store.create_dossier(&new_dossier(&f, day())).await.unwrap();
+    mine.reverse();
+    let page = store.owned_dossiers(me, None, 2).await.unwrap();
+    assert_eq!(page.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(), [&mine[0], &mine[1]]);
+    let last = page.last().unwrap();
+    let rest = store.owned_dossiers(me, Some((last.received_at, last.id)), 2).await.unwrap();
+    assert_eq!(rest.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(), [&mine[2]]);
+    let d = store.dossier_by_code(&mine[0]).await.unwrap().unwrap();
+    assert_eq!(d.owner_account_id, Some(me));
+    assert!(store.owned_dossiers(Uuid::now_v7(), None, 10).await.unwrap().is_empty());
+}

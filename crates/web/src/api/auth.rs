@@ -1,0 +1,110 @@
+//! `/api/v1/auth`: password sign-in and sign-out with a session cookie, and citizen
+//! registration. Thin edges over [`crate::identity`], which the pages call too.
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use cqs_domain::identity::{AccountRef, RegistrationInput};
+use cqs_store::CitizenAccount;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, read_json};
+use crate::identity::{self, ClientContext, RegisterOutcome, SignInInput, SignInOutcome};
+
+/// A session started by signing in. The session itself travels in the `cqs_session` cookie.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SignedIn {
+    pub session_id: Uuid,
+    pub account: AccountRef,
+    pub display_name: String,
+    /// Send in `X-CSRF-Token` with every unsafe request made with the cookie.
+    pub csrf_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+fn no_store(mut res: Response) -> Response {
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// Sign in with a password. Staff give their username; citizens their personal identity number,
+/// e-mail or phone. Sets the session cookie (`HttpOnly; Secure; SameSite=Lax`).
+#[utoipa::path(post, path = "/api/v1/auth/sign-in", tag = "auth", request_body = SignInInput,
+    responses((status = 200, body = SignedIn, description = "Đăng nhập thành công; cookie phiên được đặt"),
+        (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
+        (status = 415, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn sign_in(
+    State(state): State<AppState>,
+    caller: Caller,
+    client: ClientContext,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let input: SignInInput = read_json(req, state.limits.json_body).await?;
+    match identity::sign_in(&state, input, &client, &caller).await? {
+        SignInOutcome::SignedIn(s) => {
+            let cookie = s.cookie(&state.auth);
+            let body = SignedIn {
+                session_id: s.session_id,
+                account: s.account,
+                display_name: s.display_name,
+                csrf_token: s.csrf_token,
+                expires_at: s.expires_at,
+            };
+            let mut res = Json(body).into_response();
+            res.headers_mut().insert(header::SET_COOKIE, cookie);
+            Ok(no_store(res))
+        }
+        SignInOutcome::InvalidCredentials => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "Tên đăng nhập hoặc mật khẩu không đúng",
+        )),
+        SignInOutcome::Disabled => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "account_disabled",
+            "Tài khoản đã bị khóa, vui lòng liên hệ quản trị",
+        )),
+    }
+}
+
+/// Sign out: ends the session the cookie names and clears the cookie.
+#[utoipa::path(post, path = "/api/v1/auth/sign-out", tag = "auth",
+    responses((status = 204, description = "Đã đăng xuất"), (status = 403, body = crate::error::Problem)))]
+pub async fn sign_out(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    let clear = identity::sign_out(&state, &caller).await?;
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.headers_mut().insert(header::SET_COOKIE, clear);
+    Ok(no_store(res))
+}
+
+/// Register a citizen account with the personal identity number, full name, phone and/or
+/// e-mail, and a password.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegistrationInput,
+    responses((status = 201, body = CitizenAccount, description = "Đã tạo tài khoản"),
+        (status = 409, body = crate::error::Problem, description = "Số định danh, điện thoại hoặc thư điện tử đã được đăng ký"),
+        (status = 415, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn register(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let input: RegistrationInput = read_json(req, state.limits.json_body).await?;
+    match identity::register_citizen(&state, input).await? {
+        RegisterOutcome::Registered(account) => Ok((StatusCode::CREATED, Json(account)).into_response()),
+        RegisterOutcome::Invalid(errors) => Err(ApiError::validation(errors)),
+        RegisterOutcome::Taken(field) => {
+            let what = match field {
+                "phone" => "Số điện thoại",
+                "email" => "Thư điện tử",
+                _ => "Số định danh cá nhân",
+            };
+            Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "already_registered",
+                format!("{what} đã được đăng ký cho một tài khoản khác"),
+            )
+            .detail(field))
+        }
+    }
+}
