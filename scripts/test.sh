@@ -26,6 +26,19 @@ ensure_postgres() {
   export CQS_TEST_POSTGRES_URL=$url
 }
 
+# Tools the document tests call: SoftHSM2 (a real PKCS#11 token), poppler (pdftotext, pdftoppm,
+# pdfsig) and openssl (cms -verify, ts -reply as a test timestamp authority).
+ensure_document_tools() {
+  local missing=()
+  command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
+  command -v pdfsig >/dev/null 2>&1 || missing+=(poppler-utils)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
 # Databases made by this run carry its tag, so a run drops only its own.
 CQS_TEST_RUN=$(printf %s "${CQS_TEST_RUN:-r$(date +%s)$$}" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9_' | cut -c1-24)
 export CQS_TEST_RUN
@@ -46,6 +59,7 @@ ensure_browser() {
 }
 
 ensure_postgres
+ensure_document_tools
 trap drop_test_databases EXIT
 
 if ! cargo nextest --version >/dev/null 2>&1; then

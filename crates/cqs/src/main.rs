@@ -64,6 +64,10 @@ enum Command {
         #[arg(long = "key")]
         keys: Vec<String>,
     },
+    /// Create a development certificate authority (for the demo and tests, never production):
+    /// a root, a document-signing certificate per agency (every demo unit by default), TLS
+    /// certificates for nodes, and a timestamping certificate. Existing files are kept.
+    DevCa(DevCaArgs),
     /// Run the legal-clock jobs once (the server runs them by itself).
     #[command(subcommand)]
     Deadlines(DeadlinesCommand),
@@ -77,6 +81,25 @@ enum MaintenanceCommand {
     /// Rebuild the word index behind inbox name searches from the dossiers (after a bulk load
     /// straight into the database; the server also rebuilds it when it finds it incomplete).
     ReindexInbox,
+}
+
+#[derive(Args)]
+struct DevCaArgs {
+    /// Folder for the CA and the certificates it issues.
+    #[arg(long)]
+    out: PathBuf,
+    /// Agency code (a demo unit) or CODE=Name; repeatable. Default: every demo unit.
+    #[arg(long = "agency")]
+    agencies: Vec<String>,
+    /// Node name, or NAME=SAN,SAN; repeatable. Issues a TLS certificate for server and client use.
+    #[arg(long = "node")]
+    nodes: Vec<String>,
+    /// DNS name or IP address for nodes given without their own; repeatable.
+    #[arg(long = "san")]
+    sans: Vec<String>,
+    /// Province name in certificate subjects (default: the demo's).
+    #[arg(long)]
+    province: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -176,6 +199,24 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
     if let Command::VerifyEvidence { file, keys } = &cli.command {
         return Ok(verify_evidence(file, keys));
     }
+    if let Command::DevCa(a) = &cli.command {
+        let req = cqs::devca::DevCaRequest {
+            agencies: a.agencies.clone(),
+            nodes: a.nodes.clone(),
+            sans: a.sans.clone(),
+            province: a.province.clone(),
+        };
+        let s = cqs::devca::run(&a.out, &req)?;
+        if s.root_created {
+            println!("Đã tạo CA thử nghiệm: {}", a.out.join("ca.crt.pem").display());
+        }
+        for (name, issued) in &s.issued {
+            let what = if issued.created { "đã cấp" } else { "đã có" };
+            println!("  {what}: {name} → {}", issued.chain_pem.display());
+        }
+        println!("Chỉ dùng để thử nghiệm. Mật khẩu các tệp .p12: {}", cqs_pki::devca::DEV_P12_PASSWORD);
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
     let (store, files) = cqs::server::open(&cfg).await?;
     match cli.command {
         Command::Serve => cqs::server::serve(&cfg, store, files).await?,
@@ -266,6 +307,7 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
             let token = commands::issue_key(store.as_ref(), &name, None, scopes, unit).await?;
             println!("Khóa API (chỉ hiển thị một lần): {token}");
         }
+        Command::DevCa(_) => unreachable!("handled before the store is opened"),
         Command::Deadlines(DeadlinesCommand::Sweep) => {
             let state = cqs::server::app_state(&cfg, store, files)?;
             let r = cqs_web::jobs::sweep(state.store.as_ref(), &state.rules.calendar, state.clock.now()).await?;
