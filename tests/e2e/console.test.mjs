@@ -1,0 +1,116 @@
+// The staff console in a real browser. Until browser sign-in lands, the officer's browser sends
+// the demo staff member's API key (the same Caller extractor serves both), which exercises the
+// pages, their forms and their accessibility exactly as a signed-in officer sees them.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { launch, scrollsSideways, seriousViolations, shot, startServer, submitWithFiles } from "./lib.mjs";
+
+let server, browser;
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function officer(username, width = 1280) {
+  const ctx = await browser.newContext({
+    viewport: { width, height: 900 },
+    bypassCSP: true,
+    extraHTTPHeaders: { authorization: `Bearer ${server.credentials[`Khóa của ${username}`]}` },
+  });
+  return ctx.newPage();
+}
+
+const birth = (name) => ({
+  procedure_code: "1.001193",
+  receiving_unit: "000.00.31.H99",
+  channel: "online",
+  applicant: { kind: "person", identity_kind: "citizen", identity_number: "001203004567", name, phone: "0912345678" },
+  form_data: { ho_ten_tre: "Bé Na", ngay_sinh: "2026-01-02", gioi_tinh: "Nữ", noi_sinh: "Trạm y tế phường Lạc Sơn", ho_ten_me: name },
+});
+const PORTAL = "Cổng dịch vụ công tỉnh Lạc Hồng";
+const FILES = ["to-khai", "giay-chung-sinh", "cccd"];
+
+async function act(page, action, fill = {}) {
+  const form = page.locator(`#form-${action}`);
+  for (const [label, value] of Object.entries(fill)) await form.getByLabel(label).fill(value);
+  await form.getByRole("button").click();
+  await page.waitForLoadState("load");
+}
+
+test("an officer accepts, a specialist processes, a leader approves and the desk returns the result", async () => {
+  const { code } = await submitWithFiles(server, PORTAL, birth("Trần Thị Hạnh"), FILES);
+  const desk = await officer("motcua.lacson");
+  await desk.goto(server.base + "/can-bo");
+  assert.deepEqual(await seriousViolations(desk), [], "inbox accessibility");
+  await shot(desk, "console-inbox");
+  await desk.getByLabel("Mã hồ sơ hoặc tên người nộp").fill("Hạnh");
+  await desk.getByRole("button", { name: "Lọc" }).click();
+  await desk.waitForFunction((c) => document.querySelector("#danh-sach")?.textContent.includes(c), code);
+  await desk.getByRole("link", { name: code }).click();
+  await desk.waitForURL(/\/can-bo\/ho-so\//);
+  assert.deepEqual(await seriousViolations(desk), [], "dossier page accessibility");
+  assert.match(await desk.locator("main").textContent(), /Trần Thị Hạnh/);
+  await desk.locator("details summary").first().click();
+  await shot(desk, "console-dossier");
+  await act(desk, "accept");
+  assert.match(await desk.locator(".notice-success").textContent(), /Đã tiếp nhận hồ sơ/);
+  await act(desk, "forward");
+  const specialist = await officer("chuyenvien.lacson");
+  await specialist.goto(`${server.base}/can-bo/ho-so/${code}`);
+  await act(specialist, "forward", { "Ghi chú (không bắt buộc)": "Đủ điều kiện" });
+  const leader = await officer("lanhdao.lacson");
+  await leader.goto(`${server.base}/can-bo/ho-so/${code}`);
+  await act(leader, "approve");
+  await desk.goto(`${server.base}/can-bo/ho-so/${code}`);
+  await act(desk, "record_result");
+  await act(desk, "return_result");
+  const text = await desk.locator("main").textContent();
+  assert.match(text, /Đã trả kết quả/);
+  assert.match(text, /Đủ điều kiện/);
+  assert.match(text, /Trước hạn|Đúng hạn/, "the control sheet judges each step");
+  await shot(desk, "console-returned");
+  // The citizen's public lookup follows along.
+  const pub = await browser.newPage();
+  await pub.goto(`${server.base}/tra-cuu?ma=${code}`);
+  assert.match(await pub.locator("main").textContent(), /Đã trả kết quả/);
+});
+
+test("a refusal needs its reason, and a supplement round trip pauses and resumes the clock", async () => {
+  const refused = await submitWithFiles(server, PORTAL, birth("Lê Văn Từ"), FILES);
+  const desk = await officer("motcua.lacson");
+  await desk.goto(`${server.base}/can-bo/ho-so/${refused.code}`);
+  await act(desk, "refuse");
+  assert.equal(await desk.locator(".error-summary").count(), 1, "the missing reason is reported");
+  assert.equal(await desk.evaluate(() => document.activeElement?.classList.contains("error-summary")), true);
+  await desk.locator(".error-summary a").click();
+  assert.equal(await desk.evaluate(() => document.activeElement?.id), "refuse-reason", "the summary links to the field");
+  await desk.keyboard.type("Hồ sơ không thuộc thẩm quyền của phường");
+  await desk.locator("#form-refuse").getByRole("button").click();
+  await desk.waitForLoadState("load");
+  assert.match(await desk.locator("main").textContent(), /Không được tiếp nhận|không được tiếp nhận/);
+
+  const { code } = await submitWithFiles(server, PORTAL, birth("Phạm Thị Bổ Sung"), FILES);
+  await desk.goto(`${server.base}/can-bo/ho-so/${code}`);
+  await act(desk, "accept");
+  await act(desk, "forward");
+  const specialist = await officer("chuyenvien.lacson");
+  await specialist.goto(`${server.base}/can-bo/ho-so/${code}`);
+  await act(specialist, "request_supplement", { "Lý do": "Bổ sung bản sao giấy chứng sinh có chứng thực" });
+  assert.match(await specialist.locator("main").textContent(), /Đang tạm dừng tính thời hạn/);
+  await desk.goto(`${server.base}/can-bo/ho-so/${code}`);
+  await act(desk, "supply_supplement");
+  assert.match(await desk.locator(".notice-success").textContent(), /thời hạn tiếp tục/);
+});
+
+test("the console at 360 px and with the keyboard", async () => {
+  const page = await officer("motcua.lacson", 360);
+  await page.goto(server.base + "/can-bo");
+  assert.equal(await scrollsSideways(page), false, "inbox at 360 px");
+  await shot(page, "console-inbox-360");
+  await page.keyboard.press("/");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "q", "'/' jumps to the search");
+});
