@@ -240,3 +240,27 @@ pub async fn inbox_loop(
     })
     .await
 }
+
+/// Portal pages (HTML) fetched by `concurrency` clients, each client cycling through `paths`:
+/// the server time a citizen's browser waits for before it can draw a page.
+pub async fn pages_loop(base: &str, paths: &[String], concurrency: usize, dur: Duration) -> anyhow::Result<Report> {
+    let (http, base, paths) = (reqwest::Client::new(), base.to_owned(), paths.to_vec());
+    run_clients(concurrency, dur, "page", move |c, n| {
+        let url = format!("{base}{}", paths[(c + n) % paths.len()]);
+        let req = http.get(url.clone());
+        Box::pin(async move {
+            let r = req.send().await?;
+            anyhow::ensure!(r.status() == 200, "{url}: {}", r.status());
+            r.bytes().await?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+impl Client {
+    /// A dossier code created by the submit scenarios, for the lookup page.
+    pub async fn some_code(&self) -> Option<String> {
+        self.codes.lock().await.first().cloned()
+    }
+}

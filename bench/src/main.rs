@@ -60,6 +60,19 @@ async fn main() -> anyhow::Result<()> {
     let lookup_peak = load::closed_loop(&client, load::Op::Lookup, conc, dur).await?;
     let submit_half = load::open_loop(&client, load::Op::Submit, submit_peak.throughput / 2.0, dur).await?;
     let lookup_half = load::open_loop(&client, load::Op::Lookup, lookup_peak.throughput / 2.0, dur).await?;
+    // Portal pages on the demo data, two citizens browsing at once, one page at a time.
+    let code = client.some_code().await.unwrap_or_default();
+    let page_paths = [
+        "/".to_owned(),
+        "/thu-tuc?q=dang+ky+ket+hon".to_owned(),
+        "/thu-tuc/1.001193".to_owned(),
+        "/co-quan".to_owned(),
+        format!("/tra-cuu?ma={code}"),
+    ];
+    let mut pages = Vec::new();
+    for p in &page_paths {
+        pages.push((p.clone(), load::pages_loop(&srv.base_url, std::slice::from_ref(p), 2, dur).await?));
+    }
     let mut sweeps = Vec::new();
     let mut reindexed = None;
     let inbox = if args.inbox_dossiers > 0 {
@@ -114,6 +127,13 @@ async fn main() -> anyhow::Result<()> {
     ] {
         println!(
             "| {date} | {} | {name} | {c} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+            args.backend, r.throughput, r.p50, r.p95, r.p99, r.errors
+        );
+    }
+    for (path, r) in &pages {
+        let shown = if path.starts_with("/tra-cuu") { "/tra-cuu?ma=<code>" } else { path.as_str() };
+        println!(
+            "| {date} | {} | portal page `{shown}` | 2 | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
             args.backend, r.throughput, r.p50, r.p95, r.p99, r.errors
         );
     }
