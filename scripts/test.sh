@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\n== %s\n' "$*"; }
 
+# CI builds once from a fresh clone: incremental compilation would only add work and disk.
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
+
 ensure_postgres() {
   if ! command -v pg_ctlcluster >/dev/null 2>&1; then
     log "installing PostgreSQL"
