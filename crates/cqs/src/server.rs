@@ -15,6 +15,9 @@ pub async fn open(cfg: &Config) -> anyhow::Result<(Arc<dyn Store>, FileStore)> {
     opts.sqlite_synchronous_full = cfg.sqlite_synchronous == "full";
     opts.max_connections = cfg.max_connections;
     let store = cqs_store::open(&opts).await.map_err(|e| anyhow::anyhow!("không mở được cơ sở dữ liệu: {e}"))?;
+    // Files live in `<data_dir>/files` by default. This is the one place that chooses the
+    // attachments backend: an S3-compatible store plugs in here as
+    // `Attachments::new(Arc::new(<object_store builder>))`.
     let files = FileStore::open(cfg.data_dir.join("files"))?;
     Ok((store, files))
 }

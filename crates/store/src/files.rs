@@ -1,28 +1,46 @@
-//! Local file storage for attachments, with the guarantee that a file is either referenced by a
-//! committed row or removed. Bytes are written and fsynced under `pending/` before the database
-//! transaction; after commit they move to `objects/`. On start-up, [`FileStore::reconcile`]
-//! promotes pending files that a committed row references and deletes the rest, so a crash
-//! between the two steps leaves no orphan and loses no acknowledged file.
+//! The attachments service: every file the platform keeps (uploads, signed results) goes through
+//! one [`Attachments`] over an `object_store` backend, a local folder by default and an
+//! S3-compatible bucket at scale ([`Attachments::new`] takes any `ObjectStore`; building an S3
+//! one from configuration belongs to the deployment code).
+//!
+//! The guarantee is that a file is either referenced by a committed row or removed:
+//! bytes are written under `pending/<key>` before the database transaction; after commit they
+//! move to `objects/<fan-out>/<key>`. At start-up, [`Attachments::reconcile`] promotes pending
+//! files that a committed row references and deletes the rest, so a crash between the two steps
+//! leaves no orphan and loses no acknowledged file. Every read checks the SHA-256 recorded at
+//! upload.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 
+use futures_util::TryStreamExt;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
     #[error("lỗi đọc/ghi tệp: {0}")]
     Io(#[from] std::io::Error),
+    #[error("lỗi kho tệp: {0}")]
+    Store(#[from] object_store::Error),
     #[error("tệp {0} đã bị thay đổi (mã băm không khớp)")]
     HashMismatch(String),
     #[error("khóa lưu trữ không hợp lệ")]
     BadKey,
 }
 
+/// Files in an object store, with the pending/objects protocol described above.
 #[derive(Debug, Clone)]
-pub struct FileStore {
-    root: PathBuf,
+pub struct Attachments {
+    store: Arc<dyn ObjectStore>,
+    /// Set for a local folder: writes are fsynced there before they count.
+    local_root: Option<PathBuf>,
 }
+
+/// The pre-`object_store` name, kept for callers that only open a local folder.
+pub type FileStore = Attachments;
 
 /// A file written to pending storage, ready to be referenced by a row.
 #[derive(Debug, Clone)]
@@ -36,79 +54,131 @@ fn valid_key(key: &str) -> bool {
     uuid::Uuid::parse_str(key).is_ok_and(|u| u.hyphenated().to_string() == key)
 }
 
-impl FileStore {
+fn pending_path(key: &str) -> Path {
+    Path::from(format!("pending/{key}"))
+}
+
+fn object_path(key: &str) -> Path {
+    // Fan out by the random tail of the v7 uuid, not its time-ordered head.
+    Path::from(format!("objects/{}/{key}", &key[key.len() - 2..]))
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl Attachments {
+    /// A local folder (the default deployment): `<root>/pending` and `<root>/objects`.
     pub fn open(root: impl Into<PathBuf>) -> std::io::Result<Self> {
         let root = root.into();
         std::fs::create_dir_all(root.join("pending"))?;
         std::fs::create_dir_all(root.join("objects"))?;
-        Ok(Self { root })
+        let fs = LocalFileSystem::new_with_prefix(&root).map_err(std::io::Error::other)?;
+        Ok(Self { store: Arc::new(fs), local_root: Some(root) })
     }
 
-    fn pending_path(&self, key: &str) -> PathBuf {
-        self.root.join("pending").join(key)
+    /// Any object store (S3-compatible, in memory for tests). Its own durability applies: an
+    /// S3 PUT is durable once acknowledged.
+    pub fn new(store: Arc<dyn ObjectStore>) -> Self {
+        Self { store, local_root: None }
     }
 
-    fn object_path(&self, key: &str) -> PathBuf {
-        // Fan out by the random tail of the v7 uuid, not its time-ordered head.
-        self.root.join("objects").join(&key[key.len() - 2..]).join(key)
+    /// Makes a local write durable: the file, then its folder.
+    fn sync_local(&self, location: &Path) -> Result<(), FileError> {
+        if let Some(root) = &self.local_root {
+            let file = root.join(location.as_ref());
+            std::fs::File::open(&file)?.sync_all()?;
+            if let Some(dir) = file.parent() {
+                std::fs::File::open(dir)?.sync_all()?;
+            }
+        }
+        Ok(())
     }
 
     /// Writes bytes durably under a new key in pending storage.
-    pub fn put_pending(&self, bytes: &[u8]) -> Result<PendingFile, FileError> {
+    pub async fn put_pending(&self, bytes: Vec<u8>) -> Result<PendingFile, FileError> {
         let key = uuid::Uuid::now_v7().hyphenated().to_string();
-        let path = self.pending_path(&key);
-        let mut f = std::fs::File::create_new(&path)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        sync_dir(&self.root.join("pending"))?;
-        Ok(PendingFile { key, sha256: hex::encode(Sha256::digest(bytes)), size: bytes.len() as u64 })
+        let sha256 = sha256_hex(&bytes);
+        let size = bytes.len() as u64;
+        let location = pending_path(&key);
+        let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
+        self.store.put_opts(&location, PutPayload::from(bytes), opts).await?;
+        let this = self.clone();
+        let loc = location.clone();
+        tokio::task::spawn_blocking(move || this.sync_local(&loc)).await.map_err(std::io::Error::other)??;
+        Ok(PendingFile { key, sha256, size })
+    }
+
+    /// Writes several files; if one fails, the ones already written are removed again.
+    pub async fn put_all_pending(&self, files: Vec<Vec<u8>>) -> Result<Vec<PendingFile>, FileError> {
+        let mut done: Vec<PendingFile> = Vec::with_capacity(files.len());
+        for bytes in files {
+            match self.put_pending(bytes).await {
+                Ok(p) => done.push(p),
+                Err(e) => {
+                    for p in &done {
+                        self.discard(&p.key).await;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// Removes pending files whose transaction failed or was not needed.
+    pub async fn discard_all(&self, files: &[PendingFile]) {
+        for p in files {
+            self.discard(&p.key).await;
+        }
     }
 
     /// Moves a file whose row is committed into permanent storage.
-    pub fn promote(&self, key: &str) -> Result<(), FileError> {
+    pub async fn promote(&self, key: &str) -> Result<(), FileError> {
         if !valid_key(key) {
             return Err(FileError::BadKey);
         }
-        let to = self.object_path(key);
-        let dir = to.parent().expect("object path has a parent");
-        std::fs::create_dir_all(dir)?;
-        std::fs::rename(self.pending_path(key), &to)?;
-        sync_dir(dir)?;
+        let to = object_path(key);
+        self.store.rename(&pending_path(key), &to).await?;
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.sync_local(&to)).await.map_err(std::io::Error::other)??;
         Ok(())
     }
 
     /// Removes a pending file whose transaction failed.
-    pub fn discard(&self, key: &str) {
-        if valid_key(key) {
-            let _ = std::fs::remove_file(self.pending_path(key));
+    pub async fn discard(&self, key: &str) {
+        if valid_key(key)
+            && let Err(e) = self.store.delete(&pending_path(key)).await
+            && !matches!(e, object_store::Error::NotFound { .. })
+        {
+            // The start-up sweep removes it later.
+            tracing::warn!(error = %e, "discarding a pending file failed");
         }
     }
 
     /// Reads a stored file and checks it against the hash recorded at upload.
-    pub fn read_checked(&self, key: &str, sha256: &str) -> Result<Vec<u8>, FileError> {
+    pub async fn read_checked(&self, key: &str, sha256: &str) -> Result<Vec<u8>, FileError> {
         if !valid_key(key) {
             return Err(FileError::BadKey);
         }
-        let bytes = match std::fs::read(self.object_path(key)) {
-            Ok(b) => b,
+        let got = match self.store.get(&object_path(key)).await {
+            Ok(g) => g,
             // Committed but not yet promoted (the node stopped in between).
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::read(self.pending_path(key))?,
+            Err(object_store::Error::NotFound { .. }) => self.store.get(&pending_path(key)).await?,
             Err(e) => return Err(e.into()),
         };
-        if hex::encode(Sha256::digest(&bytes)) != sha256 {
+        let bytes = got.bytes().await?.to_vec();
+        if sha256_hex(&bytes) != sha256 {
             return Err(FileError::HashMismatch(key.to_owned()));
         }
         Ok(bytes)
     }
 
     /// Keys of pending files, for the start-up sweep.
-    pub fn pending_keys(&self) -> Result<Vec<String>, FileError> {
-        let mut keys = Vec::new();
-        for e in std::fs::read_dir(self.root.join("pending"))? {
-            let name = e?.file_name().to_string_lossy().into_owned();
-            keys.push(name);
-        }
-        Ok(keys)
+    pub async fn pending_keys(&self) -> Result<Vec<String>, FileError> {
+        let prefix = Path::from("pending");
+        let metas: Vec<_> = self.store.list(Some(&prefix)).try_collect().await?;
+        Ok(metas.into_iter().filter_map(|m| m.location.filename().map(str::to_owned)).collect())
     }
 
     /// Settles every pending file: promoted when `referenced(key)` says a committed row uses it,
@@ -119,12 +189,12 @@ impl FileStore {
         Fut: std::future::Future<Output = bool>,
     {
         let (mut promoted, mut deleted) = (0, 0);
-        for key in self.pending_keys()? {
+        for key in self.pending_keys().await? {
             if valid_key(&key) && referenced(key.clone()).await {
-                self.promote(&key)?;
+                self.promote(&key).await?;
                 promoted += 1;
             } else {
-                std::fs::remove_file(self.pending_path(&key))?;
+                self.store.delete(&pending_path(&key)).await?;
                 deleted += 1;
             }
         }
@@ -132,25 +202,19 @@ impl FileStore {
     }
 }
 
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn pending_promote_read_and_reconcile() {
-        let dir = tempfile::tempdir().unwrap();
-        let fs = FileStore::open(dir.path()).unwrap();
-        let a = fs.put_pending(b"%PDF-1.7 a").unwrap();
-        let b = fs.put_pending(b"%PDF-1.7 b").unwrap();
-        let c = fs.put_pending(b"%PDF-1.7 c").unwrap();
-        fs.promote(&a.key).unwrap();
-        assert_eq!(fs.read_checked(&a.key, &a.sha256).unwrap(), b"%PDF-1.7 a");
-        assert!(matches!(fs.read_checked(&a.key, &b.sha256), Err(FileError::HashMismatch(_))));
+    async fn settle(fs: &Attachments) {
+        let a = fs.put_pending(b"%PDF-1.7 a".to_vec()).await.unwrap();
+        let b = fs.put_pending(b"%PDF-1.7 b".to_vec()).await.unwrap();
+        let c = fs.put_pending(b"%PDF-1.7 c".to_vec()).await.unwrap();
+        fs.promote(&a.key).await.unwrap();
+        assert_eq!(fs.read_checked(&a.key, &a.sha256).await.unwrap(), b"%PDF-1.7 a");
+        assert!(matches!(fs.read_checked(&a.key, &b.sha256).await, Err(FileError::HashMismatch(_))));
         // b is committed but was not promoted before a crash; c was never committed.
+        assert_eq!(fs.read_checked(&b.key, &b.sha256).await.unwrap(), b"%PDF-1.7 b", "readable while pending");
         let keep = b.key.clone();
         let (p, d) = fs
             .reconcile(|k| {
@@ -160,9 +224,32 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((p, d), (1, 1));
-        assert_eq!(fs.read_checked(&b.key, &b.sha256).unwrap(), b"%PDF-1.7 b");
-        assert!(fs.read_checked(&c.key, &c.sha256).is_err());
-        assert!(fs.pending_keys().unwrap().is_empty());
-        assert!(matches!(fs.read_checked("../../etc/passwd", "x"), Err(FileError::BadKey)));
+        assert_eq!(fs.read_checked(&b.key, &b.sha256).await.unwrap(), b"%PDF-1.7 b");
+        assert!(fs.read_checked(&c.key, &c.sha256).await.is_err());
+        assert!(fs.pending_keys().await.unwrap().is_empty());
+        assert!(matches!(fs.read_checked("../../etc/passwd", "x").await, Err(FileError::BadKey)));
+        let d = fs.put_pending(b"x".to_vec()).await.unwrap();
+        fs.discard(&d.key).await;
+        assert!(fs.pending_keys().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn local_folder_pending_promote_read_and_reconcile() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = Attachments::open(dir.path()).unwrap();
+        settle(&fs).await;
+        // The layout on disk is the one operators back up.
+        let x = fs.put_pending(b"on disk".to_vec()).await.unwrap();
+        assert!(dir.path().join("pending").join(&x.key).exists());
+        fs.promote(&x.key).await.unwrap();
+        assert!(dir.path().join("objects").join(&x.key[x.key.len() - 2..]).join(&x.key).exists());
+        // Tampering on disk is caught on read.
+        std::fs::write(dir.path().join("objects").join(&x.key[x.key.len() - 2..]).join(&x.key), b"changed").unwrap();
+        assert!(matches!(fs.read_checked(&x.key, &x.sha256).await, Err(FileError::HashMismatch(_))));
+    }
+
+    #[tokio::test]
+    async fn any_object_store_behaves_the_same() {
+        settle(&Attachments::new(Arc::new(object_store::memory::InMemory::new()))).await;
     }
 }

@@ -241,17 +241,11 @@ pub async fn submit(State(state): State<AppState>, caller: Caller, req: Request)
     };
 
     // Write the files durably before the transaction; promote after commit, discard on failure.
-    let files = state.files.clone();
     let bytes: Vec<Vec<u8>> = received.iter().map(|f| f.bytes.clone()).collect();
-    let pending: Vec<PendingFile> =
-        tokio::task::spawn_blocking(move || bytes.iter().map(|b| files.put_pending(b)).collect::<Result<Vec<_>, _>>())
-            .await
-            .map_err(|_| ApiError::internal())?
-            .map_err(|e| {
-                tracing::error!(error = %e, "writing attachment failed");
-                ApiError::internal()
-            })?;
-    let discard = |state: &AppState| pending.iter().for_each(|p| state.files.discard(&p.key));
+    let pending: Vec<PendingFile> = state.files.put_all_pending(bytes).await.map_err(|e| {
+        tracing::error!(error = %e, "writing attachment failed");
+        ApiError::internal()
+    })?;
 
     let hashes: Vec<(String, String)> =
         received.iter().zip(&pending).map(|(f, p)| (f.component.clone(), p.sha256.clone())).collect();
@@ -311,7 +305,7 @@ pub async fn submit(State(state): State<AppState>, caller: Caller, req: Request)
     match state.store.create_dossier(&new).await {
         Ok(CreateOutcome::Created(receipt)) => {
             for p in &pending {
-                if let Err(e) = state.files.promote(&p.key) {
+                if let Err(e) = state.files.promote(&p.key).await {
                     // The row is committed; the start-up sweep promotes the file later.
                     tracing::warn!(error = %e, "promoting attachment failed");
                 }
@@ -323,13 +317,13 @@ pub async fn submit(State(state): State<AppState>, caller: Caller, req: Request)
             Ok(res)
         }
         Ok(CreateOutcome::Replayed(receipt)) => {
-            discard(&state);
+            state.files.discard_all(&pending).await;
             let mut res = (StatusCode::OK, Json(&receipt)).into_response();
             res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
             Ok(res)
         }
         Err(e) => {
-            discard(&state);
+            state.files.discard_all(&pending).await;
             Err(e.into())
         }
     }
@@ -495,15 +489,10 @@ pub async fn download_attachment(
         .into_iter()
         .find(|a| a.attachment.id == id)
         .ok_or_else(|| ApiError::not_found("tệp đính kèm"))?;
-    let files = state.files.clone();
-    let (key, sha) = (a.storage_key.clone(), a.attachment.sha256.clone());
-    let bytes = tokio::task::spawn_blocking(move || files.read_checked(&key, &sha))
-        .await
-        .map_err(|_| ApiError::internal())?
-        .map_err(|e| {
-            tracing::error!(error = %e, "attachment unreadable");
-            ApiError::internal()
-        })?;
+    let bytes = state.files.read_checked(&a.storage_key, &a.attachment.sha256).await.map_err(|e| {
+        tracing::error!(error = %e, "attachment unreadable");
+        ApiError::internal()
+    })?;
     let disposition = format!("attachment; filename*=UTF-8''{}", percent_encode(&a.attachment.file_name));
     Response::builder()
         .header(header::CONTENT_TYPE, a.attachment.content_type)
