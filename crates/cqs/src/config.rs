@@ -48,6 +48,13 @@ pub struct AuthSettings {
     /// `https://dichvucong.example.vn`); empty means the request's own Host.
     pub allowed_origins: Vec<String>,
     pub password_min_chars: usize,
+    /// Failed sign-ins on one account within `lockout_minutes` that lock it for as long.
+    pub max_failed_sign_ins: u32,
+    /// Failed sign-ins from one client address within `lockout_minutes` that lock the address.
+    pub max_failed_sign_ins_per_address: u32,
+    pub lockout_minutes: i64,
+    /// Read the client address from `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -87,6 +94,10 @@ impl Default for Config {
                     session_absolute_hours: a.session.absolute.num_hours(),
                     allowed_origins: a.allowed_origins,
                     password_min_chars: a.password.min_chars,
+                    max_failed_sign_ins: a.lockout.account_failures,
+                    max_failed_sign_ins_per_address: a.lockout.address_failures,
+                    lockout_minutes: a.lockout.window.num_minutes(),
+                    trust_forwarded_for: a.trust_forwarded_for,
                 }
             },
         }
@@ -146,8 +157,12 @@ impl Config {
         );
         anyhow::ensure!(matches!(cfg.log_format.as_str(), "text" | "json"), "log_format phải là text hoặc json");
         anyhow::ensure!(
-            cfg.auth.session_idle_minutes > 0 && cfg.auth.session_absolute_hours > 0,
-            "auth.session_idle_minutes và auth.session_absolute_hours phải lớn hơn 0"
+            cfg.auth.session_idle_minutes > 0
+                && cfg.auth.session_absolute_hours > 0
+                && cfg.auth.lockout_minutes > 0
+                && cfg.auth.max_failed_sign_ins > 0
+                && cfg.auth.max_failed_sign_ins_per_address > 0,
+            "auth.session_idle_minutes, session_absolute_hours, lockout_minutes và max_failed_sign_ins phải lớn hơn 0"
         );
         anyhow::ensure!((8..=64).contains(&cfg.auth.password_min_chars), "auth.password_min_chars phải từ 8 đến 64");
         Ok(cfg)
@@ -172,6 +187,13 @@ impl Config {
             password: cqs_domain::identity::PasswordPolicy { min_chars: self.auth.password_min_chars, ..d.password },
             cookie_secure: self.auth.cookie_secure,
             allowed_origins: self.auth.allowed_origins.clone(),
+            lockout: cqs_domain::identity::LockoutPolicy {
+                account_failures: self.auth.max_failed_sign_ins,
+                address_failures: self.auth.max_failed_sign_ins_per_address,
+                window: chrono::Duration::minutes(self.auth.lockout_minutes),
+                lock: chrono::Duration::minutes(self.auth.lockout_minutes),
+            },
+            trust_forwarded_for: self.auth.trust_forwarded_for,
         }
     }
 

@@ -218,6 +218,15 @@ impl Principal {
         }
     }
 
+    /// May read the security log: an admin of the province's root unit.
+    pub fn may_read_security_events(&self, root_unit: Uuid) -> Result<(), Denied> {
+        match self {
+            Principal::Anonymous => Err(Denied::Unauthenticated),
+            _ if self.has_role_in(root_unit, &[Role::Admin]) => Ok(()),
+            _ => Err(Denied::NoRoleInUnit),
+        }
+    }
+
     /// May change the catalog (procedures, org units): an admin of the province's root unit, or
     /// a client with `catalog:write`.
     pub fn may_write_catalog(&self, root_unit: Uuid) -> Result<(), Denied> {

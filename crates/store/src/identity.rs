@@ -4,7 +4,7 @@
 //! the SHA-256 of a session token.
 
 use chrono::{DateTime, Utc};
-use cqs_domain::identity::{AccountRef, CitizenLogin};
+use cqs_domain::identity::{AccountRef, CitizenLogin, Failures, SecurityEventKind};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -71,6 +71,30 @@ pub struct SessionRecord {
     pub user_agent: Option<String>,
 }
 
+/// An entry of the security log. `detail` is a short reason (an access rule's refusal, "unknown
+/// account"); callers never put secrets in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SecurityEvent {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub kind: SecurityEventKind,
+    pub account: Option<AccountRef>,
+    pub ip: Option<String>,
+    /// The route template the request matched, never the URI.
+    pub route: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// Which security events to list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct SecurityEventQuery {
+    pub kind: Option<SecurityEventKind>,
+    pub account_id: Option<Uuid>,
+    /// Continue with events older than this one.
+    pub before: Option<Uuid>,
+    pub limit: i64,
+}
+
 /// The identity part of the store, implemented by both backends (see [`crate::Store`]).
 #[async_trait::async_trait]
 pub trait Identity: Send + Sync {
@@ -96,6 +120,15 @@ pub trait Identity: Send + Sync {
     async fn revoke_sessions_of(&self, account: AccountRef, except: Option<Uuid>, at: DateTime<Utc>) -> Result<u64>;
     /// Sessions of `account` neither revoked nor past their absolute end at `now`, newest first.
     async fn sessions_of(&self, account: AccountRef, now: DateTime<Utc>) -> Result<Vec<SessionRecord>>;
+    /// Records one failed sign-in under each key (an account, a login, an address), and forgets
+    /// failures of those keys older than a day.
+    async fn record_auth_failure(&self, keys: &[String], at: DateTime<Utc>) -> Result<()>;
+    /// Failures recorded under `key` since `since`.
+    async fn auth_failures(&self, key: &str, since: DateTime<Utc>) -> Result<Failures>;
+    /// Forgets the failures of `key` (after a successful sign-in).
+    async fn clear_auth_failures(&self, key: &str) -> Result<()>;
+    async fn record_security_event(&self, e: &SecurityEvent) -> Result<()>;
+    async fn security_events(&self, q: &SecurityEventQuery) -> Result<Vec<SecurityEvent>>;
     /// Dossiers owned by a citizen account, newest first, continuing after `after`
     /// (received_at, id).
     async fn owned_dossiers(
@@ -110,8 +143,10 @@ pub trait Identity: Send + Sync {
 /// imports and row helpers it uses.
 macro_rules! impl_identity {
     ($store:ty, $db:ty) => {
-        use cqs_domain::identity::{AccountKind, AccountRef, CitizenLogin};
-        use $crate::identity::{CitizenAccount, CitizenCredentials, NewCitizen, NewSession, SessionRecord};
+        use cqs_domain::identity::{AccountKind, AccountRef, CitizenLogin, Failures, SecurityEventKind};
+        use $crate::identity::{
+            CitizenAccount, CitizenCredentials, NewCitizen, NewSession, SecurityEvent, SecurityEventQuery, SessionRecord,
+        };
 
         const CITIZEN_COLUMNS: &str = "id, identity_number, full_name, phone, email, phone_verified_at, email_verified_at, disabled, created_at, password_hash";
 
@@ -335,6 +370,99 @@ macro_rules! impl_identity {
                 .fetch_all(self.read_pool())
                 .await?;
                 rows.iter().map(session_from_row).collect()
+            }
+
+            async fn record_auth_failure(&self, keys: &[String], at: DateTime<Utc>) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                for key in keys {
+                    sqlx::query("DELETE FROM auth_failures WHERE key = $1 AND at < $2")
+                        .bind(key)
+                        .bind(at - chrono::Duration::days(1))
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("INSERT INTO auth_failures (key, at) VALUES ($1, $2)")
+                        .bind(key)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn auth_failures(&self, key: &str, since: DateTime<Utc>) -> Result<Failures> {
+                let r = sqlx::query("SELECT COUNT(*) AS n, MAX(at) AS latest FROM auth_failures WHERE key = $1 AND at >= $2")
+                    .bind(key)
+                    .bind(since)
+                    .fetch_one(self.read_pool())
+                    .await?;
+                let n: i64 = r.try_get("n")?;
+                Ok(Failures { count: u32::try_from(n).unwrap_or(u32::MAX), latest: r.try_get("latest")? })
+            }
+
+            async fn clear_auth_failures(&self, key: &str) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("DELETE FROM auth_failures WHERE key = $1").bind(key).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn record_security_event(&self, e: &SecurityEvent) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO security_events (id, at, kind, account_kind, account_id, ip, route, detail)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(e.id)
+                .bind(e.at)
+                .bind(e.kind.as_str())
+                .bind(e.account.map(|a| a.kind.as_str()))
+                .bind(e.account.map(|a| a.id))
+                .bind(&e.ip)
+                .bind(&e.route)
+                .bind(&e.detail)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn security_events(&self, q: &SecurityEventQuery) -> Result<Vec<SecurityEvent>> {
+                let mut b = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT id, at, kind, account_kind, account_id, ip, route, detail FROM security_events WHERE 1 = 1",
+                );
+                if let Some(k) = q.kind {
+                    b.push(" AND kind = ").push_bind(k.as_str());
+                }
+                if let Some(a) = q.account_id {
+                    b.push(" AND account_id = ").push_bind(a);
+                }
+                if let Some(before) = q.before {
+                    b.push(" AND id < ").push_bind(before);
+                }
+                b.push(" ORDER BY id DESC LIMIT ").push_bind(q.limit);
+                let rows = b.build().fetch_all(self.read_pool()).await?;
+                rows.iter()
+                    .map(|r| {
+                        let account = match (r.try_get::<Option<&str>, _>("account_kind")?, r.try_get::<Option<Uuid>, _>("account_id")?) {
+                            (Some(k), Some(id)) => Some(AccountRef {
+                                kind: AccountKind::parse(k).ok_or_else(|| corrupt("security_events.account_kind"))?,
+                                id,
+                            }),
+                            _ => None,
+                        };
+                        Ok(SecurityEvent {
+                            id: r.try_get("id")?,
+                            at: r.try_get("at")?,
+                            kind: SecurityEventKind::parse(r.try_get::<&str, _>("kind")?)
+                                .ok_or_else(|| corrupt("security_events.kind"))?,
+                            account,
+                            ip: r.try_get("ip")?,
+                            route: r.try_get("route")?,
+                            detail: r.try_get("detail")?,
+                        })
+                    })
+                    .collect()
             }
 
             async fn owned_dossiers(

@@ -18,7 +18,10 @@ use std::sync::Arc;
 
 pub use deadlines::{ApologyTask, DeadlineCandidate, DeadlineNotice, Deadlines};
 pub use exchange::Exchange;
-pub use identity::{CitizenAccount, CitizenCredentials, Identity, NewCitizen, NewSession, SessionRecord};
+pub use identity::{
+    CitizenAccount, CitizenCredentials, Identity, NewCitizen, NewSession, SecurityEvent, SecurityEventQuery,
+    SessionRecord,
+};
 pub use model::*;
 pub use portal::PortalData;
 

@@ -94,6 +94,8 @@ conformance!(
     staff_passwords_are_stored_as_given_hashes,
     sessions_rotate_expire_and_revoke,
     citizens_list_only_their_own_dossiers,
+    sign_in_failures_are_counted_per_key_and_forgotten,
+    security_events_filter_and_page,
 );
 
 fn code(s: &str) -> AgencyCode {

@@ -116,11 +116,20 @@ impl IntoResponse for ApiError {
             code: self.code.to_owned(),
             errors: self.errors,
         };
+        let denied = (body.code == "forbidden" || body.code.starts_with("csrf_")).then(|| body.title.clone());
         let mut res = (self.status, axum::Json(body)).into_response();
         res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(reason) = denied {
+            res.extensions_mut().insert(AccessDenied(reason));
+        }
         res
     }
 }
+
+/// Marks a response that refused access (an access rule or the CSRF guard), so the security log
+/// can record it; holds the refusal's text.
+#[derive(Debug, Clone)]
+pub struct AccessDenied(pub String);
 
 pub fn body_too_large() -> ApiError {
     ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Dữ liệu gửi lên vượt quá dung lượng cho phép")

@@ -7,6 +7,7 @@
 //!     SignInOutcome::SignedIn(s) => /* Set-Cookie: s.cookie(&state.auth), redirect */,
 //!     SignInOutcome::InvalidCredentials => /* "Sai tên đăng nhập hoặc mật khẩu" */,
 //!     SignInOutcome::Disabled => /* "Tài khoản đã bị khóa" */,
+//!     SignInOutcome::Locked { until } => /* "Thử lại sau {until}" */,
 //! }
 //! ```
 
@@ -14,16 +15,18 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, header};
 use chrono::{DateTime, Utc};
 use cqs_domain::form::FieldError;
-use cqs_domain::identity::{AccountKind, AccountRef, CitizenLogin, CitizenRegistration, RegistrationInput};
+use cqs_domain::identity::{
+    AccountKind, AccountRef, CitizenLogin, CitizenRegistration, RegistrationInput, SecurityEventKind, Throttle,
+};
 use cqs_store::{CitizenAccount, NewCitizen, NewSession, StoreError};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{AuthConfig, Caller, password, session};
+use crate::auth::{AuthConfig, Caller, audit, password, session};
 use crate::error::ApiError;
 
 /// Where a request came from, for the session list and (later) per-address rate limits.
@@ -33,17 +36,31 @@ pub struct ClientContext {
     pub user_agent: Option<String>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientContext {
+impl ClientContext {
+    /// The client of a request: the peer address (or, behind a trusted proxy, the first
+    /// `X-Forwarded-For` entry) and the user agent.
+    pub fn of(headers: &HeaderMap, extensions: &Extensions, cfg: &AuthConfig) -> Self {
+        let forwarded = cfg
+            .trust_forwarded_for
+            .then(|| headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()))
+            .flatten()
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .and_then(|ip| ip.parse::<std::net::IpAddr>().ok());
+        let ip = forwarded
+            .or_else(|| extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
+            .map(|ip| ip.to_string());
+        let user_agent =
+            headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| ua.chars().take(200).collect());
+        Self { ip, user_agent }
+    }
+}
+
+impl FromRequestParts<AppState> for ClientContext {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-        let user_agent = parts
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(200).collect());
-        Ok(Self { ip, user_agent })
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Self::of(&parts.headers, &parts.extensions, &state.auth))
     }
 }
 
@@ -83,6 +100,10 @@ pub enum SignInOutcome {
     InvalidCredentials,
     /// Right password, but the account is disabled.
     Disabled,
+    /// Too many recent failures on this account or from this address; try again after `until`.
+    Locked {
+        until: DateTime<Utc>,
+    },
 }
 
 /// The account a sign-in names and the password hash to check.
@@ -124,22 +145,45 @@ pub async fn sign_in(
     client: &ClientContext,
     current: &Caller,
 ) -> Result<SignInOutcome, ApiError> {
-    if input.password.chars().count() > state.auth.password.max_chars {
-        return Ok(SignInOutcome::InvalidCredentials);
-    }
     let found = candidate(state, &input).await?;
-    let stored = found.as_ref().and_then(|c| c.hash.clone());
-    let matches = password::verify(input.password, stored).await?;
+    // Failures count against the account when it exists, else against the name typed, and
+    // against the client address; every node reads the same counts from the store.
+    let account_key = match &found {
+        Some(c) => format!("account:{}:{}", c.account.kind.as_str(), c.account.id),
+        None => format!("login:{}:{}", input.kind.as_str(), cqs_domain::text::fold(&input.login)),
+    };
+    let address_key = client.ip.as_ref().map(|ip| format!("address:{ip}"));
+    let now = state.clock.now();
+    let policy = &state.auth.lockout;
+    let since = policy.since(now);
+    let account_failures = state.store.auth_failures(&account_key, since).await?;
+    let address_failures = match &address_key {
+        Some(k) => state.store.auth_failures(k, since).await?,
+        None => Default::default(),
+    };
+    let account = found.as_ref().map(|c| c.account);
+    if let Throttle::Locked { until } = policy.throttle(account_failures, address_failures, now) {
+        audit::record(state, SecurityEventKind::SignInLocked, account, client, None, None).await;
+        return Ok(SignInOutcome::Locked { until });
+    }
+    let too_long = input.password.chars().count() > state.auth.password.max_chars;
+    let stored = found.as_ref().and_then(|c| c.hash.clone()).filter(|_| !too_long);
+    let matches = password::verify(input.password, stored).await? && !too_long;
     let Some(found) = found.filter(|_| matches) else {
-        tracing::info!(target: "security", kind = input.kind.as_str(), "sign-in refused");
+        let keys: Vec<String> = std::iter::once(account_key).chain(address_key).collect();
+        state.store.record_auth_failure(&keys, now).await?;
+        let detail = if account.is_some() { "sai mật khẩu" } else { "không có tài khoản" };
+        audit::record(state, SecurityEventKind::SignInFailed, account, client, None, Some(detail.into())).await;
         return Ok(SignInOutcome::InvalidCredentials);
     };
     if found.disabled {
-        tracing::info!(target: "security", account = %found.account.id, "sign-in to a disabled account");
+        audit::record(state, SecurityEventKind::SignInFailed, account, client, None, Some("tài khoản bị khóa".into()))
+            .await;
         return Ok(SignInOutcome::Disabled);
     }
+    state.store.clear_auth_failures(&account_key).await?;
     let started = start_session(state, found.account, found.display_name, client, current).await?;
-    tracing::info!(target: "security", account = %found.account.id, kind = found.account.kind.as_str(), "signed in");
+    audit::record(state, SecurityEventKind::SignInSucceeded, account, client, None, None).await;
     Ok(SignInOutcome::SignedIn(started))
 }
 
@@ -174,10 +218,10 @@ pub async fn start_session(
 }
 
 /// Ends the caller's session (if they have one) and returns the `Set-Cookie` that clears it.
-pub async fn sign_out(state: &AppState, caller: &Caller) -> Result<HeaderValue, ApiError> {
+pub async fn sign_out(state: &AppState, caller: &Caller, client: &ClientContext) -> Result<HeaderValue, ApiError> {
     if let Some(s) = caller.session() {
         state.store.revoke_session(s.account, s.id, state.clock.now()).await?;
-        tracing::info!(target: "security", account = %s.account.id, "signed out");
+        audit::record(state, SecurityEventKind::SignedOut, Some(s.account), client, None, None).await;
     }
     Ok(session::clear_cookie(&state.auth))
 }
@@ -193,7 +237,11 @@ pub enum RegisterOutcome {
 }
 
 /// Opens a citizen account. The password is hashed off the async runtime; only the hash is kept.
-pub async fn register_citizen(state: &AppState, input: RegistrationInput) -> Result<RegisterOutcome, ApiError> {
+pub async fn register_citizen(
+    state: &AppState,
+    input: RegistrationInput,
+    client: &ClientContext,
+) -> Result<RegisterOutcome, ApiError> {
     let r = match CitizenRegistration::parse(input, &state.auth.password) {
         Ok(r) => r,
         Err(errors) => return Ok(RegisterOutcome::Invalid(errors)),
@@ -210,7 +258,8 @@ pub async fn register_citizen(state: &AppState, input: RegistrationInput) -> Res
     };
     match state.store.create_citizen(&new).await {
         Ok(account) => {
-            tracing::info!(target: "security", account = %account.id, "citizen registered");
+            let who = Some(AccountRef::citizen(account.id));
+            audit::record(state, SecurityEventKind::CitizenRegistered, who, client, None, None).await;
             Ok(RegisterOutcome::Registered(account))
         }
         Err(StoreError::Taken(field)) => Ok(RegisterOutcome::Taken(field)),
@@ -231,7 +280,18 @@ pub async fn set_staff_password(
     let hash = password::hash(new_password).await.map_err(|_| SetPasswordError::Hashing)?;
     store.set_user_password(user.id, &hash).await?;
     // A new password ends every session signed in with the old one.
-    store.revoke_sessions_of(AccountRef::staff(user.id), None, Utc::now()).await?;
+    let now = Utc::now();
+    store.revoke_sessions_of(AccountRef::staff(user.id), None, now).await?;
+    let event = cqs_store::SecurityEvent {
+        id: Uuid::now_v7(),
+        at: now,
+        kind: SecurityEventKind::PasswordChanged,
+        account: Some(AccountRef::staff(user.id)),
+        ip: None,
+        route: None,
+        detail: None,
+    };
+    store.record_security_event(&event).await?;
     Ok(())
 }
 

@@ -147,10 +147,12 @@ pub fn router(state: AppState) -> Router {
     )
     .with_state(state.clone());
     let csrf = axum::middleware::from_fn_with_state(state.clone(), auth::csrf::guard);
+    let denials = axum::middleware::from_fn_with_state(state.clone(), auth::audit::denials);
     // Every route above the CSRF layer (API and pages) is guarded; only the fallbacks are not.
     api::router(state)
         .merge(pages)
         .layer(csrf)
+        .layer(denials)
         .fallback(|uri: axum::http::Uri| async move {
             if is_api(&uri) {
                 error::ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "Không có địa chỉ này").into_response()

@@ -3,11 +3,13 @@
 //! can be tested without a clock, a database or a browser.
 
 pub mod contact;
+pub mod lockout;
 pub mod password;
 pub mod registration;
 pub mod session;
 
 pub use contact::{CitizenLogin, Email, Phone};
+pub use lockout::{Failures, LockoutPolicy, Throttle};
 pub use password::{PasswordPolicy, PasswordProblem};
 pub use registration::{CitizenRegistration, RegistrationInput};
 pub use session::{SessionCheck, SessionPolicy};
@@ -38,6 +40,51 @@ impl AccountKind {
             "citizen" => Some(AccountKind::Citizen),
             _ => None,
         }
+    }
+}
+
+/// What happened, for the security log (sự kiện an ninh). The log says who, when, from where
+/// and what; never a password, a one-time code or a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SecurityEventKind {
+    SignInSucceeded,
+    SignInFailed,
+    /// A sign-in refused without checking the password, because of a lockout.
+    SignInLocked,
+    SignedOut,
+    SessionRevoked,
+    PasswordChanged,
+    CitizenRegistered,
+    /// An authenticated caller refused by an access rule, or a request refused by the CSRF guard.
+    AccessDenied,
+}
+
+impl SecurityEventKind {
+    pub const ALL: [SecurityEventKind; 8] = [
+        Self::SignInSucceeded,
+        Self::SignInFailed,
+        Self::SignInLocked,
+        Self::SignedOut,
+        Self::SessionRevoked,
+        Self::PasswordChanged,
+        Self::CitizenRegistered,
+        Self::AccessDenied,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignInSucceeded => "sign_in_succeeded",
+            Self::SignInFailed => "sign_in_failed",
+            Self::SignInLocked => "sign_in_locked",
+            Self::SignedOut => "signed_out",
+            Self::SessionRevoked => "session_revoked",
+            Self::PasswordChanged => "password_changed",
+            Self::CitizenRegistered => "citizen_registered",
+            Self::AccessDenied => "access_denied",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 

@@ -151,3 +151,63 @@ pub async fn citizens_list_only_their_own_dossiers(store: Arc<dyn Store>) {
     assert_eq!(d.owner_account_id, Some(me));
     assert!(store.owned_dossiers(Uuid::now_v7(), None, 10).await.unwrap().is_empty());
 }
+
+pub async fn sign_in_failures_are_counted_per_key_and_forgotten(store: Arc<dyn Store>) {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap();
+    let (account, address) = ("account:staff:x".to_owned(), "address:192.0.2.7".to_owned());
+    for i in 0..3 {
+        store.record_auth_failure(&[account.clone(), address.clone()], t0 + Duration::minutes(i)).await.unwrap();
+    }
+    store.record_auth_failure(std::slice::from_ref(&address), t0 + Duration::minutes(5)).await.unwrap();
+    let a = store.auth_failures(&account, t0).await.unwrap();
+    assert_eq!((a.count, a.latest), (3, Some(t0 + Duration::minutes(2))));
+    assert_eq!(store.auth_failures(&account, t0 + Duration::minutes(1)).await.unwrap().count, 2, "only since");
+    assert_eq!(store.auth_failures(&address, t0).await.unwrap().count, 4);
+    store.clear_auth_failures(&account).await.unwrap();
+    assert_eq!(store.auth_failures(&account, t0).await.unwrap(), Default::default());
+    assert_eq!(store.auth_failures(&address, t0).await.unwrap().count, 4, "other keys kept");
+    // A failure a day later forgets the old ones of its key.
+    store.record_auth_failure(std::slice::from_ref(&address), t0 + Duration::days(2)).await.unwrap();
+    assert_eq!(store.auth_failures(&address, t0 - Duration::days(9)).await.unwrap().count, 1);
+}
+
+pub async fn security_events_filter_and_page(store: Arc<dyn Store>) {
+    use cqs_domain::identity::SecurityEventKind as K;
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap();
+    let me = AccountRef::citizen(Uuid::now_v7());
+    let mut ids = Vec::new();
+    for (i, kind) in [K::SignInFailed, K::SignInSucceeded, K::AccessDenied, K::SignedOut].into_iter().enumerate() {
+        let e = SecurityEvent {
+            id: Uuid::now_v7(),
+            at: t0 + Duration::seconds(i as i64),
+            kind,
+            account: (kind != K::SignInFailed).then_some(me),
+            ip: Some("192.0.2.7".into()),
+            route: (kind == K::AccessDenied).then(|| "/api/v1/dossiers/{code}".into()),
+            detail: Some("lý do".into()),
+        };
+        store.record_security_event(&e).await.unwrap();
+        ids.push(e);
+    }
+    let all = store.security_events(&SecurityEventQuery { limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        [K::SignedOut, K::AccessDenied, K::SignInSucceeded, K::SignInFailed]
+    );
+    assert_eq!(all[1], ids[2]);
+    let page = store
+        .security_events(&SecurityEventQuery { limit: 2, before: Some(all[1].id), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(page.iter().map(|e| e.kind).collect::<Vec<_>>(), [K::SignInSucceeded, K::SignInFailed]);
+    let mine = store
+        .security_events(&SecurityEventQuery { account_id: Some(me.id), limit: 10, ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 3);
+    let denied = store
+        .security_events(&SecurityEventQuery { kind: Some(K::AccessDenied), limit: 10, ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(denied, [ids[2].clone()]);
+}

@@ -37,7 +37,8 @@ fn no_store(mut res: Response) -> Response {
 #[utoipa::path(post, path = "/api/v1/auth/sign-in", tag = "auth", request_body = SignInInput,
     responses((status = 200, body = SignedIn, description = "Đăng nhập thành công; cookie phiên được đặt"),
         (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
-        (status = 415, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+        (status = 415, body = crate::error::Problem), (status = 422, body = crate::error::Problem),
+        (status = 429, body = crate::error::Problem, description = "Tạm khóa do đăng nhập sai nhiều lần")))]
 pub async fn sign_in(
     State(state): State<AppState>,
     caller: Caller,
@@ -64,6 +65,18 @@ pub async fn sign_in(
             "invalid_credentials",
             "Tên đăng nhập hoặc mật khẩu không đúng",
         )),
+        SignInOutcome::Locked { until } => {
+            let secs = (until - state.clock.now()).num_seconds().max(1);
+            let mut res = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "sign_in_locked",
+                "Đăng nhập sai quá nhiều lần, vui lòng thử lại sau ít phút",
+            )
+            .detail(format!("Thử lại sau {} phút", (secs + 59) / 60))
+            .into_response();
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            Ok(res)
+        }
         SignInOutcome::Disabled => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "account_disabled",
@@ -75,8 +88,12 @@ pub async fn sign_in(
 /// Sign out: ends the session the cookie names and clears the cookie.
 #[utoipa::path(post, path = "/api/v1/auth/sign-out", tag = "auth",
     responses((status = 204, description = "Đã đăng xuất"), (status = 403, body = crate::error::Problem)))]
-pub async fn sign_out(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
-    let clear = identity::sign_out(&state, &caller).await?;
+pub async fn sign_out(
+    State(state): State<AppState>,
+    caller: Caller,
+    client: ClientContext,
+) -> Result<Response, ApiError> {
+    let clear = identity::sign_out(&state, &caller, &client).await?;
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut().insert(header::SET_COOKIE, clear);
     Ok(no_store(res))
@@ -88,9 +105,13 @@ pub async fn sign_out(State(state): State<AppState>, caller: Caller) -> Result<R
     responses((status = 201, body = CitizenAccount, description = "Đã tạo tài khoản"),
         (status = 409, body = crate::error::Problem, description = "Số định danh, điện thoại hoặc thư điện tử đã được đăng ký"),
         (status = 415, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
-pub async fn register(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+pub async fn register(
+    State(state): State<AppState>,
+    client: ClientContext,
+    req: Request,
+) -> Result<Response, ApiError> {
     let input: RegistrationInput = read_json(req, state.limits.json_body).await?;
-    match identity::register_citizen(&state, input).await? {
+    match identity::register_citizen(&state, input, &client).await? {
         RegisterOutcome::Registered(account) => Ok((StatusCode::CREATED, Json(account)).into_response()),
         RegisterOutcome::Invalid(errors) => Err(ApiError::validation(errors)),
         RegisterOutcome::Taken(field) => {

@@ -136,12 +136,14 @@ pub async fn my_sessions(State(state): State<AppState>, caller: Caller) -> Resul
 pub async fn revoke_session(
     State(state): State<AppState>,
     caller: Caller,
+    client: crate::identity::ClientContext,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     caller.require_authenticated()?;
     let account = caller.account().ok_or(Denied::NoRoleInUnit)?;
     if state.store.revoke_session(account, id, state.clock.now()).await? {
-        tracing::info!(target: "security", account = %account.id, kind = account.kind.as_str(), "session revoked");
+        let kind = cqs_domain::identity::SecurityEventKind::SessionRevoked;
+        crate::auth::audit::record(&state, kind, Some(account), &client, None, Some(format!("phiên {id}"))).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("phiên đăng nhập đang mở"))

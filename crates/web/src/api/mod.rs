@@ -9,6 +9,7 @@ pub mod health;
 pub mod inbox;
 pub mod lookup;
 pub mod me;
+pub mod security;
 pub mod workflow;
 
 use axum::Router;
@@ -117,6 +118,7 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(me::my_dossiers))
         .routes(routes!(me::my_sessions))
         .routes(routes!(me::revoke_session))
+        .routes(routes!(security::list))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
 }

@@ -7,6 +7,7 @@
 //! The resolved [`Caller`] is kept in the request's extensions, so the CSRF guard (which must
 //! know whether a request is cookie-authenticated) and the handler resolve it once between them.
 
+pub mod audit;
 pub mod csrf;
 mod keys;
 pub mod password;

@@ -7,7 +7,7 @@
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use cookie::{Cookie, SameSite};
-use cqs_domain::identity::{PasswordPolicy, SessionPolicy};
+use cqs_domain::identity::{LockoutPolicy, PasswordPolicy, SessionPolicy};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
@@ -28,6 +28,10 @@ pub struct AuthConfig {
     /// Origins (`https://dichvucong.example.vn`) allowed to send unsafe requests. Empty: the
     /// request's own `Host`, which is right unless a proxy rewrites it.
     pub allowed_origins: Vec<String>,
+    pub lockout: LockoutPolicy,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it);
+    /// otherwise every client behind the proxy would share one address and one lockout.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for AuthConfig {
@@ -37,6 +41,8 @@ impl Default for AuthConfig {
             password: PasswordPolicy::default(),
             cookie_secure: true,
             allowed_origins: Vec::new(),
+            lockout: LockoutPolicy::default(),
+            trust_forwarded_for: false,
         }
     }
 }

@@ -371,3 +371,133 @@ async fn sessions_work_across_two_processes_on_postgres() {
     let app = app_on(first, tempfile::tempdir().unwrap()).await;
     sessions_cross_nodes(&app, second).await;
 }
+
+fn sign_in_from(ip: &str, login: &str, password: &str) -> Request<Body> {
+    let body = json!({"kind": "staff", "login": login, "password": password}).to_string();
+    let mut req = Request::post("/api/v1/auth/sign-in")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body))
+        .unwrap();
+    let addr: std::net::SocketAddr = format!("{ip}:40000").parse().unwrap();
+    req.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+    req
+}
+
+async fn status_of(router: &axum::Router, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap) {
+    let res = router.clone().oneshot(req).await.unwrap();
+    (res.status(), res.headers().clone())
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_and_the_address_on_every_node() {
+    let app = app().await;
+    with_staff_password(&app, "desk.x").await;
+    with_staff_password(&app, "desk.y").await;
+    for _ in 0..5 {
+        assert_eq!(app.sign_in("staff", "desk.x", "Mật khẩu sai 2026").await.status, StatusCode::UNAUTHORIZED);
+    }
+    // Locked: even the right password is refused, on this node and on another one.
+    let locked = app.sign_in("staff", "desk.x", STAFF_PW).await;
+    assert_eq!(
+        (locked.status, locked.json()["code"].clone()),
+        (StatusCode::TOO_MANY_REQUESTS, json!("sign_in_locked"))
+    );
+    let retry: i64 = locked.headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=15 * 60).contains(&retry), "{retry}");
+    let url = format!("sqlite://{}", app.dir.path().join("t.db").display());
+    let other = cqs_store::open(&cqs_store::StoreOptions::new(url)).await.unwrap();
+    let node2 = second_node(&app, other.clone()).await;
+    assert_eq!(status_of(&node2, sign_in_from("192.0.2.1", "desk.x", STAFF_PW)).await.0, StatusCode::TOO_MANY_REQUESTS);
+    // Other accounts are not affected; the lock ends after fifteen minutes.
+    assert_eq!(app.sign_in("staff", "desk.y", STAFF_PW).await.status, StatusCode::OK);
+    app.clock.set(app.clock.now() + Duration::minutes(15));
+    assert_eq!(app.sign_in("staff", "desk.x", STAFF_PW).await.status, StatusCode::OK);
+    // A success forgets earlier failures: four more do not lock again.
+    for _ in 0..4 {
+        app.sign_in("staff", "desk.x", "Mật khẩu sai 2026").await;
+    }
+    assert_eq!(app.sign_in("staff", "desk.x", STAFF_PW).await.status, StatusCode::OK);
+
+    // One address guessing many accounts is locked as an address (3 failures in this node's
+    // configuration); other addresses still sign in.
+    let strict = cqs_web::auth::AuthConfig {
+        lockout: cqs_domain::identity::LockoutPolicy { address_failures: 3, ..Default::default() },
+        ..Default::default()
+    };
+    let files = FileStore::open(app.dir.path().join("files")).unwrap();
+    let state = cqs_web::AppState::new(other, files, cqs_web::Rules::embedded().unwrap(), Default::default())
+        .with_clock(app.clock.clone())
+        .with_auth(strict);
+    let node3 = cqs_web::router(state);
+    for login in ["a.nguyen", "b.tran", "c.le"] {
+        assert_eq!(
+            status_of(&node3, sign_in_from("198.51.100.7", login, "đoán bừa 123456")).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        status_of(&node3, sign_in_from("198.51.100.7", "desk.y", STAFF_PW)).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(status_of(&node3, sign_in_from("198.51.100.8", "desk.y", STAFF_PW)).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn security_events_are_recorded_for_admins_and_hold_no_secrets() {
+    let app = app().await;
+    with_staff_password(&app, "desk.x").await;
+    let desk = app.browser("staff", "desk.x", STAFF_PW).await;
+    app.sign_in("staff", "desk.x", "Mật khẩu sai 2026").await;
+    app.sign_in("staff", "khong.co.ai", "Mật khẩu sai 2026").await;
+    app.register("001203004567", "0912345678", None).await;
+    let citizen = app.browser("citizen", "001203004567", CITIZEN_PW).await;
+    let code = submitted(&app).await;
+    // Refusals: a citizen reading a dossier that is not theirs, a missing CSRF token.
+    assert_eq!(
+        app.request("GET", &format!("/api/v1/dossiers/{code}"), Some(&citizen), None, false).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.request("POST", "/api/v1/auth/sign-out", Some(&desk), None, false).await.status,
+        StatusCode::FORBIDDEN
+    );
+    app.request("POST", "/api/v1/auth/sign-out", Some(&desk), None, true).await;
+
+    assert_eq!(app.get("/api/v1/security-events", None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get("/api/v1/security-events", Some(&app.desk_x)).await.status, StatusCode::FORBIDDEN);
+    let r = app.get("/api/v1/security-events?limit=500", Some(&app.admin)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let events = r.json();
+    let kinds: Vec<&str> = events["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    for k in
+        ["sign_in_succeeded", "sign_in_failed", "citizen_registered", "access_denied", "signed_out", "password_changed"]
+    {
+        assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+    }
+    let denied: Vec<&Value> =
+        events["items"].as_array().unwrap().iter().filter(|e| e["kind"] == "access_denied").collect();
+    assert!(denied.iter().any(|e| e["route"] == "/api/v1/dossiers/{code}" && e["account"]["kind"] == "citizen"));
+    assert!(denied.iter().any(|e| e["route"] == "/api/v1/auth/sign-out" && e["account"]["kind"] == "staff"));
+    let only = app.get("/api/v1/security-events?kind=sign_in_failed", Some(&app.admin)).await.json();
+    assert_eq!(only["items"].as_array().unwrap().len(), 2);
+    let page = app.get("/api/v1/security-events?limit=2", Some(&app.admin)).await.json();
+    let before = page["next_before"].as_str().unwrap();
+    let next = app.get(&format!("/api/v1/security-events?limit=2&before={before}"), Some(&app.admin)).await.json();
+    assert_ne!(next["items"][0]["id"], page["items"][0]["id"]);
+    // No password, token or key in the log.
+    let text = String::from_utf8_lossy(&r.body).into_owned();
+    let token = desk.cookie.trim_start_matches("cqs_session=");
+    for secret in [
+        STAFF_PW,
+        CITIZEN_PW,
+        "Mật khẩu sai 2026",
+        token,
+        desk.csrf.as_str(),
+        citizen.csrf.as_str(),
+        app.admin.as_str(),
+    ] {
+        assert!(!text.contains(secret), "the security log holds a secret");
+    }
+    let secret_part = app.admin.rsplit('_').next().unwrap();
+    assert!(!text.contains(secret_part));
+}

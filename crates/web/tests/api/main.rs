@@ -536,6 +536,7 @@ async fn route_table_covers_every_route() {
         ("get", "/api/v1/me/dossiers", 401),
         ("get", "/api/v1/me/sessions", 401),
         ("delete", "/api/v1/me/sessions/{id}", 401),
+        ("get", "/api/v1/security-events", 401),
         ("get", "/healthz", 200),
         ("get", "/readyz", 200),
     ];
