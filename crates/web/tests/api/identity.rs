@@ -5,15 +5,9 @@ use serde_json::{Value, json};
 
 use super::*;
 
-const STAFF_PW: &str = "Mật khẩu cán bộ 2026";
-const CITIZEN_PW: &str = "Sông Hồng chảy mãi";
+use super::identity_support::{Browser, CITIZEN_PW};
 
-/// A browser: the session cookie and the CSRF token it was given at sign-in.
-#[derive(Clone)]
-struct Browser {
-    cookie: String,
-    csrf: String,
-}
+const STAFF_PW: &str = "Mật khẩu cán bộ 2026";
 
 fn cookie_of(r: &Resp) -> String {
     let set = r.headers.get(header::SET_COOKIE).expect("Set-Cookie").to_str().unwrap();

@@ -4,6 +4,8 @@ mod deadlines;
 mod exchange;
 mod gateway;
 mod identity;
+mod identity_support;
+mod matrix;
 mod pages;
 
 use std::sync::Arc;
