@@ -7,8 +7,11 @@ pub mod deadlines;
 pub mod exchange;
 pub mod files;
 pub mod identity;
+pub mod gauges;
 mod inbox_words;
+pub mod jobs;
 mod model;
+pub mod outbox;
 pub mod portal;
 mod postgres;
 mod sqlite;
@@ -22,6 +25,9 @@ pub use identity::{
     CitizenAccount, CitizenCredentials, Identity, NewCitizen, NewSession, SecurityEvent, SecurityEventQuery,
     SessionRecord,
 };
+pub use gauges::{Gauges, PoolStats};
+pub use jobs::{JobLease, JobStatus, Jobs};
+pub use outbox::{Outbox, OutboxBacklog, StateChange};
 pub use model::*;
 pub use portal::PortalData;
 
@@ -78,7 +84,7 @@ impl StoreOptions {
 /// The persistence interface every module goes through. Both backends pass the same
 /// conformance suite (`tests/conformance.rs`).
 #[async_trait::async_trait]
-pub trait Store: Deadlines + Exchange + Identity + PortalData + Send + Sync + 'static {
+pub trait Store: Deadlines + Exchange + Identity + PortalData + Jobs + Outbox + Gauges + Send + Sync + 'static {
     /// `sqlite` or `postgres`, for health output and benchmarks.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> Result<()>;

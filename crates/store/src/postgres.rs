@@ -48,3 +48,6 @@ crate::exchange::impl_exchange!(PgStore, sqlx::Postgres);
 crate::inbox_words::impl_inbox_words!(PgStore, sqlx::Postgres);
 crate::portal::impl_portal!(PgStore, sqlx::Postgres);
 crate::identity::impl_identity!(PgStore, sqlx::Postgres);
+crate::jobs::impl_jobs!(PgStore);
+crate::outbox::impl_outbox!(PgStore, sqlx::Postgres);
+crate::gauges::impl_gauges!(PgStore, ("main", pool));

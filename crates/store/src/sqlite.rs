@@ -56,3 +56,6 @@ crate::exchange::impl_exchange!(SqliteStore, sqlx::Sqlite);
 crate::inbox_words::impl_inbox_words!(SqliteStore, sqlx::Sqlite);
 crate::portal::impl_portal!(SqliteStore, sqlx::Sqlite);
 crate::identity::impl_identity!(SqliteStore, sqlx::Sqlite);
+crate::jobs::impl_jobs!(SqliteStore);
+crate::outbox::impl_outbox!(SqliteStore, sqlx::Sqlite);
+crate::gauges::impl_gauges!(SqliteStore, ("read", readers), ("write", writer));

@@ -63,11 +63,17 @@ macro_rules! conformance_nodes {
     };
 }
 
+#[path = "conformance/cluster.rs"]
+mod cluster;
+use cluster::*;
+
 conformance_nodes!(
     deadline_notices_are_sent_once_across_nodes,
     exchange_decisions_race_across_nodes,
     exchange_quota_claims_share_one_counter,
     sessions_are_shared_by_nodes,
+    leases_are_exclusive_and_expire,
+    state_counts_apply_each_event_once,
 );
 
 conformance!(
@@ -96,6 +102,8 @@ conformance!(
     citizens_list_only_their_own_dossiers,
     sign_in_failures_are_counted_per_key_and_forgotten,
     security_events_filter_and_page,
+    outbox_is_relayed_and_purged,
+    gauges_report_pools_and_overdue_dossiers,
 );
 
 fn code(s: &str) -> AgencyCode {
