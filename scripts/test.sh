@@ -9,10 +9,18 @@ log() { printf '\n== %s\n' "$*"; }
 # CI builds once from a fresh clone: incremental compilation would only add work and disk.
 if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 
+apt_updated=
+apt_install() {
+  if [ -z "$apt_updated" ]; then apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 ensure_postgres() {
   if ! command -v pg_ctlcluster >/dev/null 2>&1; then
     log "installing PostgreSQL"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    apt_install postgresql
   fi
   if ! pg_isready -h 127.0.0.1 -q 2>/dev/null; then
     log "starting PostgreSQL"
@@ -42,6 +50,22 @@ ensure_document_tools() {
   fi
 }
 
+# NATS with JetStream for the event-bus tests (each test makes its own stream and subjects).
+ensure_nats() {
+  if ! command -v nats-server >/dev/null 2>&1; then
+    log "installing NATS"
+    apt_install nats-server
+  fi
+  if ! port_open 4222; then
+    log "starting NATS with JetStream"
+    mkdir -p /var/lib/nats-server
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
+      -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+    for _ in $(seq 1 30); do port_open 4222 && break; sleep 1; done
+  fi
+  export CQS_TEST_NATS_URL=${CQS_TEST_NATS_URL:-nats://127.0.0.1:4222}
+}
+
 # Databases made by this run carry its tag, so a run drops only its own.
 CQS_TEST_RUN=$(printf %s "${CQS_TEST_RUN:-r$(date +%s)$$}" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9_' | cut -c1-24)
 export CQS_TEST_RUN
@@ -63,6 +87,7 @@ ensure_browser() {
 
 ensure_postgres
 ensure_document_tools
+ensure_nats
 trap drop_test_databases EXIT
 
 if ! cargo nextest --version >/dev/null 2>&1; then

@@ -28,6 +28,20 @@ pub struct Config {
     /// Seconds between deadline sweeps (due-soon and overdue notices, apology tasks); 0 turns
     /// the sweeper off on this node. Every node may sweep: notices are sent once regardless.
     pub sweep_interval_secs: u64,
+    /// `nats://host:4222` to publish events to NATS JetStream (and run consumers from it);
+    /// empty for the in-process bus of a single node.
+    pub nats_url: String,
+    /// The JetStream stream holding the events (created if missing).
+    pub nats_stream: String,
+    /// Subjects are `<prefix>.<topic>`, e.g. `cqs.dossier.submitted`.
+    pub nats_subject_prefix: String,
+    /// How long a node's lease on a background job lasts without renewal: how long a dead
+    /// node's jobs wait before another node takes them.
+    pub lease_ttl_secs: u64,
+    /// Milliseconds between the outbox relay's looks for new events.
+    pub relay_interval_ms: u64,
+    /// Days published events are kept in the outbox and the stream.
+    pub event_retention_days: u64,
     pub limits: LimitsConfig,
     /// The data-sharing gateway (LGSP): instance, body limits, tokens.
     pub exchange: cqs_exchange::Config,
@@ -78,6 +92,12 @@ impl Default for Config {
             max_connections: 8,
             log_format: "text".into(),
             sweep_interval_secs: 60,
+            nats_url: String::new(),
+            nats_stream: "CQS".into(),
+            nats_subject_prefix: "cqs".into(),
+            lease_ttl_secs: 30,
+            relay_interval_ms: 200,
+            event_retention_days: 7,
             limits: LimitsConfig {
                 json_body_kb: l.json_body / 1024,
                 submission_body_mb: l.submission_body / (1024 * 1024),
@@ -105,7 +125,7 @@ impl Default for Config {
 }
 
 /// Top-level settings keys, the only `CQS_*` variables read as configuration.
-const SETTINGS: [&str; 10] = [
+const SETTINGS: [&str; 16] = [
     "listen",
     "data_dir",
     "database_url",
@@ -113,6 +133,12 @@ const SETTINGS: [&str; 10] = [
     "max_connections",
     "log_format",
     "sweep_interval_secs",
+    "nats_url",
+    "nats_stream",
+    "nats_subject_prefix",
+    "lease_ttl_secs",
+    "relay_interval_ms",
+    "event_retention_days",
     "limits",
     "exchange",
     "auth",
@@ -125,6 +151,11 @@ fn is_setting(key: &str) -> bool {
             && matches!(key.as_bytes().get(s.len()), None | Some(b'.' | b'_'))
             && (key.len() == s.len() || matches!(*s, "limits" | "exchange" | "auth"))
     })
+}
+
+/// A stream name or subject word NATS accepts.
+fn is_nats_name(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Overrides from the command line; unset flags leave the layers below alone.
@@ -165,6 +196,13 @@ impl Config {
             "auth.session_idle_minutes, session_absolute_hours, lockout_minutes và max_failed_sign_ins phải lớn hơn 0"
         );
         anyhow::ensure!((8..=64).contains(&cfg.auth.password_min_chars), "auth.password_min_chars phải từ 8 đến 64");
+        anyhow::ensure!(cfg.lease_ttl_secs >= 1, "lease_ttl_secs phải từ 1 trở lên");
+        anyhow::ensure!(cfg.relay_interval_ms >= 1, "relay_interval_ms phải từ 1 trở lên");
+        anyhow::ensure!(cfg.event_retention_days >= 1, "event_retention_days phải từ 1 trở lên");
+        anyhow::ensure!(
+            is_nats_name(&cfg.nats_stream) && cfg.nats_subject_prefix.split('.').all(is_nats_name),
+            "nats_stream và nats_subject_prefix chỉ gồm chữ, số, '-' và '_' (tiền tố có thể có dấu chấm giữa các từ)"
+        );
         Ok(cfg)
     }
 
@@ -173,6 +211,17 @@ impl Config {
             format!("sqlite://{}", self.data_dir.join("cqs.db").display())
         } else {
             self.database_url.clone()
+        }
+    }
+
+    /// How often this node runs each background job when it holds its lease.
+    pub fn schedule(&self) -> cqs_web::jobs::Schedule {
+        use std::time::Duration;
+        cqs_web::jobs::Schedule {
+            sweep: (self.sweep_interval_secs > 0).then(|| Duration::from_secs(self.sweep_interval_secs)),
+            relay: Duration::from_millis(self.relay_interval_ms),
+            retention: Duration::from_secs(self.event_retention_days * 24 * 3600),
+            ..Default::default()
         }
     }
 

@@ -74,6 +74,8 @@ enum Command {
     /// Repairs of derived data (safe while the server runs).
     #[command(subcommand)]
     Maintenance(MaintenanceCommand),
+    /// Show the background jobs: which node holds each, and how its last runs went.
+    Jobs,
 }
 
 #[derive(Subcommand)]
@@ -338,6 +340,36 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
         Command::Maintenance(MaintenanceCommand::ReindexInbox) => {
             let n = store.reindex_inbox_words().await?;
             println!("Đã lập lại chỉ mục tên người nộp cho {n} hồ sơ đang chờ xử lý.");
+        }
+        Command::Jobs => {
+            let now = chrono::Utc::now();
+            println!(
+                "{:<20} {:<40} {:>6} {:<12} {:<24} lỗi gần nhất",
+                "việc", "nút giữ", "lượt", "hạn giữ", "lần chạy tốt gần nhất"
+            );
+            for j in store.job_statuses().await? {
+                let lease = if j.lease_until > now {
+                    format!("còn {} s", (j.lease_until - now).num_seconds())
+                } else {
+                    "hết hạn".into()
+                };
+                let success = j.last_success_at.map_or_else(|| "chưa có".into(), |t| t.to_rfc3339());
+                println!(
+                    "{:<20} {:<40} {:>6} {:<12} {:<24} {}",
+                    j.job,
+                    j.holder,
+                    j.generation,
+                    lease,
+                    success,
+                    j.last_error.unwrap_or_default()
+                );
+            }
+            let backlog = store.outbox_backlog().await?;
+            println!(
+                "Sự kiện chờ phát: {} (cũ nhất: {}).",
+                backlog.pending,
+                backlog.oldest.map_or_else(|| "không có".into(), |t| t.to_rfc3339())
+            );
         }
         Command::Apikey(ApiKeyCommand::Revoke { prefix }) => {
             if store.revoke_api_key(&prefix, chrono::Utc::now()).await? {

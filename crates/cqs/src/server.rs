@@ -45,43 +45,60 @@ pub fn app_state(cfg: &Config, store: Arc<dyn Store>, files: FileStore) -> anyho
     Ok(cqs_web::AppState::new(store, files, rules, cfg.limits()).with_auth(cfg.auth()))
 }
 
-/// Re-times running dossiers if the working calendar changed since the last start. Runs beside
-/// the server: requests are served meanwhile, and each dossier is updated in its own transaction.
-fn recompute_in_background(state: cqs_web::AppState) {
-    tokio::spawn(async move {
-        match cqs_web::jobs::recompute_if_calendar_changed(&state).await {
-            Ok(Some(r)) => tracing::info!(
-                examined = r.examined,
-                changed = r.changed,
-                kept = r.kept,
-                "working calendar changed: due dates recomputed"
-            ),
-            Ok(None) => {}
-            Err(e) => tracing::error!(error = ?e, "due dates not recomputed; run `cqs deadlines recompute`"),
-        }
-    });
+/// The event bus the configuration names: NATS JetStream when `nats_url` is set, otherwise the
+/// in-process bus `state` already has.
+pub async fn with_bus(cfg: &Config, state: cqs_web::AppState) -> anyhow::Result<cqs_web::AppState> {
+    if cfg.nats_url.is_empty() {
+        return Ok(state);
+    }
+    let settings = cqs_web::events::NatsSettings {
+        url: cfg.nats_url.clone(),
+        stream: cfg.nats_stream.clone(),
+        subject_prefix: cfg.nats_subject_prefix.clone(),
+        max_age: std::time::Duration::from_secs(cfg.event_retention_days * 24 * 3600),
+        client_name: format!("cqs {}", state.jobs.node.as_str()),
+    };
+    let bus = cqs_web::events::NatsBus::connect(&settings)
+        .await
+        .map_err(|e| anyhow::anyhow!("không kết nối được NATS ({}): {e}", cfg.nats_url))?;
+    Ok(state.with_bus(Arc::new(bus)))
 }
+
+/// How long shutdown waits for background jobs to release their leases.
+const JOBS_STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub async fn serve(cfg: &Config, store: Arc<dyn Store>, files: FileStore) -> anyhow::Result<()> {
     reconcile_files(&store, &files).await?;
     let gateway = cqs_exchange::Gateway::start(store.clone(), cfg.exchange.clone(), &cfg.data_dir.join("exchange"))
         .await
         .map_err(|e| anyhow::anyhow!("không khởi động được cổng trao đổi dữ liệu: {e}"))?;
-    let state = app_state(cfg, store.clone(), files)?.with_exchange(gateway);
-    recompute_in_background(state.clone());
-    if cfg.sweep_interval_secs > 0 {
-        cqs_web::jobs::spawn_sweeper(state.clone(), std::time::Duration::from_secs(cfg.sweep_interval_secs));
-    }
+    let jobs = cqs_web::jobs::JobSettings {
+        node: cqs_web::jobs::NodeId::generate(),
+        lease_ttl: std::time::Duration::from_secs(cfg.lease_ttl_secs),
+    };
+    let state = app_state(cfg, store.clone(), files)?.with_exchange(gateway).with_jobs(jobs);
+    let state = with_bus(cfg, state).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let tasks = cqs_web::jobs::spawn_all(&state, &cfg.schedule(), stopped);
+    let (bus, node) = (state.bus.kind(), state.jobs.node.clone());
     let app = cqs_web::router(state);
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| anyhow::anyhow!("không mở được cổng {}: {e}", cfg.listen))?;
-    tracing::info!(address = %cfg.listen, backend = store.backend(), "cqs đang chạy");
+    tracing::info!(address = %cfg.listen, backend = store.backend(), bus, node = node.as_str(), "cqs đang chạy");
     println!("Chính Quyền Số đang chạy tại http://{} (API: /api/docs)", listener.local_addr()?);
     // Peer addresses reach handlers (session list, per-address sign-in limits).
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(JOBS_STOP_WAIT, futures_join(tasks)).await;
     Ok(())
+}
+
+async fn futures_join(tasks: Vec<tokio::task::JoinHandle<()>>) {
+    for t in tasks {
+        let _ = t.await;
+    }
 }
 
 async fn shutdown_signal() {

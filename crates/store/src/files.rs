@@ -174,6 +174,20 @@ impl Attachments {
         Ok(bytes)
     }
 
+    /// `local` for a folder, `object-store` otherwise (for readiness output).
+    pub fn kind(&self) -> &'static str {
+        if self.local_root.is_some() { "local" } else { "object-store" }
+    }
+
+    /// Whether files can be written now (for readiness checks): a small probe is written and
+    /// removed under `readiness/`, outside the pending and object areas.
+    pub async fn check(&self) -> Result<(), FileError> {
+        let probe = Path::from(format!("readiness/{}", uuid::Uuid::new_v4().simple()));
+        self.store.put(&probe, PutPayload::from_static(b"ok")).await?;
+        self.store.delete(&probe).await?;
+        Ok(())
+    }
+
     /// Keys of pending files, for the start-up sweep.
     pub async fn pending_keys(&self) -> Result<Vec<String>, FileError> {
         let prefix = Path::from("pending");

@@ -6,8 +6,8 @@ mod backend;
 pub mod deadlines;
 pub mod exchange;
 pub mod files;
-pub mod identity;
 pub mod gauges;
+pub mod identity;
 mod inbox_words;
 pub mod jobs;
 mod model;
@@ -26,9 +26,10 @@ pub use identity::{
     SessionRecord,
 };
 pub use gauges::{Gauges, PoolStats};
+pub use identity::{CitizenAccount, CitizenCredentials, Identity, NewCitizen, NewSession, SessionRecord};
 pub use jobs::{JobLease, JobStatus, Jobs};
-pub use outbox::{Outbox, OutboxBacklog, StateChange};
 pub use model::*;
+pub use outbox::{Outbox, OutboxBacklog, StateChange};
 pub use portal::PortalData;
 
 /// Errors a store reports. Database faults are kept whole for logs; callers turn the rest into

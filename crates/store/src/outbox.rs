@@ -88,9 +88,11 @@ macro_rules! impl_outbox {
             }
 
             async fn outbox_backlog(&self) -> Result<$crate::outbox::OutboxBacklog> {
-                let r = sqlx::query("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE published_at IS NULL")
-                    .fetch_one(self.read_pool())
-                    .await?;
+                let r = sqlx::query(
+                    "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE published_at IS NULL",
+                )
+                .fetch_one(self.read_pool())
+                .await?;
                 Ok($crate::outbox::OutboxBacklog { pending: r.try_get("n")?, oldest: r.try_get("oldest")? })
             }
 
@@ -137,7 +139,8 @@ macro_rules! impl_outbox {
                     return Ok(0);
                 }
                 let mut tx = self.begin_write().await?;
-                let mut b = sqlx::QueryBuilder::<$db>::new("INSERT INTO consumed_events (consumer, event_id, consumed_at) ");
+                let mut b =
+                    sqlx::QueryBuilder::<$db>::new("INSERT INTO consumed_events (consumer, event_id, consumed_at) ");
                 b.push_values(&changes, |mut row, c| {
                     row.push_bind(consumer).push_bind(c.event_id).push_bind(at);
                 });

@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod console;
 pub mod error;
+pub mod events;
 pub mod identity;
 pub mod jobs;
 pub mod portal;
@@ -103,10 +104,15 @@ pub struct AppState {
     pub usage: portal::UsageCache,
     /// Sign-in and session settings.
     pub auth: Arc<auth::AuthConfig>,
+    /// Where the outbox relay publishes: in-process unless NATS is configured.
+    pub bus: Arc<dyn events::Bus>,
+    pub jobs: jobs::JobSettings,
 }
 
 impl AppState {
+    /// A node with the in-process bus and its standard consumers.
     pub fn new(store: Arc<dyn Store>, files: FileStore, rules: Rules, limits: Limits) -> Self {
+        let bus = Arc::new(events::InProcessBus::new(events::consumers::standard(&store)));
         Self {
             store,
             files,
@@ -117,6 +123,8 @@ impl AppState {
             exchange: None,
             usage: Default::default(),
             auth: Arc::new(auth::AuthConfig::default()),
+            bus,
+            jobs: jobs::JobSettings::default(),
         }
     }
 
@@ -130,6 +138,14 @@ impl AppState {
 
     pub fn with_exchange(self, gateway: Arc<cqs_exchange::Gateway>) -> Self {
         Self { exchange: Some(gateway), ..self }
+    }
+
+    pub fn with_bus(self, bus: Arc<dyn events::Bus>) -> Self {
+        Self { bus, ..self }
+    }
+
+    pub fn with_jobs(self, jobs: jobs::JobSettings) -> Self {
+        Self { jobs, ..self }
     }
 }
 

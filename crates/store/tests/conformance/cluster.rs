@@ -41,7 +41,9 @@ pub async fn leases_are_exclusive_and_expire(nodes: Vec<Arc<dyn Store>>) {
     let later = now + chrono::Duration::seconds(20);
     let renewed = nodes[0].acquire_lease("sweep", &holder, later, TTL).await.unwrap().unwrap();
     assert_eq!((renewed.generation, renewed.lease_until), (1, later + chrono::Duration::seconds(30)));
-    assert!(nodes[1].acquire_lease("sweep", other, later + chrono::Duration::seconds(29), TTL).await.unwrap().is_none());
+    assert!(
+        nodes[1].acquire_lease("sweep", other, later + chrono::Duration::seconds(29), TTL).await.unwrap().is_none()
+    );
     // Another job is independent.
     assert!(nodes[2].acquire_lease("relay", other, later, TTL).await.unwrap().is_some());
 

@@ -3,14 +3,10 @@
 //! task of each dossier that went past due. The domain decides which notice a dossier is owed;
 //! the store makes sending it idempotent.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use cqs_domain::calendar::WorkingCalendar;
 use cqs_domain::deadline::{NoticeKind, notice_due, sweep_horizon};
 use cqs_store::{DeadlineNotice, Store, StoreError};
-
-use crate::AppState;
 
 /// Candidates read per page.
 const PAGE: i64 = 500;
@@ -68,24 +64,4 @@ pub async fn sweep(
         }
     }
     Ok(report)
-}
-
-/// Runs [`sweep`] every `every` until the process ends. A failed sweep is logged and retried at
-/// the next tick; nothing is lost, since the next sweep finds what this one missed.
-pub fn spawn_sweeper(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let now = state.clock.now();
-            match sweep(state.store.as_ref(), &state.rules.calendar, now).await {
-                Ok(r) if r.due_soon + r.overdue > 0 => {
-                    tracing::info!(examined = r.examined, due_soon = r.due_soon, overdue = r.overdue, "deadline sweep")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "deadline sweep failed; retrying at the next tick"),
-            }
-        }
-    })
 }

@@ -1,6 +1,7 @@
 //! In-process API tests: the real router on a real SQLite store in a temporary directory.
 
 mod deadlines;
+mod events;
 mod exchange;
 mod gateway;
 mod identity;
