@@ -68,6 +68,16 @@ pub trait Outbox: Send + Sync {
 /// Implements [`Outbox`] for a backend. Expanded after `impl_store!` in the same module.
 macro_rules! impl_outbox {
     ($store:ty, $db:ty) => {
+        impl $store {
+            /// Runs a purge (`$1` the cut-off time, `$2` the most rows) in its own transaction.
+            async fn delete_older(&self, sql: &'static str, before: DateTime<Utc>, limit: i64) -> Result<u64> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(sql).bind(before).bind(limit).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(done.rows_affected())
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::outbox::Outbox for $store {
             async fn mark_published(&self, ids: &[i64], at: DateTime<Utc>) -> Result<()> {
@@ -97,31 +107,23 @@ macro_rules! impl_outbox {
             }
 
             async fn purge_published(&self, before: DateTime<Utc>, limit: i64) -> Result<u64> {
-                let mut tx = self.begin_write().await?;
-                let done = sqlx::query(
+                self.delete_older(
                     "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
                        WHERE published_at IS NOT NULL AND published_at < $1 ORDER BY published_at LIMIT $2)",
+                    before,
+                    limit,
                 )
-                .bind(before)
-                .bind(limit)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(done.rows_affected())
+                .await
             }
 
             async fn purge_consumed(&self, before: DateTime<Utc>, limit: i64) -> Result<u64> {
-                let mut tx = self.begin_write().await?;
-                let done = sqlx::query(
+                self.delete_older(
                     "DELETE FROM consumed_events WHERE (consumer, event_id) IN (SELECT consumer, event_id
                        FROM consumed_events WHERE consumed_at < $1 ORDER BY consumed_at LIMIT $2)",
+                    before,
+                    limit,
                 )
-                .bind(before)
-                .bind(limit)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(done.rows_affected())
+                .await
             }
 
             async fn apply_state_changes(
