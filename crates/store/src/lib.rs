@@ -21,12 +21,11 @@ use std::sync::Arc;
 
 pub use deadlines::{ApologyTask, DeadlineCandidate, DeadlineNotice, Deadlines};
 pub use exchange::Exchange;
+pub use gauges::{Gauges, PoolStats};
 pub use identity::{
     CitizenAccount, CitizenCredentials, Identity, NewCitizen, NewSession, SecurityEvent, SecurityEventQuery,
     SessionRecord,
 };
-pub use gauges::{Gauges, PoolStats};
-pub use identity::{CitizenAccount, CitizenCredentials, Identity, NewCitizen, NewSession, SessionRecord};
 pub use jobs::{JobLease, JobStatus, Jobs};
 pub use model::*;
 pub use outbox::{Outbox, OutboxBacklog, StateChange};
