@@ -127,6 +127,9 @@ pub trait Identity: Send + Sync {
     async fn auth_failures(&self, key: &str, since: DateTime<Utc>) -> Result<Failures>;
     /// Forgets the failures of `key` (after a successful sign-in).
     async fn clear_auth_failures(&self, key: &str) -> Result<()>;
+    /// Deletes sessions that ended (expired or revoked) before `before`, and sign-in failures
+    /// older than it; returns how many rows went.
+    async fn purge_identity(&self, before: DateTime<Utc>) -> Result<u64>;
     async fn record_security_event(&self, e: &SecurityEvent) -> Result<()>;
     async fn security_events(&self, q: &SecurityEventQuery) -> Result<Vec<SecurityEvent>>;
     /// Dossiers owned by a citizen account, newest first, continuing after `after`
@@ -405,6 +408,22 @@ macro_rules! impl_identity {
                 sqlx::query("DELETE FROM auth_failures WHERE key = $1").bind(key).execute(&mut *tx).await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn purge_identity(&self, before: DateTime<Utc>) -> Result<u64> {
+                let mut tx = self.begin_write().await?;
+                let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1")
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let failures = sqlx::query("DELETE FROM auth_failures WHERE at < $1")
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(sessions + failures)
             }
 
             async fn record_security_event(&self, e: &SecurityEvent) -> Result<()> {

@@ -104,6 +104,7 @@ conformance!(
     security_events_filter_and_page,
     outbox_is_relayed_and_purged,
     gauges_report_pools_and_overdue_dossiers,
+    ended_sessions_and_old_failures_are_purged,
 );
 
 fn code(s: &str) -> AgencyCode {

@@ -211,3 +211,25 @@ pub async fn security_events_filter_and_page(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(denied, [ids[2].clone()]);
 }
+
+pub async fn ended_sessions_and_old_failures_are_purged(store: Arc<dyn Store>) {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap();
+    let me = AccountRef::staff(Uuid::now_v7());
+    let (old, revoked, live) = (
+        session(me, &"1".repeat(64), t0),
+        session(me, &"2".repeat(64), t0),
+        session(me, &"3".repeat(64), t0 + Duration::hours(20)),
+    );
+    for s in [&old, &revoked, &live] {
+        store.create_session(s, None).await.unwrap();
+    }
+    store.revoke_session(me, revoked.id, t0 + Duration::hours(1)).await.unwrap();
+    store.record_auth_failure(&["k".to_owned()], t0).await.unwrap();
+    store.record_auth_failure(&["k".to_owned()], t0 + Duration::hours(20)).await.unwrap();
+    // Purge what ended before t0 + 13 h: the expired and the revoked session, the old failure.
+    assert_eq!(store.purge_identity(t0 + Duration::hours(13)).await.unwrap(), 3);
+    assert!(store.session_by_token_hash(&old.token_hash).await.unwrap().is_none());
+    assert!(store.session_by_token_hash(&revoked.token_hash).await.unwrap().is_none());
+    assert!(store.session_by_token_hash(&live.token_hash).await.unwrap().is_some());
+    assert_eq!(store.auth_failures("k", t0 - Duration::days(1)).await.unwrap().count, 1);
+}
