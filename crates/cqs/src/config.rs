@@ -25,6 +25,9 @@ pub struct Config {
     pub max_connections: u32,
     /// `text` for people, `json` for log collectors.
     pub log_format: String,
+    /// `http://collector:4318` to send traces over OTLP/HTTP to an OpenTelemetry collector;
+    /// empty for none. `OTEL_EXPORTER_OTLP_HEADERS` adds headers (an API key of the collector).
+    pub otlp_endpoint: String,
     /// Seconds between deadline sweeps (due-soon and overdue notices, apology tasks); 0 turns
     /// the sweeper off on this node. Every node may sweep: notices are sent once regardless.
     pub sweep_interval_secs: u64,
@@ -91,6 +94,7 @@ impl Default for Config {
             sqlite_synchronous: "normal".into(),
             max_connections: 8,
             log_format: "text".into(),
+            otlp_endpoint: String::new(),
             sweep_interval_secs: 60,
             nats_url: String::new(),
             nats_stream: "CQS".into(),
@@ -125,13 +129,14 @@ impl Default for Config {
 }
 
 /// Top-level settings keys, the only `CQS_*` variables read as configuration.
-const SETTINGS: [&str; 16] = [
+const SETTINGS: [&str; 17] = [
     "listen",
     "data_dir",
     "database_url",
     "sqlite_synchronous",
     "max_connections",
     "log_format",
+    "otlp_endpoint",
     "sweep_interval_secs",
     "nats_url",
     "nats_stream",
@@ -196,6 +201,12 @@ impl Config {
             "auth.session_idle_minutes, session_absolute_hours, lockout_minutes và max_failed_sign_ins phải lớn hơn 0"
         );
         anyhow::ensure!((8..=64).contains(&cfg.auth.password_min_chars), "auth.password_min_chars phải từ 8 đến 64");
+        anyhow::ensure!(
+            cfg.otlp_endpoint.is_empty()
+                || cfg.otlp_endpoint.starts_with("http://")
+                || cfg.otlp_endpoint.starts_with("https://"),
+            "otlp_endpoint phải là địa chỉ http:// hoặc https:// của bộ thu OpenTelemetry"
+        );
         anyhow::ensure!(cfg.lease_ttl_secs >= 1, "lease_ttl_secs phải từ 1 trở lên");
         anyhow::ensure!(cfg.relay_interval_ms >= 1, "relay_interval_ms phải từ 1 trở lên");
         anyhow::ensure!(cfg.event_retention_days >= 1, "event_retention_days phải từ 1 trở lên");

@@ -6,4 +6,5 @@ pub mod config;
 pub mod demo;
 pub mod devca;
 pub mod import;
+pub mod logging;
 pub mod server;

@@ -156,7 +156,7 @@ struct UserAdd {
 
 #[derive(Subcommand)]
 enum ApiKeyCommand {
-    /// Create a key for a system client with scopes (dossiers:submit, dossiers:read, catalog:write).
+    /// Create a key for a system client with scopes (dossiers:submit, dossiers:read, catalog:write, metrics:read).
     Create {
         #[arg(long)]
         name: String,
@@ -169,17 +169,6 @@ enum ApiKeyCommand {
     },
     /// Revoke a key by its prefix (the 8 characters after "cqs_").
     Revoke { prefix: String },
-}
-
-fn init_logging(cfg: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CQS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    if cfg.log_format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
 }
 
 #[tokio::main]
@@ -197,7 +186,7 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
     let overrides = CliOverrides { listen: cli.listen, data_dir: cli.data_dir, database_url: cli.database_url };
     let cfg = Config::load(cli.config.as_deref(), &overrides)?;
-    init_logging(&cfg);
+    let _telemetry = cqs::logging::init(cfg.log_format == "json", &cfg.otlp_endpoint)?;
     if let Command::VerifyEvidence { file, keys } = &cli.command {
         return Ok(verify_evidence(file, keys));
     }

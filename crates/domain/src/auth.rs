@@ -65,15 +65,19 @@ pub enum Scope {
     /// Manage the procedure catalog and org units.
     #[serde(rename = "catalog:write")]
     CatalogWrite,
+    /// Scrape `/metrics` (a Prometheus server); gives no access to any dossier.
+    #[serde(rename = "metrics:read")]
+    MetricsRead,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 3] = [Scope::DossiersSubmit, Scope::DossiersRead, Scope::CatalogWrite];
+    pub const ALL: [Scope; 4] = [Scope::DossiersSubmit, Scope::DossiersRead, Scope::CatalogWrite, Scope::MetricsRead];
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::DossiersSubmit => "dossiers:submit",
             Scope::DossiersRead => "dossiers:read",
             Scope::CatalogWrite => "catalog:write",
+            Scope::MetricsRead => "metrics:read",
         }
     }
     pub fn parse(s: &str) -> Option<Scope> {
@@ -227,6 +231,16 @@ impl Principal {
         }
     }
 
+    /// May read the operational metrics: only a client key with `metrics:read`. Staff and
+    /// citizens never need them, and metrics say how busy each route and unit of work is.
+    pub fn may_read_metrics(&self) -> Result<(), Denied> {
+        match self {
+            Principal::Anonymous => Err(Denied::Unauthenticated),
+            Principal::Client { scopes, .. } if scopes.contains(&Scope::MetricsRead) => Ok(()),
+            _ => Err(Denied::MissingScope(Scope::MetricsRead.as_str())),
+        }
+    }
+
     /// May change the catalog (procedures, org units): an admin of the province's root unit, or
     /// a client with `catalog:write`.
     pub fn may_write_catalog(&self, root_unit: Uuid) -> Result<(), Denied> {
@@ -283,6 +297,20 @@ mod tests {
         assert_eq!(staff(Role::Clerk, x).may_read_dossier(&[x], None, None), Ok(()));
         assert_eq!(staff(Role::Leader, y).may_read_dossier(&[x], None, None), Err(Denied::NoRoleInUnit));
         assert_eq!(Principal::Anonymous.may_read_dossier(&[x], None, None), Err(Denied::Unauthenticated));
+    }
+
+    #[test]
+    fn only_a_metrics_key_reads_metrics() {
+        let root = Uuid::now_v7();
+        let scraper =
+            Principal::Client { client_id: Uuid::now_v7(), scopes: vec![Scope::MetricsRead], org_unit_id: None };
+        assert_eq!(scraper.may_read_metrics(), Ok(()));
+        assert_eq!(scraper.may_read_dossier(&[root], None, None), Err(Denied::MissingScope("dossiers:read")));
+        assert_eq!(Principal::Anonymous.may_read_metrics(), Err(Denied::Unauthenticated));
+        assert_eq!(staff(Role::Admin, root).may_read_metrics(), Err(Denied::MissingScope("metrics:read")));
+        let portal =
+            Principal::Client { client_id: Uuid::now_v7(), scopes: vec![Scope::DossiersSubmit], org_unit_id: None };
+        assert_eq!(portal.may_read_metrics(), Err(Denied::MissingScope("metrics:read")));
     }
 
     #[test]

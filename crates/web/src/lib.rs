@@ -12,6 +12,7 @@ pub mod identity;
 pub mod jobs;
 pub mod portal;
 pub mod rules;
+pub mod telemetry;
 pub mod ui;
 
 use std::sync::Arc;
@@ -190,6 +191,7 @@ pub fn router(state: AppState) -> Router {
             }
         })
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(axum::middleware::from_fn(telemetry::track))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             // Route template, not the URI: paths may carry dossier codes.
             let route =

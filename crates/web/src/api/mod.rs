@@ -9,6 +9,7 @@ pub mod health;
 pub mod inbox;
 pub mod lookup;
 pub mod me;
+pub mod metrics;
 pub mod security;
 pub mod workflow;
 
@@ -121,6 +122,7 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(security::list))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .routes(routes!(metrics::metrics))
 }
 
 /// The OpenAPI document, for `/api/openapi.json` and for tests.

@@ -66,6 +66,7 @@ where
 /// turns true (leases are released then).
 pub fn spawn_all(state: &AppState, schedule: &Schedule, stop: Stop) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = state.bus.run_consumers(crate::events::consumers::standard(&state.store), stop.clone());
+    tasks.push(crate::telemetry::spawn_upkeep(stop.clone()));
     let relay = work(|s: AppState| async move {
         relay_pending(s.store.as_ref(), s.bus.as_ref(), &s.clock).await.map(|_| ()).map_err(|e| e.to_string())
     });

@@ -7,6 +7,7 @@ mod gateway;
 mod identity;
 mod identity_support;
 mod matrix;
+mod observability;
 mod pages;
 
 use std::sync::Arc;
@@ -542,6 +543,7 @@ async fn route_table_covers_every_route() {
         ("get", "/api/v1/security-events", 401),
         ("get", "/healthz", 200),
         ("get", "/readyz", 200),
+        ("get", "/metrics", 401),
     ];
     let doc = serde_json::to_value(cqs_web::api::openapi()).unwrap();
     let mut documented: Vec<(String, String)> = Vec::new();

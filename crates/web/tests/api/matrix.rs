@@ -90,6 +90,7 @@ async fn every_route_as_every_caller() {
         ("get", "/api/v1/security-events", None, [D, D, D, D, D, D, D, A, D, D]),
         ("get", "/healthz", None, everyone),
         ("get", "/readyz", None, everyone),
+        ("get", "/metrics", None, [D, D, D, D, D, D, D, D, A, D]),
         // Last: it ends the sessions it is called with.
         ("post", "/api/v1/auth/sign-out", None, everyone),
     ];
