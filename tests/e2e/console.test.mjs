@@ -1,27 +1,15 @@
-// The staff console in a real browser. Until browser sign-in lands, the officer's browser sends
-// the demo staff member's API key (the same Caller extractor serves both), which exercises the
-// pages, their forms and their accessibility exactly as a signed-in officer sees them.
-import { after, before, test } from "node:test";
+// The staff console in a real browser: officers sign in through the sign-in page (the
+// session cookie and the CSRF token every form carries), then work through the inbox and the
+// dossier page. Dossiers come in from the demo's portal client over the API.
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, scrollsSideways, seriousViolations, shot, startServer, submitWithFiles } from "./lib.mjs";
+import { demoEnvironment, scrollsSideways, seriousViolations, shot, signIn, submitWithFiles } from "./lib.mjs";
 
-let server, browser;
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = demoEnvironment();
 
 async function officer(username, width = 1280) {
-  const ctx = await browser.newContext({
-    viewport: { width, height: 900 },
-    bypassCSP: true,
-    extraHTTPHeaders: { authorization: `Bearer ${server.credentials[`Khóa của ${username}`]}` },
-  });
-  return ctx.newPage();
+  const ctx = await env.browser.newContext({ viewport: { width, height: 900 }, bypassCSP: true });
+  return signIn(ctx, env.server, "staff", username);
 }
 
 const birth = (name) => ({
@@ -42,9 +30,9 @@ async function act(page, action, fill = {}) {
 }
 
 test("an officer accepts, a specialist processes, a leader approves and the desk returns the result", async () => {
-  const { code } = await submitWithFiles(server, PORTAL, birth("Trần Thị Hạnh"), FILES);
+  const { code } = await submitWithFiles(env.server, PORTAL, birth("Trần Thị Hạnh"), FILES);
   const desk = await officer("motcua.lacson");
-  await desk.goto(server.base + "/can-bo");
+  await desk.goto(env.server.base + "/can-bo");
   assert.deepEqual(await seriousViolations(desk), [], "inbox accessibility");
   await shot(desk, "console-inbox");
   await desk.getByLabel("Mã hồ sơ hoặc tên người nộp").fill("Hạnh");
@@ -60,12 +48,12 @@ test("an officer accepts, a specialist processes, a leader approves and the desk
   assert.match(await desk.locator(".notice-success").textContent(), /Đã tiếp nhận hồ sơ/);
   await act(desk, "forward");
   const specialist = await officer("chuyenvien.lacson");
-  await specialist.goto(`${server.base}/can-bo/ho-so/${code}`);
+  await specialist.goto(`${env.server.base}/can-bo/ho-so/${code}`);
   await act(specialist, "forward", { "Ghi chú (không bắt buộc)": "Đủ điều kiện" });
   const leader = await officer("lanhdao.lacson");
-  await leader.goto(`${server.base}/can-bo/ho-so/${code}`);
+  await leader.goto(`${env.server.base}/can-bo/ho-so/${code}`);
   await act(leader, "approve");
-  await desk.goto(`${server.base}/can-bo/ho-so/${code}`);
+  await desk.goto(`${env.server.base}/can-bo/ho-so/${code}`);
   await act(desk, "record_result");
   await act(desk, "return_result");
   const text = await desk.locator("main").textContent();
@@ -74,15 +62,15 @@ test("an officer accepts, a specialist processes, a leader approves and the desk
   assert.match(text, /Trước hạn|Đúng hạn/, "the control sheet judges each step");
   await shot(desk, "console-returned");
   // The citizen's public lookup follows along.
-  const pub = await browser.newPage();
-  await pub.goto(`${server.base}/tra-cuu?ma=${code}`);
+  const pub = await env.browser.newPage();
+  await pub.goto(`${env.server.base}/tra-cuu?ma=${code}`);
   assert.match(await pub.locator("main").textContent(), /Đã trả kết quả/);
 });
 
 test("a refusal needs its reason, and a supplement round trip pauses and resumes the clock", async () => {
-  const refused = await submitWithFiles(server, PORTAL, birth("Lê Văn Từ"), FILES);
+  const refused = await submitWithFiles(env.server, PORTAL, birth("Lê Văn Từ"), FILES);
   const desk = await officer("motcua.lacson");
-  await desk.goto(`${server.base}/can-bo/ho-so/${refused.code}`);
+  await desk.goto(`${env.server.base}/can-bo/ho-so/${refused.code}`);
   await act(desk, "refuse");
   assert.equal(await desk.locator(".error-summary").count(), 1, "the missing reason is reported");
   assert.equal(await desk.evaluate(() => document.activeElement?.classList.contains("error-summary")), true);
@@ -93,22 +81,22 @@ test("a refusal needs its reason, and a supplement round trip pauses and resumes
   await desk.waitForLoadState("load");
   assert.match(await desk.locator("main").textContent(), /Không được tiếp nhận|không được tiếp nhận/);
 
-  const { code } = await submitWithFiles(server, PORTAL, birth("Phạm Thị Bổ Sung"), FILES);
-  await desk.goto(`${server.base}/can-bo/ho-so/${code}`);
+  const { code } = await submitWithFiles(env.server, PORTAL, birth("Phạm Thị Bổ Sung"), FILES);
+  await desk.goto(`${env.server.base}/can-bo/ho-so/${code}`);
   await act(desk, "accept");
   await act(desk, "forward");
   const specialist = await officer("chuyenvien.lacson");
-  await specialist.goto(`${server.base}/can-bo/ho-so/${code}`);
+  await specialist.goto(`${env.server.base}/can-bo/ho-so/${code}`);
   await act(specialist, "request_supplement", { "Lý do": "Bổ sung bản sao giấy chứng sinh có chứng thực" });
   assert.match(await specialist.locator("main").textContent(), /Đang tạm dừng tính thời hạn/);
-  await desk.goto(`${server.base}/can-bo/ho-so/${code}`);
+  await desk.goto(`${env.server.base}/can-bo/ho-so/${code}`);
   await act(desk, "supply_supplement");
   assert.match(await desk.locator(".notice-success").textContent(), /thời hạn tiếp tục/);
 });
 
 test("the console at 360 px and with the keyboard", async () => {
   const page = await officer("motcua.lacson", 360);
-  await page.goto(server.base + "/can-bo");
+  await page.goto(env.server.base + "/can-bo");
   assert.equal(await scrollsSideways(page), false, "inbox at 360 px");
   await shot(page, "console-inbox-360");
   await page.keyboard.press("/");

@@ -7,6 +7,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createRequire } from "node:module";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
 const require = createRequire(import.meta.url);
@@ -63,6 +64,23 @@ export async function startServer() {
   };
 }
 
+/**
+ * One demo server and one browser for the tests of a file: started before the first test,
+ * stopped after the last. Read `env.server` and `env.browser` inside the tests.
+ */
+export function demoEnvironment() {
+  const env = { server: null, browser: null };
+  before(async () => {
+    env.server = await startServer();
+    env.browser = await launch();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
+}
+
 export async function launch() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -94,6 +112,31 @@ export async function shot(page, name) {
 /** Whether the page scrolls sideways at its current width. */
 export async function scrollsSideways(page) {
   return page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
+}
+
+/** The demo password of a staff member (by username) or a citizen (by identity number). */
+export function passwordOf(server, kind, login) {
+  const entry = Object.entries(server.credentials).find(([name]) =>
+    kind === "staff" ? name === `Cán bộ ${login}` : name.startsWith(`Công dân ${login} `),
+  );
+  if (!entry) throw new Error(`no demo password for ${kind} ${login}`);
+  return entry[1];
+}
+
+/**
+ * Signs in through the sign-in page like a person: types the login and the password and
+ * presses the button. Returns a page of the context, now carrying the session cookie.
+ */
+export async function signIn(context, server, kind, login) {
+  const page = await context.newPage();
+  const path = kind === "staff" ? "/can-bo/dang-nhap" : "/dang-nhap";
+  await page.goto(server.base + path);
+  const label = kind === "staff" ? "Tên đăng nhập" : "Số định danh cá nhân, số điện thoại hoặc thư điện tử";
+  await page.getByLabel(label).fill(login);
+  await page.getByLabel("Mật khẩu", { exact: true }).fill(passwordOf(server, kind, login));
+  await page.getByRole("button", { name: "Đăng nhập" }).click();
+  await page.waitForURL((u) => !u.pathname.endsWith("dang-nhap"));
+  return page;
 }
 
 /** Calls the JSON API with a demo key. */

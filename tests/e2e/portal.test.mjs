@@ -1,27 +1,19 @@
 // The public portal in a real browser: search without diacritics, the procedure page, agencies,
 // the public lookup, problem pages; accessibility, keyboard use, 360 px layout and page weight.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, scrollsSideways, seriousViolations, shot, startServer, submitWithFiles } from "./lib.mjs";
+import { demoEnvironment, scrollsSideways, seriousViolations, shot, submitWithFiles } from "./lib.mjs";
 
-let server, browser;
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = demoEnvironment();
 
 async function newPage(width = 1280) {
-  const ctx = await browser.newContext({ viewport: { width, height: 900 }, locale: "vi-VN", bypassCSP: true });
+  const ctx = await env.browser.newContext({ viewport: { width, height: 900 }, locale: "vi-VN", bypassCSP: true });
   return ctx.newPage();
 }
 
 test("a citizen finds “Đăng ký kết hôn” by typing without diacritics", async () => {
   const page = await newPage();
-  await page.goto(server.base + "/");
+  await page.goto(env.server.base + "/");
   assert.deepEqual(await seriousViolations(page), [], "home page accessibility");
   await shot(page, "home");
   await page.getByLabel("Tìm thủ tục hành chính").fill("dang ky ket hon");
@@ -43,7 +35,7 @@ test("a citizen finds “Đăng ký kết hôn” by typing without diacritics",
 
 test("the procedure page says who, what papers, fees, time, where and the legal basis", async () => {
   const page = await newPage();
-  await page.goto(server.base + "/thu-tuc/1.001193");
+  await page.goto(env.server.base + "/thu-tuc/1.001193");
   assert.equal(await page.locator("h1").textContent(), "Đăng ký khai sinh");
   for (const h of ["Đối tượng thực hiện", "Thành phần hồ sơ", "Phí, lệ phí", "Nơi tiếp nhận hồ sơ", "Cách nhận kết quả", "Căn cứ pháp lý"]) {
     assert.equal(await page.getByRole("heading", { name: h }).count(), 1, h);
@@ -56,10 +48,10 @@ test("the procedure page says who, what papers, fees, time, where and the legal 
 
 test("browsing by field and by agency", async () => {
   const page = await newPage();
-  await page.goto(server.base + "/");
+  await page.goto(env.server.base + "/");
   await page.getByRole("link", { name: "Hộ tịch" }).click();
   assert.match(await page.locator(".result-count").textContent(), /lĩnh vực Hộ tịch/);
-  await page.goto(server.base + "/co-quan");
+  await page.goto(env.server.base + "/co-quan");
   assert.deepEqual(await seriousViolations(page), [], "agencies page accessibility");
   await page.getByRole("link", { name: "Sở Xây dựng" }).click();
   assert.match(await page.locator(".result-count").textContent(), /Sở Xây dựng/);
@@ -67,7 +59,7 @@ test("browsing by field and by agency", async () => {
 });
 
 test("public lookup shows status and history in plain words, and no personal data", async () => {
-  const receipt = await submitWithFiles(server, "Cổng dịch vụ công tỉnh Lạc Hồng", {
+  const receipt = await submitWithFiles(env.server, "Cổng dịch vụ công tỉnh Lạc Hồng", {
     procedure_code: "1.001193",
     receiving_unit: "000.00.31.H99",
     channel: "post",
@@ -75,7 +67,7 @@ test("public lookup shows status and history in plain words, and no personal dat
     form_data: { ho_ten_tre: "Nguyễn Bé Na", ngay_sinh: "2026-01-02", gioi_tinh: "Nữ", noi_sinh: "Trạm y tế phường Lạc Sơn", ho_ten_me: "Nguyễn Thị Tra Cứu" },
   }, ["to-khai", "giay-chung-sinh", "cccd"]);
   const page = await newPage();
-  await page.goto(server.base + "/tra-cuu");
+  await page.goto(env.server.base + "/tra-cuu");
   await page.getByLabel("Mã hồ sơ").fill("khong-phai-ma");
   await page.getByRole("button", { name: "Tra cứu" }).click();
   assert.equal(await page.locator(".error-summary").count(), 1, "a bad code gets an error summary");
@@ -96,16 +88,16 @@ test("public lookup shows status and history in plain words, and no personal dat
 
 test("problem pages are HTML in Vietnamese", async () => {
   const page = await newPage();
-  const r = await page.goto(server.base + "/khong-co-trang-nay");
+  const r = await page.goto(env.server.base + "/khong-co-trang-nay");
   assert.equal(r.status(), 404);
   assert.equal(await page.locator("h1").textContent(), "Không tìm thấy trang");
-  const api404 = await fetch(server.base + "/api/v1/khong-co");
+  const api404 = await fetch(env.server.base + "/api/v1/khong-co");
   assert.equal(api404.headers.get("content-type"), "application/problem+json", "the API keeps problem+json");
 });
 
 test("keyboard: the skip link comes first and leads to the main content", async () => {
   const page = await newPage();
-  await page.goto(server.base + "/thu-tuc");
+  await page.goto(env.server.base + "/thu-tuc");
   await page.keyboard.press("Tab");
   assert.equal(await page.evaluate(() => document.activeElement.textContent), "Bỏ qua, đến nội dung chính");
   await page.keyboard.press("Enter");
@@ -121,27 +113,27 @@ test("keyboard: the skip link comes first and leads to the main content", async 
 test("at 360 px wide no page scrolls sideways", async () => {
   const page = await newPage(360);
   for (const path of ["/", "/thu-tuc", "/thu-tuc/1.001193", "/co-quan", "/tra-cuu"]) {
-    await page.goto(server.base + path);
+    await page.goto(env.server.base + path);
     assert.equal(await scrollsSideways(page), false, path);
   }
-  await page.goto(server.base + "/thu-tuc/1.001193");
+  await page.goto(env.server.base + "/thu-tuc/1.001193");
   await shot(page, "procedure-360");
-  await page.goto(server.base + "/");
+  await page.goto(env.server.base + "/");
   await shot(page, "home-360");
 });
 
 test("page weight: under 150 KB on first load and under 30 KB after", async () => {
   for (const path of ["/", "/thu-tuc?q=dang+ky", "/thu-tuc/1.001193", "/tra-cuu"]) {
-    const ctx = await browser.newContext();
+    const ctx = await env.browser.newContext();
     const page = await ctx.newPage();
     const cdp = await ctx.newCDPSession(page);
     await cdp.send("Network.enable");
     let bytes = 0;
     cdp.on("Network.loadingFinished", (e) => { bytes += e.encodedDataLength; });
-    await page.goto(server.base + path, { waitUntil: "networkidle" });
+    await page.goto(env.server.base + path, { waitUntil: "networkidle" });
     const first = bytes;
     bytes = 0;
-    await page.goto(server.base + path, { waitUntil: "networkidle" });
+    await page.goto(env.server.base + path, { waitUntil: "networkidle" });
     const again = bytes;
     console.log(`weight ${path}: first ${(first / 1024).toFixed(1)} KB, again ${(again / 1024).toFixed(1)} KB`);
     assert.ok(first < 150 * 1024, `${path} first load ${first} bytes`);

@@ -3,6 +3,7 @@
 //! server-rendered pages of the citizen portal and the staff console. Handlers parse input into domain types, ask
 //! the domain to decide, and hand the result to the store in one call.
 
+pub mod account;
 pub mod api;
 pub mod auth;
 pub mod console;
@@ -160,7 +161,10 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let timeout = state.limits.request_timeout;
     let pages = ui::security_headers(
-        portal::router().merge(console::router()).route("/static/{*path}", axum::routing::get(ui::assets::serve)),
+        portal::router()
+            .merge(console::router())
+            .merge(account::router())
+            .route("/static/{*path}", axum::routing::get(ui::assets::serve)),
     )
     .with_state(state.clone());
     let csrf = axum::middleware::from_fn_with_state(state.clone(), auth::csrf::guard);

@@ -32,6 +32,8 @@ use crate::error::ApiError;
 pub struct SessionInfo {
     pub id: Uuid,
     pub account: AccountRef,
+    /// The account's name as pages greet it (read with the account on every request anyway).
+    pub display_name: String,
     /// Put this in forms (`csrf_token` field) or the `X-CSRF-Token` header of unsafe requests.
     pub csrf_token: String,
     pub created_at: DateTime<Utc>,
@@ -119,21 +121,23 @@ async fn from_session(state: &AppState, token: &str) -> Result<Option<Caller>, A
         }
         _ => return Ok(None),
     }
-    let principal = match s.account.kind {
+    let (principal, display_name) = match s.account.kind {
         AccountKind::Staff => match state.store.user_by_id(s.account.id).await? {
-            Some(u) if !u.disabled => Principal::Staff { user_id: u.id, grants: u.grants },
+            Some(u) if !u.disabled => (Principal::Staff { user_id: u.id, grants: u.grants }, u.full_name),
             _ => return Ok(None),
         },
         AccountKind::Citizen => match state.store.citizen_by_id(s.account.id).await? {
-            Some(c) if !c.disabled => {
-                Principal::Citizen { account_id: c.id, identity_number: c.identity_number, organizations: Vec::new() }
-            }
+            Some(c) if !c.disabled => (
+                Principal::Citizen { account_id: c.id, identity_number: c.identity_number, organizations: Vec::new() },
+                c.full_name,
+            ),
             _ => return Ok(None),
         },
     };
     let info = SessionInfo {
         id: s.id,
         account: s.account,
+        display_name,
         csrf_token: session::csrf_token(token),
         created_at: s.created_at,
         expires_at: s.expires_at,

@@ -157,7 +157,7 @@ pub async fn page(
     Path(code): Path<String>,
     Query(q): Query<Done>,
 ) -> PageResult<Response> {
-    super::require_staff(&caller)?;
+    super::require_staff(&caller, &format!("/can-bo/ho-so/{code}"))?;
     let done = q.xong.as_deref().map(done_message);
     build(&state, &caller, &code, FormErrors::default(), None, done).await.map(|p| render(StatusCode::OK, &p))
 }
@@ -313,7 +313,7 @@ async fn build(
         .map(|a| form_of(a, &spec.return_channels))
         .collect();
     Ok(DossierPage {
-        chrome: Chrome::console(format!("Hồ sơ {}", d.code), "inbox"),
+        chrome: Chrome::console(format!("Hồ sơ {}", d.code), "inbox").for_caller(caller),
         code: d.code.to_string(),
         version: d.version,
         procedure: spec.name.clone(),
@@ -445,7 +445,7 @@ pub async fn act(
     Path(code): Path<String>,
     req: axum::extract::Request,
 ) -> PageResult<Response> {
-    super::require_staff(&caller)?;
+    super::require_staff(&caller, &format!("/can-bo/ho-so/{code}"))?;
     let ctx = load(&state, &caller, &code).await?;
     let p: ActionPost = crate::ui::read_form(req, &state).await?;
     let failed = |errors: FormErrors| (Some(p.action.clone()), errors);
@@ -482,7 +482,7 @@ pub async fn file(
     caller: Caller,
     Path((code, id)): Path<(String, Uuid)>,
 ) -> PageResult<Response> {
-    super::require_staff(&caller)?;
+    super::require_staff(&caller, &format!("/can-bo/ho-so/{code}"))?;
     let mut res = crate::api::dossiers::download_attachment(State(state), caller, ApiPath((code, id)))
         .await
         .map_err(PageError::from)?;

@@ -72,7 +72,7 @@ pub struct Inbox {
 }
 
 pub async fn inbox(State(state): State<AppState>, caller: Caller, Query(f): Query<Filters>) -> PageResult<Inbox> {
-    super::require_staff(&caller)?;
+    super::require_staff(&caller, "/can-bo")?;
     let Principal::Staff { grants, .. } = &caller.0 else { unreachable!("checked above") };
     let all_units = state.store.org_units().await?;
     let mut my_units: Vec<&cqs_domain::org::OrgUnit> =
@@ -139,7 +139,7 @@ pub async fn inbox(State(state): State<AppState>, caller: Caller, Query(f): Quer
         }
     }
     Ok(Inbox {
-        chrome: Chrome::console("Hồ sơ cần xử lý", "inbox"),
+        chrome: Chrome::console("Hồ sơ cần xử lý", "inbox").for_caller(&caller),
         units: my_units
             .iter()
             .map(|u| Opt {

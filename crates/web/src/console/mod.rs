@@ -22,14 +22,12 @@ pub fn router() -> Router<AppState> {
         .route("/can-bo/ho-so/{code}/tep/{id}", get(dossier::file))
 }
 
-/// Staff only: anyone else is told to sign in (anonymous) or that the console is not theirs.
-pub fn require_staff(caller: &Caller) -> Result<(), PageError> {
+/// Staff only: anyone else is sent to the staff sign-in page (anonymous), which brings them
+/// back to `back`, or told that the console is not theirs.
+pub fn require_staff(caller: &Caller, back: &str) -> Result<(), PageError> {
     match &caller.0 {
         Principal::Staff { .. } => Ok(()),
-        Principal::Anonymous => {
-            Err(PageError::new(axum::http::StatusCode::UNAUTHORIZED, "Cán bộ cần đăng nhập để dùng hệ thống một cửa")
-                .detail("Đăng nhập bằng tài khoản cán bộ được cấp, rồi mở lại trang này."))
-        }
+        Principal::Anonymous => Err(PageError::sign_in("/can-bo/dang-nhap", back)),
         _ => Err(PageError::new(axum::http::StatusCode::FORBIDDEN, "Trang này chỉ dành cho cán bộ")
             .detail("Người dân theo dõi hồ sơ tại mục Hồ sơ của tôi trên Cổng Dịch vụ công.")),
     }

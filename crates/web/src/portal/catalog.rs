@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::encode;
 use crate::AppState;
 use crate::api::catalog::{CatalogFilter, handled_by, in_force_today};
+use crate::auth::Caller;
 use crate::ui::{Chrome, PageError, PageResult, fmt};
 
 /// One procedure in a list.
@@ -70,7 +71,7 @@ pub struct Home {
 }
 
 /// `GET /`.
-pub async fn home(State(state): State<AppState>) -> PageResult<Home> {
+pub async fn home(State(state): State<AppState>, caller: Caller) -> PageResult<Home> {
     let versions = in_force_today(&state).await?;
     let names = field_names(&state).await?;
     let usage = state.usage.get(&state).await?;
@@ -99,7 +100,13 @@ pub async fn home(State(state): State<AppState>) -> PageResult<Home> {
         })
         .collect();
     fields.sort_by_cached_key(|f| cqs_domain::text::fold(&f.name));
-    Ok(Home { chrome: Chrome::portal("Trang chủ", "home"), most_used, full_online, fields, total: versions.len() })
+    Ok(Home {
+        chrome: Chrome::portal("Trang chủ", "home").for_caller(&caller),
+        most_used,
+        full_online,
+        fields,
+        total: versions.len(),
+    })
 }
 
 /// Query of the search page. Every parameter is optional text, read leniently: a link with a
@@ -143,7 +150,11 @@ pub struct Search {
 const PER_PAGE: usize = 20;
 
 /// `GET /thu-tuc?q=&linh-vuc=&co-quan=&truc-tuyen=&trang=`.
-pub async fn search(State(state): State<AppState>, Query(p): Query<SearchParams>) -> PageResult<Search> {
+pub async fn search(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<SearchParams>,
+) -> PageResult<Search> {
     let today = local_date(state.clock.now());
     let q = p.q.as_deref().map(cqs_domain::text::nfc).unwrap_or_default();
     let field = p.field.filter(|f| !f.is_empty());
@@ -193,7 +204,7 @@ pub async fn search(State(state): State<AppState>, Query(p): Query<SearchParams>
         format!("Kết quả tìm “{q}”")
     };
     Ok(Search {
-        chrome: Chrome::portal(title, "search"),
+        chrome: Chrome::portal(title, "search").for_caller(&caller),
         fields: all_fields
             .iter()
             .map(|f| Choice { value: f.code.clone(), label: f.name.clone(), selected: field.as_ref() == Some(&f.code) })
@@ -272,7 +283,11 @@ pub struct ProcedurePage {
 }
 
 /// `GET /thu-tuc/{code}`: the version in force today.
-pub async fn procedure(State(state): State<AppState>, Path(code): Path<String>) -> PageResult<ProcedurePage> {
+pub async fn procedure(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+) -> PageResult<ProcedurePage> {
     let code = cqs_domain::ids::ProcedureCode::parse(&code).map_err(|_| PageError::not_found())?;
     let today = local_date(state.clock.now());
     let versions = state.store.procedure_versions(code.as_str()).await?;
@@ -282,7 +297,7 @@ pub async fn procedure(State(state): State<AppState>, Path(code): Path<String>) 
     let units = state.store.org_units().await?;
     let unit_name = |c: &cqs_domain::ids::AgencyCode| units.iter().find(|u| &u.code == c).map(|u| u.name.clone());
     Ok(ProcedurePage {
-        chrome: Chrome::portal(s.name.clone(), "search"),
+        chrome: Chrome::portal(s.name.clone(), "search").for_caller(&caller),
         code: s.code.to_string(),
         name: s.name.clone(),
         field: names.get(&s.field).cloned().unwrap_or_else(|| s.field.clone()),
@@ -346,7 +361,7 @@ pub struct Agencies {
 }
 
 /// `GET /co-quan`: units that receive dossiers today, grouped by kind.
-pub async fn agencies(State(state): State<AppState>) -> PageResult<Agencies> {
+pub async fn agencies(State(state): State<AppState>, caller: Caller) -> PageResult<Agencies> {
     let today = local_date(state.clock.now());
     let versions = in_force_today(&state).await?;
     let mut units: Vec<OrgUnit> = state.store.org_units().await?.into_iter().filter(|u| u.is_valid_on(today)).collect();
@@ -369,5 +384,7 @@ pub async fn agencies(State(state): State<AppState>) -> PageResult<Agencies> {
             procedures: n,
         });
     }
-    Ok(Agencies { chrome: Chrome::portal("Cơ quan giải quyết thủ tục", "agencies"), groups })
+    Ok(Agencies {
+        chrome: Chrome::portal("Cơ quan giải quyết thủ tục", "agencies").for_caller(&caller), groups
+    })
 }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::api::lookup::public_dossier;
+use crate::auth::Caller;
 use crate::ui::{Chrome, FormErrors, PageResult, fmt, render};
 
 #[derive(Debug, Deserialize)]
@@ -44,10 +45,14 @@ pub struct Lookup {
 }
 
 /// `GET /tra-cuu?ma=<mã hồ sơ>`.
-pub async fn lookup(State(state): State<AppState>, Query(p): Query<LookupParams>) -> PageResult<Response> {
+pub async fn lookup(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<LookupParams>,
+) -> PageResult<Response> {
     let code = p.ma.as_deref().map(str::trim).unwrap_or_default().to_uppercase();
     let mut page = Lookup {
-        chrome: Chrome::portal("Tra cứu hồ sơ", "lookup"),
+        chrome: Chrome::portal("Tra cứu hồ sơ", "lookup").for_caller(&caller),
         code: code.clone(),
         errors: FormErrors::default(),
         found: None,

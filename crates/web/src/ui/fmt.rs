@@ -14,6 +14,11 @@ pub fn datetime(at: DateTime<Utc>) -> String {
     at.with_timezone(&Ho_Chi_Minh).format("%H:%M %d/%m/%Y").to_string()
 }
 
+/// `08:30`, the local time of an instant.
+pub fn time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Ho_Chi_Minh).format("%H:%M").to_string()
+}
+
 /// `2026-11-23T08:30:00+07:00`, for the `datetime` attribute of `<time>`.
 pub fn iso(at: DateTime<Utc>) -> String {
     at.with_timezone(&Ho_Chi_Minh).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
@@ -48,6 +53,18 @@ pub fn size(bytes: i64) -> String {
     }
 }
 
+/// A phone number kept as E.164 written as people in Vietnam write it: `+84912345678` →
+/// `0912 345 678`; other countries keep the international form.
+pub fn phone(e164: &str) -> String {
+    match e164.strip_prefix("+84") {
+        Some(rest) if rest.len() == 9 && rest.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("0{} {} {}", &rest[..3], &rest[3..6], &rest[6..])
+        }
+        Some(rest) => format!("0{rest}"),
+        None => e164.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +84,8 @@ mod tests {
         assert_eq!(fee(0), "Miễn phí");
         assert_eq!(size(860_000), "840 KB");
         assert_eq!(size(2_500_000), "2,4 MB");
+        assert_eq!(phone("+84912345678"), "0912 345 678");
+        assert_eq!(phone("+842438123456"), "02438123456");
+        assert_eq!(phone("+14155550100"), "+14155550100");
     }
 }

@@ -12,6 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use cqs_domain::form::FieldError;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::auth::Caller;
 use crate::error::ApiError;
 
 /// Which half of the site a page belongs to; the header and navigation differ.
@@ -28,9 +29,12 @@ pub struct Chrome {
     /// Key of the navigation entry to mark as current.
     pub current: &'static str,
     pub assets: &'static assets::AssetUrls,
-    /// Display name of the signed-in person, if any.
+    /// Display name of the signed-in person, if they signed in with a session.
     pub viewer: Option<String>,
-    /// Token every form posts back (empty until sessions exist).
+    /// Whether the viewer is a citizen (the portal shows "Hồ sơ của tôi" and the account links).
+    pub citizen: bool,
+    /// The session's CSRF token, which every form posts back and htmx sends as a header
+    /// (empty without a session: the guard then asks for none).
     pub csrf: String,
 }
 
@@ -42,12 +46,28 @@ impl Chrome {
             current,
             assets: assets::urls(),
             viewer: None,
+            citizen: false,
             csrf: String::new(),
         }
     }
 
     pub fn console(title: impl Into<String>, current: &'static str) -> Self {
         Self { area: Area::Console, ..Self::portal(title, current) }
+    }
+
+    /// The layout for this caller: who is signed in and the token their forms carry.
+    pub fn for_caller(mut self, caller: &Caller) -> Self {
+        if let Some(s) = caller.session() {
+            self.viewer = Some(s.display_name.clone());
+            self.csrf = s.csrf_token.clone();
+            self.citizen = s.account.kind == cqs_domain::identity::AccountKind::Citizen;
+        }
+        self
+    }
+
+    /// The `hx-headers` value that makes htmx requests carry the CSRF token.
+    pub fn htmx_headers(&self) -> String {
+        serde_json::json!({ "X-CSRF-Token": self.csrf }).to_string()
     }
 
     pub fn is_console(&self) -> bool {
@@ -94,6 +114,9 @@ pub struct PageError {
     pub status: StatusCode,
     pub title: String,
     pub detail: Option<String>,
+    /// Instead of a problem page, send the browser here (303): a page that needs sign-in
+    /// sends an anonymous visitor to the sign-in page, which brings them back.
+    pub redirect: Option<String>,
 }
 
 #[derive(Template)]
@@ -107,7 +130,13 @@ struct ProblemPage<'a> {
 
 impl PageError {
     pub fn new(status: StatusCode, title: impl Into<String>) -> Self {
-        Self { status, title: title.into(), detail: None }
+        Self { status, title: title.into(), detail: None, redirect: None }
+    }
+    /// Sends the visitor to `sign_in_page` and, once signed in, back to `back_to`.
+    pub fn sign_in(sign_in_page: &str, back_to: &str) -> Self {
+        let mut e = Self::new(StatusCode::SEE_OTHER, "Cần đăng nhập");
+        e.redirect = Some(format!("{sign_in_page}?tiep={}", crate::portal::encode(back_to)));
+        e
     }
     pub fn detail(mut self, d: impl Into<String>) -> Self {
         self.detail = Some(d.into());
@@ -140,7 +169,7 @@ impl From<ApiError> for PageError {
                 p.status = s;
                 p
             }
-            s => Self { status: s, title: e.title, detail: e.detail },
+            s => Self { status: s, title: e.title, detail: e.detail, redirect: None },
         }
     }
 }
@@ -153,6 +182,9 @@ impl From<cqs_store::StoreError> for PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
+        if let Some(to) = &self.redirect {
+            return axum::response::Redirect::to(to).into_response();
+        }
         let mut chrome = Chrome::portal(self.title.clone(), "");
         chrome.title = self.title.clone();
         let page =

@@ -1,5 +1,6 @@
 //! In-process API tests: the real router on a real SQLite store in a temporary directory.
 
+mod account_pages;
 mod deadlines;
 mod events;
 mod exchange;

@@ -161,15 +161,17 @@ async fn console_is_for_staff_and_each_officer_sees_only_their_units() {
     let r = app.post_json("/api/v1/dossiers", Some(&app.portal), &submission("000.00.31.H99", "online"), None).await;
     let code = r.json()["code"].as_str().unwrap().to_owned();
     let anon = app.get("/can-bo", None).await;
-    assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
-    assert!(anon.text().contains("Cán bộ cần đăng nhập"));
+    assert_eq!(anon.status, StatusCode::SEE_OTHER, "anonymous officers are sent to sign in");
+    assert_eq!(anon.header(header::LOCATION), "/can-bo/dang-nhap?tiep=%2Fcan-bo");
     assert_eq!(app.get("/can-bo", Some(&app.portal)).await.status, StatusCode::FORBIDDEN);
     let inbox = app.get("/can-bo", Some(&app.desk_x)).await;
     assert_eq!(inbox.status, StatusCode::OK);
     assert!(inbox.text().contains(&code), "the desk of the receiving unit sees it");
     assert!(!app.get("/can-bo", Some(&app.desk_y)).await.text().contains(&code), "another unit's desk does not");
     let path = format!("/can-bo/ho-so/{code}");
-    assert_eq!(app.get(&path, None).await.status, StatusCode::UNAUTHORIZED);
+    let anon = app.get(&path, None).await;
+    assert_eq!(anon.status, StatusCode::SEE_OTHER);
+    assert_eq!(anon.header(header::LOCATION), format!("/can-bo/dang-nhap?tiep={}", cqs_web::portal::encode(&path)));
     assert_eq!(app.get(&path, Some(&app.desk_y)).await.status, StatusCode::FORBIDDEN);
     assert_eq!(app.get(&path, Some(&app.portal)).await.status, StatusCode::FORBIDDEN);
     assert_eq!(app.get("/can-bo/ho-so/khong-phai-ma", Some(&app.desk_x)).await.status, StatusCode::NOT_FOUND);
@@ -184,7 +186,7 @@ async fn console_is_for_staff_and_each_officer_sees_only_their_units() {
     assert_eq!(app.act_form(&code, &app.desk_y, "accept", &[]).await.status, StatusCode::FORBIDDEN);
     assert_eq!(
         app.post_form(&format!("{path}/thao-tac"), None, &[("action", "accept")]).await.status,
-        StatusCode::UNAUTHORIZED
+        StatusCode::SEE_OTHER
     );
 }
 
