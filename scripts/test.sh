@@ -66,6 +66,21 @@ ensure_nats() {
   export CQS_TEST_NATS_URL=${CQS_TEST_NATS_URL:-nats://127.0.0.1:4222}
 }
 
+# Python's aiosmtpd (from PyPI): the real SMTP server the e-mail tests send through
+# (tests/smtp/capture.py).
+ensure_smtp_server() {
+  if ! command -v python3 >/dev/null 2>&1; then
+    log "installing Python"
+    apt_install python3 python3-pip
+  fi
+  if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+    log "installing aiosmtpd"
+    python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+    python3 -m pip install --quiet --disable-pip-version-check aiosmtpd 2>/dev/null ||
+      python3 -m pip install --quiet --disable-pip-version-check --break-system-packages aiosmtpd
+  fi
+}
+
 # Databases made by this run carry its tag, so a run drops only its own.
 CQS_TEST_RUN=$(printf %s "${CQS_TEST_RUN:-r$(date +%s)$$}" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9_' | cut -c1-24)
 export CQS_TEST_RUN
@@ -88,6 +103,7 @@ ensure_browser() {
 ensure_postgres
 ensure_document_tools
 ensure_nats
+ensure_smtp_server
 trap drop_test_databases EXIT
 
 if ! cargo nextest --version >/dev/null 2>&1; then

@@ -3,7 +3,7 @@
 // the error summary, which takes the focus and links to the field.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { demoEnvironment, passwordOf, seriousViolations, shot } from "./lib.mjs";
+import { demoEnvironment, passwordOf, seriousViolations, shot, signIn } from "./lib.mjs";
 
 const env = demoEnvironment();
 
@@ -48,4 +48,35 @@ test("a wrong password is reported in the summary, which links to the field", as
   await page.waitForURL(/\/can-bo(#.*)?$/);
   assert.match(await page.locator(".viewer").textContent(), /Nguyễn Thị Hoa/);
   await ctx.close();
+});
+
+test("a leader sets up two-step sign-in at the first sign-in, then signs in with a code", async () => {
+  const ctx = await env.browser.newContext({ bypassCSP: true });
+  const page = await ctx.newPage();
+  await page.goto(env.server.base + "/can-bo/dang-nhap");
+  await page.getByLabel("Tên đăng nhập").fill("lanhdao.lacson");
+  await page.getByLabel("Mật khẩu").fill(passwordOf(env.server, "staff", "lanhdao.lacson"));
+  await page.getByRole("button", { name: "Đăng nhập" }).click();
+  await page.waitForURL(/\/can-bo\/dang-nhap\/buoc-hai/);
+  assert.equal(await page.locator("img.qr").count(), 1, "the QR code to scan");
+  assert.deepEqual(await seriousViolations(page), [], "enrolment page accessibility");
+  await shot(page, "mfa-enrolment");
+  // A wrong code is reported beside the field.
+  await page.getByLabel("Mã từ ứng dụng xác thực").fill("000000");
+  await page.getByRole("button", { name: "Xác nhận và đăng nhập" }).click();
+  await page.locator(".error-summary").waitFor();
+  await ctx.close();
+  // The page helper scans the QR secret, gives the first code and keeps the recovery codes.
+  const again = await env.browser.newContext({ bypassCSP: true });
+  const signedIn = await signIn(again, env.server, "staff", "lanhdao.lacson");
+  assert.match(await signedIn.locator(".viewer").textContent(), /./);
+  await signedIn.goto(env.server.base + "/tai-khoan/xac-thuc-hai-buoc");
+  assert.match(await signedIn.locator("main").textContent(), /Đang bật/);
+  assert.deepEqual(await seriousViolations(signedIn), [], "two-step settings accessibility");
+  await again.close();
+  // The next sign-in asks for a code (or, within the same 30 seconds, takes a recovery code).
+  const third = await env.browser.newContext({ bypassCSP: true });
+  const p3 = await signIn(third, env.server, "staff", "lanhdao.lacson");
+  assert.match(p3.url(), /\/can-bo/);
+  await third.close();
 });

@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { createRequire } from "node:module";
 import { after, before } from "node:test";
 import { chromium } from "playwright-core";
+import { Secret, TOTP } from "otpauth";
 
 const require = createRequire(import.meta.url);
 export const ROOT = resolve(import.meta.dirname, "../..");
@@ -124,8 +125,40 @@ export function passwordOf(server, kind, login) {
 }
 
 /**
+ * The authenticator app of each staff member who enrolled during the tests: the secret it was
+ * given, the last 30-second step a code was used in (each step is accepted once), and the
+ * recovery codes, used when a second sign-in comes within the same step.
+ */
+function authenticator(server, login) {
+  server.mfa ??= {};
+  return server.mfa[login];
+}
+
+function remember(server, login, secret) {
+  server.mfa ??= {};
+  server.mfa[login] = { secret: secret.replace(/\s+/g, ""), lastStep: -1, recovery: [] };
+}
+
+/** The next code the officer's app gives: a fresh TOTP, or a recovery code within a used step. */
+export function nextCode(server, login) {
+  const app = authenticator(server, login);
+  if (!app) throw new Error(`${login} has no authenticator`);
+  const step = Math.floor(Date.now() / 30000);
+  if (step > app.lastStep) {
+    app.lastStep = step;
+    const totp = new TOTP({ secret: Secret.fromBase32(app.secret), algorithm: "SHA1", digits: 6, period: 30 });
+    return totp.generate();
+  }
+  const code = app.recovery.shift();
+  if (!code) throw new Error(`${login} has used every recovery code`);
+  return code;
+}
+
+/**
  * Signs in through the sign-in page like a person: types the login and the password and
- * presses the button. Returns a page of the context, now carrying the session cookie.
+ * presses the button; staff whose role requires a second step set up the authenticator on
+ * first sign-in and type its code afterwards. Returns a page of the context, now carrying the
+ * session cookie.
  */
 export async function signIn(context, server, kind, login) {
   const page = await context.newPage();
@@ -136,7 +169,52 @@ export async function signIn(context, server, kind, login) {
   await page.getByLabel("Mật khẩu", { exact: true }).fill(passwordOf(server, kind, login));
   await page.getByRole("button", { name: "Đăng nhập" }).click();
   await page.waitForURL((u) => !u.pathname.endsWith("dang-nhap"));
+  if (new URL(page.url()).pathname.endsWith("/buoc-hai")) await secondStep(page, server, login);
   return page;
+}
+
+async function secondStep(page, server, login) {
+  if ((await page.locator("#secret").count()) > 0) {
+    remember(server, login, await page.locator("#secret").textContent());
+    await page.getByLabel("Mã từ ứng dụng xác thực").fill(nextCode(server, login));
+    await page.getByRole("button", { name: "Xác nhận và đăng nhập" }).click();
+    await page.locator(".recovery-codes").waitFor();
+    authenticator(server, login).recovery = await page.locator(".recovery-codes .code").allTextContents();
+    await page.getByRole("link", { name: "Tôi đã cất giữ mã, tiếp tục" }).click();
+  } else {
+    await page.getByLabel("Mã xác thực hoặc mã dự phòng").fill(nextCode(server, login));
+    await page.getByRole("button", { name: "Đăng nhập" }).click();
+  }
+  await page.waitForURL((u) => !u.pathname.includes("dang-nhap"));
+}
+
+/**
+ * Signs a staff member in through the JSON API from inside `page` (so the cookie lands in its
+ * browser), giving the second step when asked. Returns the final { status, body }.
+ */
+export async function apiSignIn(page, server, login) {
+  const call = (path, body) =>
+    page.evaluate(
+      async ([path, body]) => {
+        const r = await fetch(path, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: body === null ? undefined : JSON.stringify(body),
+        });
+        return { status: r.status, body: await r.json() };
+      },
+      [path, body],
+    );
+  const first = await call("/api/v1/auth/sign-in", { kind: "staff", login, password: passwordOf(server, "staff", login) });
+  if (first.status !== 202) return first;
+  if (first.body.next === "mfa_enrolment") {
+    const e = await call("/api/v1/auth/mfa/enrolment", null);
+    if (e.status !== 200) return e;
+    remember(server, login, e.body.secret);
+  }
+  const done = await call("/api/v1/auth/mfa", { code: nextCode(server, login) });
+  if (done.body.recovery_codes) authenticator(server, login).recovery = done.body.recovery_codes;
+  return done;
 }
 
 /** Calls the JSON API with a demo key. */

@@ -49,6 +49,23 @@ pub struct Config {
     /// The data-sharing gateway (LGSP): instance, body limits, tokens.
     pub exchange: cqs_exchange::Config,
     pub auth: AuthSettings,
+    pub notify: NotifySettings,
+}
+
+/// Where notices to people go (`[notify]`): one-time codes by e-mail through SMTP; without an
+/// SMTP server (and for phone numbers, until an SMS gateway is configured) only to the log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySettings {
+    /// `smtp://host:25`, `smtp://user:password@host:587?tls=required` (STARTTLS) or
+    /// `smtps://user:password@host:465`; empty: notices are only logged.
+    pub smtp_url: String,
+    /// The sender, e.g. `Cổng Dịch vụ công <no-reply@dichvucong.example.vn>`.
+    pub from: String,
+    pub smtp_timeout_secs: u64,
+    /// Write the text of logged notices (and so the codes in them) to the log. Never in
+    /// production; `cqs demo` turns it on so the demo's codes can be read from the terminal.
+    pub log_text: bool,
 }
 
 /// Sign-in and sessions (`[auth]`).
@@ -72,6 +89,20 @@ pub struct AuthSettings {
     pub lockout_minutes: i64,
     /// Read the client address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// Staff holding any of these roles must sign in with a second step (an authenticator
+    /// app); the others may turn it on. Role names: desk_officer, specialist, leader, clerk, admin.
+    pub mfa_required_roles: Vec<String>,
+    /// The name authenticator apps show beside the account.
+    pub mfa_issuer: String,
+    /// File holding the key that seals authenticator secrets (created if missing; give every
+    /// node of a cluster the same file). Empty: `<data_dir>/mfa.key`.
+    pub mfa_key_file: String,
+    /// How long a code sent to verify an e-mail or phone, or to reset a password, stays valid.
+    pub code_minutes: i64,
+    /// Wrong tries a sent code survives.
+    pub code_attempts: u32,
+    /// Most codes of one kind sent to one account within an hour (at least a minute apart).
+    pub codes_per_hour: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -110,6 +141,12 @@ impl Default for Config {
                 request_timeout_secs: l.request_timeout.as_secs(),
             },
             exchange: cqs_exchange::Config::default(),
+            notify: NotifySettings {
+                smtp_url: String::new(),
+                from: "Cổng Dịch vụ công <no-reply@localhost>".into(),
+                smtp_timeout_secs: 15,
+                log_text: false,
+            },
             auth: {
                 let a = cqs_web::auth::AuthConfig::default();
                 AuthSettings {
@@ -122,6 +159,12 @@ impl Default for Config {
                     max_failed_sign_ins_per_address: a.lockout.address_failures,
                     lockout_minutes: a.lockout.window.num_minutes(),
                     trust_forwarded_for: a.trust_forwarded_for,
+                    mfa_required_roles: a.mfa.required_roles.iter().map(|r| r.as_str().to_owned()).collect(),
+                    mfa_issuer: a.mfa_issuer,
+                    mfa_key_file: String::new(),
+                    code_minutes: a.codes.ttl.num_minutes(),
+                    code_attempts: a.codes.max_attempts,
+                    codes_per_hour: a.codes.max_per_hour,
                 }
             },
         }
@@ -129,7 +172,7 @@ impl Default for Config {
 }
 
 /// Top-level settings keys, the only `CQS_*` variables read as configuration.
-const SETTINGS: [&str; 17] = [
+const SETTINGS: [&str; 18] = [
     "listen",
     "data_dir",
     "database_url",
@@ -147,6 +190,7 @@ const SETTINGS: [&str; 17] = [
     "limits",
     "exchange",
     "auth",
+    "notify",
 ];
 
 /// Whether an environment key (after `CQS_`) names a setting or a nested setting.
@@ -154,7 +198,7 @@ fn is_setting(key: &str) -> bool {
     SETTINGS.iter().any(|s| {
         key.get(..s.len()).is_some_and(|head| head.eq_ignore_ascii_case(s))
             && matches!(key.as_bytes().get(s.len()), None | Some(b'.' | b'_'))
-            && (key.len() == s.len() || matches!(*s, "limits" | "exchange" | "auth"))
+            && (key.len() == s.len() || matches!(*s, "limits" | "exchange" | "auth" | "notify"))
     })
 }
 
@@ -201,6 +245,20 @@ impl Config {
             "auth.session_idle_minutes, session_absolute_hours, lockout_minutes và max_failed_sign_ins phải lớn hơn 0"
         );
         anyhow::ensure!((8..=64).contains(&cfg.auth.password_min_chars), "auth.password_min_chars phải từ 8 đến 64");
+        anyhow::ensure!(
+            (1..=60).contains(&cfg.auth.code_minutes) && cfg.auth.code_attempts >= 1 && cfg.auth.codes_per_hour >= 1,
+            "auth.code_minutes phải từ 1 đến 60; code_attempts và codes_per_hour phải lớn hơn 0"
+        );
+        for r in &cfg.auth.mfa_required_roles {
+            anyhow::ensure!(
+                cqs_domain::auth::Role::parse(r).is_some(),
+                "auth.mfa_required_roles: vai trò {r} không hợp lệ (desk_officer, specialist, leader, clerk, admin)"
+            );
+        }
+        anyhow::ensure!(
+            !cfg.auth.mfa_issuer.trim().is_empty() && !cfg.auth.mfa_issuer.contains(':'),
+            "auth.mfa_issuer không được để trống hay chứa dấu ':'"
+        );
         anyhow::ensure!(
             cfg.otlp_endpoint.is_empty()
                 || cfg.otlp_endpoint.starts_with("http://")
@@ -254,7 +312,45 @@ impl Config {
                 lock: chrono::Duration::minutes(self.auth.lockout_minutes),
             },
             trust_forwarded_for: self.auth.trust_forwarded_for,
+            mfa: cqs_domain::identity::MfaPolicy {
+                required_roles: self
+                    .auth
+                    .mfa_required_roles
+                    .iter()
+                    .filter_map(|r| cqs_domain::auth::Role::parse(r))
+                    .collect(),
+            },
+            mfa_issuer: self.auth.mfa_issuer.clone(),
+            // The node's key is read from `mfa_key_path` when the server starts (`server::app_state`).
+            mfa_key: d.mfa_key,
+            codes: cqs_domain::identity::CodePolicy {
+                ttl: chrono::Duration::minutes(self.auth.code_minutes),
+                max_attempts: self.auth.code_attempts,
+                max_per_hour: self.auth.codes_per_hour,
+                ..d.codes
+            },
         }
+    }
+
+    /// Where the key sealing authenticator secrets is kept.
+    pub fn mfa_key_path(&self) -> PathBuf {
+        if self.auth.mfa_key_file.is_empty() {
+            self.data_dir.join("mfa.key")
+        } else {
+            PathBuf::from(&self.auth.mfa_key_file)
+        }
+    }
+
+    /// The notifier the `[notify]` settings name.
+    pub fn notifier(&self) -> anyhow::Result<std::sync::Arc<dyn cqs_web::notify::Notifier>> {
+        use cqs_web::notify::{Channels, LogNotifier, smtp::SmtpNotifier};
+        let log = std::sync::Arc::new(LogNotifier { reveal: self.notify.log_text });
+        if self.notify.smtp_url.is_empty() {
+            return Ok(log);
+        }
+        let timeout = std::time::Duration::from_secs(self.notify.smtp_timeout_secs.max(1));
+        let smtp = SmtpNotifier::new(&self.notify.smtp_url, &self.notify.from, timeout)?;
+        Ok(std::sync::Arc::new(Channels { email: std::sync::Arc::new(smtp), sms: log }))
     }
 
     pub fn limits(&self) -> cqs_web::Limits {

@@ -136,6 +136,9 @@ enum UserCommand {
     /// Set a staff member's sign-in password, read from standard input (one line); ends every
     /// session they have open.
     Password { username: String },
+    /// Remove a staff member's authenticator app (a lost phone) and end their sessions; at the
+    /// next sign-in they set one up again if their roles require it.
+    MfaReset { username: String },
 }
 
 #[derive(Args)]
@@ -225,7 +228,10 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
                 );
             }
             if !no_serve {
-                cqs::server::serve(&cfg, store, files).await?;
+                // The demo has no mail server: its codes are read from the terminal.
+                let mut demo = cfg.clone();
+                demo.notify.log_text = true;
+                cqs::server::serve(&demo, store, files).await?;
             }
         }
         Command::Import(ImportCommand::Template { file }) => {
@@ -283,6 +289,17 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
                 .await
                 .map_err(|e| anyhow::anyhow!("không đặt được mật khẩu: {e}"))?;
             println!("Đã đặt mật khẩu cho {username}; các phiên đăng nhập cũ đã kết thúc.");
+        }
+        Command::User(UserCommand::MfaReset { username }) => {
+            let user = store
+                .user_by_username(&username)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("không có tài khoản cán bộ {username}"))?;
+            if cqs_web::identity::mfa::reset(store.as_ref(), user.id, chrono::Utc::now()).await? {
+                println!("Đã xóa ứng dụng xác thực của {username}; các phiên đăng nhập đã kết thúc.");
+            } else {
+                println!("{username} chưa bật xác thực hai bước; các phiên đăng nhập đã kết thúc.");
+            }
         }
         Command::Apikey(ApiKeyCommand::Create { name, scopes, unit }) => {
             let scopes = scopes

@@ -42,7 +42,11 @@ pub async fn reconcile_files(store: &Arc<dyn Store>, files: &FileStore) -> anyho
 pub fn app_state(cfg: &Config, store: Arc<dyn Store>, files: FileStore) -> anyhow::Result<cqs_web::AppState> {
     let rules = cqs_web::Rules::load(Some(&cfg.data_dir.join("rules")))
         .map_err(|e| anyhow::anyhow!("quy tắc không hợp lệ: {e}"))?;
-    Ok(cqs_web::AppState::new(store, files, rules, cfg.limits()).with_auth(cfg.auth()))
+    let mut auth = cfg.auth();
+    auth.mfa_key = std::sync::Arc::new(
+        cqs_web::auth::mfa::MfaKey::load_or_create(&cfg.mfa_key_path()).map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
+    Ok(cqs_web::AppState::new(store, files, rules, cfg.limits()).with_auth(auth).with_notifier(cfg.notifier()?))
 }
 
 /// The event bus the configuration names: NATS JetStream when `nats_url` is set, otherwise the

@@ -4,7 +4,7 @@
 //! the SHA-256 of a session token.
 
 use chrono::{DateTime, Utc};
-use cqs_domain::identity::{AccountRef, CitizenLogin, Failures, SecurityEventKind};
+use cqs_domain::identity::{AccountRef, CitizenLogin, Failures, SecurityEventKind, SessionStage};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -56,6 +56,8 @@ pub struct NewSession {
     pub expires_at: DateTime<Utc>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// `Active`, or a sign-in waiting for its second step.
+    pub stage: SessionStage,
 }
 
 /// A stored session.
@@ -69,6 +71,8 @@ pub struct SessionRecord {
     pub revoked_at: Option<DateTime<Utc>>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    #[serde(skip)]
+    pub stage: SessionStage,
 }
 
 /// An entry of the security log. `detail` is a short reason (an access rule's refusal, "unknown
@@ -118,7 +122,8 @@ pub trait Identity: Send + Sync {
     async fn revoke_session(&self, account: AccountRef, id: Uuid, at: DateTime<Utc>) -> Result<bool>;
     /// Revokes every open session of `account` except `except`; returns how many.
     async fn revoke_sessions_of(&self, account: AccountRef, except: Option<Uuid>, at: DateTime<Utc>) -> Result<u64>;
-    /// Sessions of `account` neither revoked nor past their absolute end at `now`, newest first.
+    /// Active sessions of `account` (not those waiting for a second step) neither revoked nor
+    /// past their absolute end at `now`, newest first.
     async fn sessions_of(&self, account: AccountRef, now: DateTime<Utc>) -> Result<Vec<SessionRecord>>;
     /// Records one failed sign-in under each key (an account, a login, an address), and forgets
     /// failures of those keys older than a day.
@@ -127,8 +132,8 @@ pub trait Identity: Send + Sync {
     async fn auth_failures(&self, key: &str, since: DateTime<Utc>) -> Result<Failures>;
     /// Forgets the failures of `key` (after a successful sign-in).
     async fn clear_auth_failures(&self, key: &str) -> Result<()>;
-    /// Deletes sessions that ended (expired or revoked) before `before`, and sign-in failures
-    /// older than it; returns how many rows went.
+    /// Deletes sessions that ended (expired or revoked) before `before`, sign-in failures older
+    /// than it and one-time codes that expired before it; returns how many rows went.
     async fn purge_identity(&self, before: DateTime<Utc>) -> Result<u64>;
     async fn record_security_event(&self, e: &SecurityEvent) -> Result<()>;
     async fn security_events(&self, q: &SecurityEventQuery) -> Result<Vec<SecurityEvent>>;
@@ -146,7 +151,7 @@ pub trait Identity: Send + Sync {
 /// imports and row helpers it uses.
 macro_rules! impl_identity {
     ($store:ty, $db:ty) => {
-        use cqs_domain::identity::{AccountKind, AccountRef, CitizenLogin, Failures, SecurityEventKind};
+        use cqs_domain::identity::{AccountKind, AccountRef, CitizenLogin, Failures, SecurityEventKind, SessionStage};
         use $crate::identity::{
             CitizenAccount, CitizenCredentials, NewCitizen, NewSession, SecurityEvent, SecurityEventQuery, SessionRecord,
         };
@@ -179,11 +184,12 @@ macro_rules! impl_identity {
                 revoked_at: r.try_get("revoked_at")?,
                 ip: r.try_get("ip")?,
                 user_agent: r.try_get("user_agent")?,
+                stage: SessionStage::parse(r.try_get::<&str, _>("stage")?).ok_or_else(|| corrupt("sessions.stage"))?,
             })
         }
 
         const SESSION_COLUMNS: &str =
-            "id, account_kind, account_id, created_at, last_seen_at, expires_at, revoked_at, ip, user_agent";
+            "id, account_kind, account_id, created_at, last_seen_at, expires_at, revoked_at, ip, user_agent, stage";
 
         #[async_trait::async_trait]
         impl $crate::identity::Identity for $store {
@@ -290,8 +296,8 @@ macro_rules! impl_identity {
                         .await?;
                 }
                 sqlx::query(
-                    "INSERT INTO sessions (id, token_hash, account_kind, account_id, created_at, last_seen_at, expires_at, ip, user_agent)
-                     VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)",
+                    "INSERT INTO sessions (id, token_hash, account_kind, account_id, created_at, last_seen_at, expires_at, ip, user_agent, stage)
+                     VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9)",
                 )
                 .bind(s.id)
                 .bind(&s.token_hash)
@@ -301,6 +307,7 @@ macro_rules! impl_identity {
                 .bind(s.expires_at)
                 .bind(&s.ip)
                 .bind(&s.user_agent)
+                .bind(s.stage.as_str())
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
@@ -365,6 +372,7 @@ macro_rules! impl_identity {
                 let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "SELECT {SESSION_COLUMNS} FROM sessions
                      WHERE account_kind = $1 AND account_id = $2 AND revoked_at IS NULL AND expires_at > $3
+                       AND stage = 'active'
                      ORDER BY created_at DESC, id DESC"
                 )))
                 .bind(account.kind.as_str())
@@ -422,8 +430,13 @@ macro_rules! impl_identity {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
+                let codes = sqlx::query("DELETE FROM one_time_codes WHERE expires_at < $1")
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
                 tx.commit().await?;
-                Ok(sessions + failures)
+                Ok(sessions + failures + codes)
             }
 
             async fn record_security_event(&self, e: &SecurityEvent) -> Result<()> {

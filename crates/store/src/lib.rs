@@ -3,6 +3,8 @@
 //! state change writes its history row and its outbox row in the same transaction.
 
 mod backend;
+pub mod claims;
+pub mod codes;
 pub mod deadlines;
 pub mod exchange;
 pub mod files;
@@ -10,6 +12,7 @@ pub mod gauges;
 pub mod identity;
 mod inbox_words;
 pub mod jobs;
+pub mod mfa;
 mod model;
 pub mod outbox;
 pub mod portal;
@@ -19,6 +22,8 @@ pub mod testing;
 
 use std::sync::Arc;
 
+pub use claims::Claims;
+pub use codes::{Codes, Contact, NewCode, OpenCode};
 pub use deadlines::{ApologyTask, DeadlineCandidate, DeadlineNotice, Deadlines};
 pub use exchange::Exchange;
 pub use gauges::{Gauges, PoolStats};
@@ -27,6 +32,7 @@ pub use identity::{
     SessionRecord,
 };
 pub use jobs::{JobLease, JobStatus, Jobs};
+pub use mfa::{Mfa, MfaRecord};
 pub use model::*;
 pub use outbox::{Outbox, OutboxBacklog, StateChange};
 pub use portal::PortalData;
@@ -84,7 +90,9 @@ impl StoreOptions {
 /// The persistence interface every module goes through. Both backends pass the same
 /// conformance suite (`tests/conformance.rs`).
 #[async_trait::async_trait]
-pub trait Store: Deadlines + Exchange + Identity + PortalData + Jobs + Outbox + Gauges + Send + Sync + 'static {
+pub trait Store:
+    Claims + Codes + Deadlines + Exchange + Identity + Mfa + PortalData + Jobs + Outbox + Gauges + Send + Sync + 'static
+{
     /// `sqlite` or `postgres`, for health output and benchmarks.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> Result<()>;

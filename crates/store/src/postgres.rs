@@ -49,5 +49,8 @@ crate::inbox_words::impl_inbox_words!(PgStore, sqlx::Postgres);
 crate::portal::impl_portal!(PgStore, sqlx::Postgres);
 crate::identity::impl_identity!(PgStore, sqlx::Postgres);
 crate::jobs::impl_jobs!(PgStore);
+crate::claims::impl_claims!(PgStore);
+crate::codes::impl_codes!(PgStore);
+crate::mfa::impl_mfa!(PgStore, sqlx::Postgres);
 crate::outbox::impl_outbox!(PgStore, sqlx::Postgres);
 crate::gauges::impl_gauges!(PgStore, ("main", pool));

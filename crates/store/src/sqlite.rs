@@ -57,5 +57,8 @@ crate::inbox_words::impl_inbox_words!(SqliteStore, sqlx::Sqlite);
 crate::portal::impl_portal!(SqliteStore, sqlx::Sqlite);
 crate::identity::impl_identity!(SqliteStore, sqlx::Sqlite);
 crate::jobs::impl_jobs!(SqliteStore);
+crate::claims::impl_claims!(SqliteStore);
+crate::codes::impl_codes!(SqliteStore);
+crate::mfa::impl_mfa!(SqliteStore, sqlx::Sqlite);
 crate::outbox::impl_outbox!(SqliteStore, sqlx::Sqlite);
 crate::gauges::impl_gauges!(SqliteStore, ("read", readers), ("write", writer));

@@ -72,6 +72,7 @@ conformance_nodes!(
     exchange_decisions_race_across_nodes,
     exchange_quota_claims_share_one_counter,
     sessions_are_shared_by_nodes,
+    mfa_steps_are_claimed_once_across_nodes,
     leases_are_exclusive_and_expire,
     state_counts_apply_each_event_once,
 );
@@ -105,6 +106,8 @@ conformance!(
     outbox_is_relayed_and_purged,
     gauges_report_pools_and_overdue_dossiers,
     ended_sessions_and_old_failures_are_purged,
+    mfa_is_confirmed_once_and_each_step_is_taken_once,
+    one_time_codes_are_counted_superseded_and_spent_once,
 );
 
 fn code(s: &str) -> AgencyCode {

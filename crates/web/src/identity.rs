@@ -19,7 +19,8 @@ use axum::http::{Extensions, HeaderMap, HeaderValue, header};
 use chrono::{DateTime, Utc};
 use cqs_domain::form::FieldError;
 use cqs_domain::identity::{
-    AccountKind, AccountRef, CitizenLogin, CitizenRegistration, RegistrationInput, SecurityEventKind, Throttle,
+    AccountKind, AccountRef, CitizenLogin, CitizenRegistration, RegistrationInput, SecurityEventKind, SessionStage,
+    Throttle,
 };
 use cqs_store::{CitizenAccount, NewCitizen, NewSession, StoreError};
 use serde::Deserialize;
@@ -28,6 +29,9 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::auth::{AuthConfig, Caller, audit, password, session};
 use crate::error::ApiError;
+
+pub mod codes;
+pub mod mfa;
 
 /// Where a request came from, for the session list and (later) per-address rate limits.
 #[derive(Debug, Clone, Default)]
@@ -96,6 +100,9 @@ impl StartedSession {
 #[derive(Debug, Clone)]
 pub enum SignInOutcome {
     SignedIn(StartedSession),
+    /// The password was right; a one-time code must follow (or, for an account that must use
+    /// one and has none yet, enrolment of an authenticator). See [`mfa`].
+    SecondStep(mfa::PendingSignIn),
     /// Unknown account or wrong password: the two are never told apart.
     InvalidCredentials,
     /// Right password, but the account is disabled.
@@ -112,6 +119,8 @@ struct Candidate {
     display_name: String,
     disabled: bool,
     hash: Option<String>,
+    /// A staff member's roles, which decide whether a second step is required.
+    grants: Vec<cqs_domain::auth::RoleGrant>,
 }
 
 async fn candidate(state: &AppState, input: &SignInInput) -> Result<Option<Candidate>, ApiError> {
@@ -122,6 +131,7 @@ async fn candidate(state: &AppState, input: &SignInInput) -> Result<Option<Candi
                 display_name: u.full_name,
                 disabled: u.disabled,
                 hash: state.store.user_password_hash(u.id).await?,
+                grants: u.grants,
             }),
             None => None,
         },
@@ -131,14 +141,54 @@ async fn candidate(state: &AppState, input: &SignInInput) -> Result<Option<Candi
                 display_name: c.account.full_name,
                 disabled: c.account.disabled,
                 hash: c.password_hash,
+                grants: Vec::new(),
             }),
             None => None,
         },
     })
 }
 
-/// Checks a password sign-in and, if it is right, starts a new session. The session the browser
-/// presented (if any) is revoked in the same write: a sign-in always gets a fresh session id.
+/// The key failures of an account are counted under (shared by passwords and one-time codes).
+pub(crate) fn account_key(account: AccountRef) -> String {
+    format!("account:{}:{}", account.kind.as_str(), account.id)
+}
+
+/// The key failures from a client address are counted under.
+pub(crate) fn address_key(client: &ClientContext) -> Option<String> {
+    client.ip.as_ref().map(|ip| format!("address:{ip}"))
+}
+
+/// Whether an attempt under these keys is locked out now; every node reads the same counts.
+pub(crate) async fn throttle(
+    state: &AppState,
+    account_key: &str,
+    address_key: Option<&str>,
+) -> Result<Throttle, ApiError> {
+    let now = state.clock.now();
+    let policy = &state.auth.lockout;
+    let since = policy.since(now);
+    let account_failures = state.store.auth_failures(account_key, since).await?;
+    let address_failures = match address_key {
+        Some(k) => state.store.auth_failures(k, since).await?,
+        None => Default::default(),
+    };
+    Ok(policy.throttle(account_failures, address_failures, now))
+}
+
+/// Records one failure under the account's and the address's keys.
+pub(crate) async fn record_failure(
+    state: &AppState,
+    account_key: String,
+    address_key: Option<String>,
+) -> Result<(), ApiError> {
+    let keys: Vec<String> = std::iter::once(account_key).chain(address_key).collect();
+    state.store.record_auth_failure(&keys, state.clock.now()).await?;
+    Ok(())
+}
+
+/// Checks a password sign-in and, if it is right, starts a new session (or, for staff who use a
+/// second step, a sign-in waiting for it). The session the browser presented (if any) is revoked
+/// in the same write: a sign-in always gets a fresh session id.
 pub async fn sign_in(
     state: &AppState,
     input: SignInInput,
@@ -147,22 +197,14 @@ pub async fn sign_in(
 ) -> Result<SignInOutcome, ApiError> {
     let found = candidate(state, &input).await?;
     // Failures count against the account when it exists, else against the name typed, and
-    // against the client address; every node reads the same counts from the store.
+    // against the client address.
     let account_key = match &found {
-        Some(c) => format!("account:{}:{}", c.account.kind.as_str(), c.account.id),
+        Some(c) => account_key(c.account),
         None => format!("login:{}:{}", input.kind.as_str(), cqs_domain::text::fold(&input.login)),
     };
-    let address_key = client.ip.as_ref().map(|ip| format!("address:{ip}"));
-    let now = state.clock.now();
-    let policy = &state.auth.lockout;
-    let since = policy.since(now);
-    let account_failures = state.store.auth_failures(&account_key, since).await?;
-    let address_failures = match &address_key {
-        Some(k) => state.store.auth_failures(k, since).await?,
-        None => Default::default(),
-    };
+    let address_key = address_key(client);
     let account = found.as_ref().map(|c| c.account);
-    if let Throttle::Locked { until } = policy.throttle(account_failures, address_failures, now) {
+    if let Throttle::Locked { until } = throttle(state, &account_key, address_key.as_deref()).await? {
         audit::record(state, SecurityEventKind::SignInLocked, account, client, None, None).await;
         return Ok(SignInOutcome::Locked { until });
     }
@@ -170,8 +212,7 @@ pub async fn sign_in(
     let stored = found.as_ref().and_then(|c| c.hash.clone()).filter(|_| !too_long);
     let matches = password::verify(input.password, stored).await? && !too_long;
     let Some(found) = found.filter(|_| matches) else {
-        let keys: Vec<String> = std::iter::once(account_key).chain(address_key).collect();
-        state.store.record_auth_failure(&keys, now).await?;
+        record_failure(state, account_key, address_key).await?;
         let detail = if account.is_some() { "sai mật khẩu" } else { "không có tài khoản" };
         audit::record(state, SecurityEventKind::SignInFailed, account, client, None, Some(detail.into())).await;
         return Ok(SignInOutcome::InvalidCredentials);
@@ -180,6 +221,16 @@ pub async fn sign_in(
         audit::record(state, SecurityEventKind::SignInFailed, account, client, None, Some("tài khoản bị khóa".into()))
             .await;
         return Ok(SignInOutcome::Disabled);
+    }
+    if found.account.kind == AccountKind::Staff {
+        let enrolled = state.store.mfa_of(found.account.id).await?.is_some_and(|m| m.confirmed_at.is_some());
+        let stage = state.auth.mfa.after_password(&found.grants, enrolled);
+        if stage != SessionStage::Active {
+            // Failures are cleared only once the second step succeeds: otherwise a known
+            // password would buy unlimited guesses at the code.
+            let pending = mfa::start_pending(state, found.account, stage, client, current).await?;
+            return Ok(SignInOutcome::SecondStep(pending));
+        }
     }
     state.store.clear_auth_failures(&account_key).await?;
     let started = start_session(state, found.account, found.display_name, client, current).await?;
@@ -196,25 +247,48 @@ pub async fn start_session(
     current: &Caller,
 ) -> Result<StartedSession, ApiError> {
     let now = state.clock.now();
+    let (id, token) = open_session(
+        state,
+        account,
+        SessionStage::Active,
+        state.auth.session.expires_at(now),
+        client,
+        current.session().map(|s| s.id),
+    )
+    .await?;
+    Ok(StartedSession {
+        session_id: id,
+        account,
+        display_name,
+        csrf_token: session::csrf_token(&token),
+        expires_at: state.auth.session.expires_at(now),
+        token,
+    })
+}
+
+/// Records a new session at `stage`, revoking `replacing` in the same write; returns its id and
+/// the cookie token.
+pub(crate) async fn open_session(
+    state: &AppState,
+    account: AccountRef,
+    stage: SessionStage,
+    expires_at: DateTime<Utc>,
+    client: &ClientContext,
+    replacing: Option<Uuid>,
+) -> Result<(Uuid, String), ApiError> {
     let token = session::new_token();
     let new = NewSession {
         id: Uuid::now_v7(),
         token_hash: session::token_hash(&token),
         account,
-        created_at: now,
-        expires_at: state.auth.session.expires_at(now),
+        created_at: state.clock.now(),
+        expires_at,
         ip: client.ip.clone(),
         user_agent: client.user_agent.clone(),
+        stage,
     };
-    state.store.create_session(&new, current.session().map(|s| s.id)).await?;
-    Ok(StartedSession {
-        session_id: new.id,
-        account,
-        display_name,
-        csrf_token: session::csrf_token(&token),
-        expires_at: new.expires_at,
-        token,
-    })
+    state.store.create_session(&new, replacing).await?;
+    Ok((new.id, token))
 }
 
 /// Ends the caller's session (if they have one) and returns the `Set-Cookie` that clears it.

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod identity;
 pub mod jobs;
+pub mod notify;
 pub mod portal;
 pub mod rules;
 pub mod telemetry;
@@ -109,12 +110,15 @@ pub struct AppState {
     /// Where the outbox relay publishes: in-process unless NATS is configured.
     pub bus: Arc<dyn events::Bus>,
     pub jobs: jobs::JobSettings,
+    /// Where notices to people (one-time codes) go: the log unless `[notify]` names an SMTP server.
+    pub notifier: Arc<dyn notify::Notifier>,
 }
 
 impl AppState {
     /// A node with the in-process bus and its standard consumers.
     pub fn new(store: Arc<dyn Store>, files: FileStore, rules: Rules, limits: Limits) -> Self {
-        let bus = Arc::new(events::InProcessBus::new(events::consumers::standard(&store)));
+        let notifier: Arc<dyn notify::Notifier> = Arc::new(notify::LogNotifier::default());
+        let bus = Arc::new(events::InProcessBus::new(events::consumers::standard(&store, &notifier)));
         Self {
             store,
             files,
@@ -127,7 +131,19 @@ impl AppState {
             auth: Arc::new(auth::AuthConfig::default()),
             bus,
             jobs: jobs::JobSettings::default(),
+            notifier,
         }
+    }
+
+    /// Sends notices through `notifier`. An in-process bus is rebuilt so its consumers use it
+    /// too (call this before [`AppState::with_bus`]).
+    pub fn with_notifier(self, notifier: Arc<dyn notify::Notifier>) -> Self {
+        let bus: Arc<dyn events::Bus> = if self.bus.kind() == "in-process" {
+            Arc::new(events::InProcessBus::new(events::consumers::standard(&self.store, &notifier)))
+        } else {
+            self.bus
+        };
+        Self { notifier, bus, ..self }
     }
 
     pub fn with_auth(self, auth: auth::AuthConfig) -> Self {

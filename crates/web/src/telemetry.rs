@@ -105,7 +105,7 @@ async fn read_store(state: &AppState) -> Result<(), cqs_store::StoreError> {
         let held = j.holder == state.jobs.node.as_str() && j.lease_until > now;
         gauge!("cqs_job_lease_held", "job" => j.job).set(if held { 1.0 } else { 0.0 });
     }
-    for c in crate::events::consumers::standard(&state.store) {
+    for c in crate::events::consumers::standard(&state.store, &state.notifier) {
         match state.bus.consumer_lag(c.name()).await {
             Ok(Some(n)) => gauge!("cqs_event_consumer_pending", "consumer" => c.name()).set(n as f64),
             Ok(None) => {}

@@ -4,12 +4,16 @@
 
 pub mod contact;
 pub mod lockout;
+pub mod mfa;
+pub mod otp;
 pub mod password;
 pub mod registration;
 pub mod session;
 
 pub use contact::{CitizenLogin, Email, Phone};
 pub use lockout::{Failures, LockoutPolicy, Throttle};
+pub use mfa::{MfaPolicy, SecondFactor, SessionStage};
+pub use otp::{CodePolicy, CodePurpose, CodeVerdict, SendVerdict, Sends};
 pub use password::{PasswordPolicy, PasswordProblem};
 pub use registration::{CitizenRegistration, RegistrationInput};
 pub use session::{SessionCheck, SessionPolicy};
@@ -58,10 +62,24 @@ pub enum SecurityEventKind {
     CitizenRegistered,
     /// An authenticated caller refused by an access rule, or a request refused by the CSRF guard.
     AccessDenied,
+    /// A staff member confirmed an authenticator app (two-step sign-in is now on).
+    MfaEnrolled,
+    /// A staff member turned two-step sign-in off for their own account.
+    MfaDisabled,
+    /// An administrator removed a staff member's authenticator (`cqs user mfa-reset`).
+    MfaReset,
+    /// A recovery code was spent to sign in.
+    MfaRecoveryCodeUsed,
+    /// New recovery codes replaced the old ones.
+    MfaRecoveryCodesRenewed,
+    /// A citizen proved an e-mail address or phone number with a code sent to it.
+    ContactVerified,
+    /// A code to reset a forgotten password was asked for.
+    PasswordResetRequested,
 }
 
 impl SecurityEventKind {
-    pub const ALL: [SecurityEventKind; 8] = [
+    pub const ALL: [SecurityEventKind; 15] = [
         Self::SignInSucceeded,
         Self::SignInFailed,
         Self::SignInLocked,
@@ -70,6 +88,13 @@ impl SecurityEventKind {
         Self::PasswordChanged,
         Self::CitizenRegistered,
         Self::AccessDenied,
+        Self::MfaEnrolled,
+        Self::MfaDisabled,
+        Self::MfaReset,
+        Self::MfaRecoveryCodeUsed,
+        Self::MfaRecoveryCodesRenewed,
+        Self::ContactVerified,
+        Self::PasswordResetRequested,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -81,6 +106,13 @@ impl SecurityEventKind {
             Self::PasswordChanged => "password_changed",
             Self::CitizenRegistered => "citizen_registered",
             Self::AccessDenied => "access_denied",
+            Self::MfaEnrolled => "mfa_enrolled",
+            Self::MfaDisabled => "mfa_disabled",
+            Self::MfaReset => "mfa_reset",
+            Self::MfaRecoveryCodeUsed => "mfa_recovery_code_used",
+            Self::MfaRecoveryCodesRenewed => "mfa_recovery_codes_renewed",
+            Self::ContactVerified => "contact_verified",
+            Self::PasswordResetRequested => "password_reset_requested",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
-use cqs_domain::identity::{AccountRef, CitizenLogin, Email, Phone};
+use cqs_domain::identity::{AccountRef, CitizenLogin, Email, Phone, SessionStage};
 use cqs_store::*;
 use uuid::Uuid;
 
@@ -71,6 +71,7 @@ fn session(account: AccountRef, hash: &str, at: chrono::DateTime<Utc>) -> NewSes
         expires_at: at + Duration::hours(12),
         ip: Some("192.0.2.7".into()),
         user_agent: Some("Mozilla/5.0".into()),
+        stage: SessionStage::Active,
     }
 }
 
@@ -114,6 +115,92 @@ pub async fn sessions_rotate_expire_and_revoke(store: Arc<dyn Store>) {
     assert_eq!(store.revoke_sessions_of(me, None, now).await.unwrap(), 1);
     assert_eq!(store.sessions_of(other, now).await.unwrap().len(), 1, "other accounts untouched");
     assert!(store.session_by_token_hash(&"f".repeat(64)).await.unwrap().is_none());
+
+    // A sign-in waiting for its second step is found by its token but listed nowhere.
+    let pending = NewSession { stage: SessionStage::MfaCode, ..session(me, &"7".repeat(64), now) };
+    store.create_session(&pending, None).await.unwrap();
+    assert_eq!(store.session_by_token_hash(&pending.token_hash).await.unwrap().unwrap().stage, SessionStage::MfaCode);
+    assert!(store.sessions_of(me, now).await.unwrap().is_empty());
+    let done = session(me, &"8".repeat(64), now);
+    store.create_session(&done, Some(pending.id)).await.unwrap();
+    assert!(store.session_by_token_hash(&pending.token_hash).await.unwrap().unwrap().revoked_at.is_some());
+    assert_eq!(store.sessions_of(me, now).await.unwrap()[0].stage, SessionStage::Active);
+}
+
+pub async fn mfa_is_confirmed_once_and_each_step_is_taken_once(store: Arc<dyn Store>) {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap();
+    let u = store
+        .create_user(&NewUser {
+            username: "lanh.dao".into(),
+            full_name: "Lãnh Đạo".into(),
+            email: None,
+            grants: vec![],
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.mfa_of(u.id).await.unwrap(), None);
+    assert!(!store.accept_mfa_step(u.id, 5).await.unwrap(), "no authenticator");
+    assert!(store.put_pending_mfa(u.id, "sealed-1", t0).await.unwrap());
+    assert!(store.put_pending_mfa(u.id, "sealed-2", t0).await.unwrap(), "an unconfirmed secret is replaced");
+    assert!(!store.accept_mfa_step(u.id, 5).await.unwrap(), "not confirmed yet");
+    let hashes: Vec<String> = (0..3).map(|i| format!("h{i}")).collect();
+    assert!(store.confirm_mfa(u.id, 100, &hashes, t0).await.unwrap());
+    assert!(!store.confirm_mfa(u.id, 101, &hashes, t0).await.unwrap(), "confirmed once");
+    let m = store.mfa_of(u.id).await.unwrap().unwrap();
+    assert_eq!((m.sealed_secret.as_str(), m.confirmed_at, m.last_step), ("sealed-2", Some(t0), 100));
+    assert!(!store.put_pending_mfa(u.id, "sealed-3", t0).await.unwrap(), "a confirmed secret stays");
+    // Steps: never the same or an older one again.
+    assert!(!store.accept_mfa_step(u.id, 100).await.unwrap());
+    assert!(store.accept_mfa_step(u.id, 101).await.unwrap());
+    assert!(!store.accept_mfa_step(u.id, 101).await.unwrap());
+    assert!(!store.accept_mfa_step(u.id, 99).await.unwrap());
+    // Recovery codes: each once.
+    assert_eq!(store.recovery_codes_left(u.id).await.unwrap(), 3);
+    assert!(store.use_recovery_code(u.id, "h1", t0).await.unwrap());
+    assert!(!store.use_recovery_code(u.id, "h1", t0).await.unwrap());
+    assert!(!store.use_recovery_code(u.id, "nope", t0).await.unwrap());
+    assert_eq!(store.recovery_codes_left(u.id).await.unwrap(), 2);
+    assert!(store.replace_recovery_codes(u.id, &["n1".into(), "n2".into()]).await.unwrap());
+    assert!(!store.use_recovery_code(u.id, "h0", t0).await.unwrap(), "old codes are gone");
+    assert_eq!(store.recovery_codes_left(u.id).await.unwrap(), 2);
+    assert!(store.remove_mfa(u.id).await.unwrap());
+    assert!(!store.remove_mfa(u.id).await.unwrap());
+    assert_eq!((store.mfa_of(u.id).await.unwrap(), store.recovery_codes_left(u.id).await.unwrap()), (None, 0));
+    assert!(!store.replace_recovery_codes(u.id, &["x".into()]).await.unwrap(), "no authenticator");
+}
+
+pub async fn mfa_steps_are_claimed_once_across_nodes(nodes: Vec<Arc<dyn Store>>) {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap();
+    let u = nodes[0]
+        .create_user(&NewUser {
+            username: "quan.tri".into(),
+            full_name: "Quản Trị".into(),
+            email: None,
+            grants: vec![],
+        })
+        .await
+        .unwrap();
+    nodes[0].put_pending_mfa(u.id, "sealed", t0).await.unwrap();
+    nodes[1].confirm_mfa(u.id, 10, &["r".into()], t0).await.unwrap();
+    // The same code presented to four nodes at once is accepted by exactly one.
+    let tries = nodes.iter().map(|n| {
+        let n = n.clone();
+        tokio::spawn(async move { n.accept_mfa_step(u.id, 11).await.unwrap() })
+    });
+    let mut accepted = 0;
+    for t in tries {
+        accepted += usize::from(t.await.unwrap());
+    }
+    assert_eq!(accepted, 1);
+    let spends = nodes.iter().map(|n| {
+        let n = n.clone();
+        tokio::spawn(async move { n.use_recovery_code(u.id, "r", t0).await.unwrap() })
+    });
+    let mut spent = 0;
+    for t in spends {
+        spent += usize::from(t.await.unwrap());
+    }
+    assert_eq!(spent, 1);
 }
 
 pub async fn sessions_are_shared_by_nodes(nodes: Vec<Arc<dyn Store>>) {
@@ -232,4 +319,70 @@ pub async fn ended_sessions_and_old_failures_are_purged(store: Arc<dyn Store>) {
     assert!(store.session_by_token_hash(&revoked.token_hash).await.unwrap().is_none());
     assert!(store.session_by_token_hash(&live.token_hash).await.unwrap().is_some());
     assert_eq!(store.auth_failures("k", t0 - Duration::days(1)).await.unwrap().count, 1);
+}
+
+fn code(
+    account: AccountRef,
+    purpose: cqs_domain::identity::CodePurpose,
+    at: chrono::DateTime<Utc>,
+    hash: &str,
+) -> NewCode {
+    NewCode {
+        id: Uuid::now_v7(),
+        purpose,
+        account,
+        destination: "hoa@example.vn".into(),
+        code_hash: hash.into(),
+        created_at: at,
+        expires_at: at + Duration::minutes(10),
+    }
+}
+
+pub async fn one_time_codes_are_counted_superseded_and_spent_once(store: Arc<dyn Store>) {
+    use cqs_domain::identity::CodePurpose::{ResetPassword, VerifyEmail};
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap();
+    let c = store.create_citizen(&citizen("001203004567", Some("+84912345678"), Some("hoa@example.vn"))).await.unwrap();
+    let me = AccountRef::citizen(c.id);
+    assert_eq!(store.code_sends(VerifyEmail, c.id, t0 - Duration::hours(1)).await.unwrap().last_hour, 0);
+    let first = code(me, VerifyEmail, t0, "h1");
+    assert!(store.issue_code(&first).await.unwrap());
+    // Another code in the same minute is refused, whichever node makes it.
+    assert!(!store.issue_code(&code(me, VerifyEmail, t0 + Duration::seconds(20), "h2")).await.unwrap());
+    // Other purposes are counted apart.
+    assert!(store.issue_code(&code(me, ResetPassword, t0, "r1")).await.unwrap());
+    let second = code(me, VerifyEmail, t0 + Duration::seconds(61), "h3");
+    assert!(store.issue_code(&second).await.unwrap());
+    let sends = store.code_sends(VerifyEmail, c.id, t0 - Duration::minutes(30)).await.unwrap();
+    assert_eq!((sends.last_hour, sends.latest, sends.oldest_in_hour), (2, Some(second.created_at), Some(t0)));
+    // Only the newest code is open: the first was closed by the second.
+    let open = store.open_code(VerifyEmail, c.id).await.unwrap().unwrap();
+    assert_eq!((open.id, open.code_hash.as_str(), open.attempts), (second.id, "h3", 0));
+    assert!(!store.consume_code(first.id, t0).await.unwrap());
+    assert_eq!(store.open_code(ResetPassword, c.id).await.unwrap().unwrap().code_hash, "r1");
+    // Tries are spent up to the allowance.
+    for _ in 0..3 {
+        assert!(store.spend_code_attempt(second.id, 3).await.unwrap());
+    }
+    assert!(!store.spend_code_attempt(second.id, 3).await.unwrap());
+    assert_eq!(store.open_code(VerifyEmail, c.id).await.unwrap().unwrap().attempts, 3);
+    assert!(store.consume_code(second.id, t0).await.unwrap());
+    assert!(!store.consume_code(second.id, t0).await.unwrap(), "once");
+    assert!(store.open_code(VerifyEmail, c.id).await.unwrap().is_none());
+
+    // What a code proves: the contact it went to, if the account still has it.
+    assert!(!store.mark_contact_verified(c.id, Contact::Email, "khac@example.vn", t0).await.unwrap());
+    assert!(store.mark_contact_verified(c.id, Contact::Email, "hoa@example.vn", t0).await.unwrap());
+    assert!(store.mark_contact_verified(c.id, Contact::Phone, "+84912345678", t0).await.unwrap());
+    let c2 = store.citizen_by_id(c.id).await.unwrap().unwrap();
+    assert_eq!((c2.email_verified_at, c2.phone_verified_at), (Some(t0), Some(t0)));
+    assert!(store.set_citizen_password(c.id, "$argon2id$new").await.unwrap());
+    let login = CitizenLogin::IdentityNumber("001203004567".into());
+    assert_eq!(
+        store.citizen_credentials(&login).await.unwrap().unwrap().password_hash.as_deref(),
+        Some("$argon2id$new")
+    );
+    assert!(!store.set_citizen_password(Uuid::now_v7(), "$argon2id$x").await.unwrap());
+    // Expired codes go with the purge.
+    assert!(store.purge_identity(t0 + Duration::hours(1)).await.unwrap() >= 3);
+    assert!(store.open_code(ResetPassword, c.id).await.unwrap().is_none());
 }

@@ -3,6 +3,8 @@
 //! open sessions. They call the identity service (`crate::identity`) that the JSON API calls, so
 //! lockout, rotation and the security log behave the same whichever way a person signs in.
 
+mod codes;
+mod mfa;
 mod sessions;
 mod sign_in;
 
@@ -15,7 +17,12 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/dang-nhap", get(sign_in::citizen_form).post(sign_in::citizen_submit))
         .route("/can-bo/dang-nhap", get(sign_in::staff_form).post(sign_in::staff_submit))
+        .route(mfa::SECOND_STEP, get(mfa::second_step_form).post(mfa::second_step_submit))
+        .route(mfa::SETTINGS, get(mfa::settings).post(mfa::settings_submit))
         .route("/dang-ky", get(sign_in::register_form).post(sign_in::register_submit))
+        .route("/quen-mat-khau", get(codes::forgot_form).post(codes::forgot_submit))
+        .route("/quen-mat-khau/dat-lai", post(codes::reset_submit))
+        .route("/tai-khoan/xac-minh/{kenh}", get(codes::verify_form).post(codes::verify_submit))
         .route("/dang-xuat", post(sign_in::sign_out))
         .route("/da-dang-xuat", get(sign_in::signed_out))
         .route("/tai-khoan", get(sessions::account))

@@ -15,6 +15,8 @@ use crate::ui::{Chrome, PageError, PageResult, fmt, render};
 pub struct Fact {
     pub label: &'static str,
     pub value: String,
+    /// A link beside the value: (address, text).
+    pub action: Option<(String, &'static str)>,
 }
 
 pub struct SessionRow {
@@ -33,6 +35,10 @@ pub struct AccountPage {
     facts: Vec<Fact>,
     sessions: Vec<SessionRow>,
     done: bool,
+    /// Just verified a contact.
+    verified: bool,
+    /// Staff only: their two-step sign-in.
+    mfa: Option<crate::identity::mfa::MfaStatus>,
 }
 
 /// A browser's name from its user agent, enough for a person to recognise their own devices.
@@ -86,12 +92,13 @@ pub async fn account(
     let chrome =
         if staff { Chrome::console("Tài khoản", "account") } else { Chrome::portal("Tài khoản", "account") };
     let mut facts = Vec::new();
+    let mut mfa = None;
     match session.account.kind {
         AccountKind::Staff => {
             if let Some(u) = state.store.user_by_id(session.account.id).await? {
                 let units = state.store.org_units().await?;
-                facts.push(Fact { label: "Họ và tên", value: u.full_name });
-                facts.push(Fact { label: "Tên đăng nhập", value: u.username });
+                facts.push(Fact { label: "Họ và tên", value: u.full_name, action: None });
+                facts.push(Fact { label: "Tên đăng nhập", value: u.username, action: None });
                 let roles: Vec<String> = u
                     .grants
                     .iter()
@@ -100,13 +107,14 @@ pub async fn account(
                         format!("{} – {unit}", g.role.label_vi())
                     })
                     .collect();
-                facts.push(Fact { label: "Vai trò", value: roles.join("; ") });
+                facts.push(Fact { label: "Vai trò", value: roles.join("; "), action: None });
+                mfa = Some(crate::identity::mfa::status(&state, u.id, &u.grants).await?);
             }
         }
         AccountKind::Citizen => {
             if let Some(c) = state.store.citizen_by_id(session.account.id).await? {
-                facts.push(Fact { label: "Họ và tên", value: c.full_name });
-                facts.push(Fact { label: "Số định danh cá nhân", value: c.identity_number });
+                facts.push(Fact { label: "Họ và tên", value: c.full_name, action: None });
+                facts.push(Fact { label: "Số định danh cá nhân", value: c.identity_number, action: None });
                 let said = |v: Option<String>, verified: bool| match v {
                     Some(v) if verified => format!("{v} (đã xác minh)"),
                     Some(v) => format!("{v} (chưa xác minh)"),
@@ -114,10 +122,19 @@ pub async fn account(
                 };
                 let phone_ok = c.phone_verified_at.is_some();
                 let email_ok = c.email_verified_at.is_some();
+                let verify = |has: bool, ok: bool, slug: &str| {
+                    (has && !ok).then(|| (format!("/tai-khoan/xac-minh/{slug}"), "Xác minh"))
+                };
                 facts.push(Fact {
-                    label: "Số điện thoại", value: said(c.phone.as_deref().map(fmt::phone), phone_ok)
+                    label: "Số điện thoại",
+                    action: verify(c.phone.is_some(), phone_ok, "dien-thoai"),
+                    value: said(c.phone.as_deref().map(fmt::phone), phone_ok),
                 });
-                facts.push(Fact { label: "Thư điện tử", value: said(c.email, email_ok) });
+                facts.push(Fact {
+                    label: "Thư điện tử",
+                    action: verify(c.email.is_some(), email_ok, "thu-dien-tu"),
+                    value: said(c.email, email_ok),
+                });
             }
         }
     }
@@ -140,7 +157,11 @@ pub async fn account(
         })
         .collect();
     let done = query.0.as_deref().is_some_and(|q| q.contains("da-ket-thuc"));
-    Ok(render(StatusCode::OK, &AccountPage { chrome: chrome.for_caller(&caller), facts, sessions, done }))
+    let verified = query.0.as_deref().is_some_and(|q| q.contains("da-xac-minh"));
+    Ok(render(
+        StatusCode::OK,
+        &AccountPage { chrome: chrome.for_caller(&caller), facts, sessions, done, verified, mfa },
+    ))
 }
 
 /// `POST /tai-khoan/phien/{id}/ket-thuc`: signs another browser out. Ending the current

@@ -22,7 +22,10 @@ pub const STAFF_HOME: &str = "/can-bo";
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Back {
-    tiep: Option<String>,
+    pub tiep: Option<String>,
+    /// Set after a password reset (`?da-dat-lai`): the sign-in page says so.
+    #[serde(rename = "da-dat-lai")]
+    pub reset_done: Option<String>,
 }
 
 #[derive(Template)]
@@ -35,6 +38,7 @@ pub struct SignInPage {
     errors: FormErrors,
     /// Who is signed in already, if anyone (the form then switches account).
     current: Option<String>,
+    reset_done: bool,
 }
 
 fn sign_in_page(kind: AccountKind, caller: &Caller, back: Option<String>) -> SignInPage {
@@ -52,12 +56,15 @@ fn sign_in_page(kind: AccountKind, caller: &Caller, back: Option<String>) -> Sig
         login: String::new(),
         back: back.unwrap_or_default(),
         errors: FormErrors::default(),
+        reset_done: false,
     }
 }
 
 /// `GET /dang-nhap?tiep=`.
 pub async fn citizen_form(caller: Caller, Query(b): Query<Back>) -> Response {
-    render(StatusCode::OK, &sign_in_page(AccountKind::Citizen, &caller, local_path(b.tiep.as_deref())))
+    let mut page = sign_in_page(AccountKind::Citizen, &caller, local_path(b.tiep.as_deref()));
+    page.reset_done = b.reset_done.is_some();
+    render(StatusCode::OK, &page)
 }
 
 /// `GET /can-bo/dang-nhap?tiep=`.
@@ -127,6 +134,15 @@ async fn submit(
             let to = back.unwrap_or_else(|| home.to_owned());
             let mut res = Redirect::to(&to).into_response();
             res.headers_mut().insert(header::SET_COOKIE, started.cookie(&state.auth));
+            Ok(res)
+        }
+        SignInOutcome::SecondStep(pending) => {
+            let mut to = super::mfa::SECOND_STEP.to_owned();
+            if let Some(back) = &back {
+                to = format!("{to}?tiep={}", crate::portal::encode(back));
+            }
+            let mut res = Redirect::to(&to).into_response();
+            res.headers_mut().insert(header::SET_COOKIE, pending.cookie(&state));
             Ok(res)
         }
         SignInOutcome::InvalidCredentials => {

@@ -6,7 +6,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use cqs_domain::identity::{AccountRef, RegistrationInput};
+use cqs_domain::identity::{AccountRef, RegistrationInput, SessionStage};
 use cqs_store::CitizenAccount;
 use serde::Serialize;
 use uuid::Uuid;
@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, read_json};
-use crate::identity::{self, ClientContext, RegisterOutcome, SignInInput, SignInOutcome};
+use crate::identity::{self, ClientContext, RegisterOutcome, SignInInput, SignInOutcome, StartedSession};
 
 /// A session started by signing in. The session itself travels in the `cqs_session` cookie.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -25,9 +25,25 @@ pub struct SignedIn {
     /// Send in `X-CSRF-Token` with every unsafe request made with the cookie.
     pub csrf_token: String,
     pub expires_at: DateTime<Utc>,
+    /// Only when this sign-in finished enrolment of an authenticator: recovery codes, each good
+    /// for one sign-in without the app. Shown this once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_codes: Option<Vec<String>>,
 }
 
-fn no_store(mut res: Response) -> Response {
+/// A sign-in whose password was right and that needs its second step: the cookie now holds a
+/// pending sign-in, finished at `POST /api/v1/auth/mfa`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SecondStepRequired {
+    /// `mfa_code`: send a code from the authenticator app (or a recovery code).
+    /// `mfa_enrolment`: the account must first set up an authenticator
+    /// (`POST /api/v1/auth/mfa/enrolment`), then send its first code.
+    pub next: String,
+    /// The pending sign-in ends at this time.
+    pub expires_at: DateTime<Utc>,
+}
+
+pub(crate) fn no_store(mut res: Response) -> Response {
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
@@ -47,17 +63,12 @@ pub async fn sign_in(
 ) -> Result<Response, ApiError> {
     let input: SignInInput = read_json(req, state.limits.json_body).await?;
     match identity::sign_in(&state, input, &client, &caller).await? {
-        SignInOutcome::SignedIn(s) => {
-            let cookie = s.cookie(&state.auth);
-            let body = SignedIn {
-                session_id: s.session_id,
-                account: s.account,
-                display_name: s.display_name,
-                csrf_token: s.csrf_token,
-                expires_at: s.expires_at,
-            };
-            let mut res = Json(body).into_response();
-            res.headers_mut().insert(header::SET_COOKIE, cookie);
+        SignInOutcome::SignedIn(s) => Ok(signed_in(&state, s, None)),
+        SignInOutcome::SecondStep(p) => {
+            let next = if p.stage == SessionStage::MfaEnrolment { "mfa_enrolment" } else { "mfa_code" }.to_owned();
+            let mut res =
+                (StatusCode::ACCEPTED, Json(SecondStepRequired { next, expires_at: p.expires_at })).into_response();
+            res.headers_mut().insert(header::SET_COOKIE, p.cookie(&state));
             Ok(no_store(res))
         }
         SignInOutcome::InvalidCredentials => Err(ApiError::new(
@@ -65,24 +76,43 @@ pub async fn sign_in(
             "invalid_credentials",
             "Tên đăng nhập hoặc mật khẩu không đúng",
         )),
-        SignInOutcome::Locked { until } => {
-            let secs = (until - state.clock.now()).num_seconds().max(1);
-            let mut res = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "sign_in_locked",
-                "Đăng nhập sai quá nhiều lần, vui lòng thử lại sau ít phút",
-            )
-            .detail(format!("Thử lại sau {} phút", (secs + 59) / 60))
-            .into_response();
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
-            Ok(res)
-        }
+        SignInOutcome::Locked { until } => Ok(locked(&state, until)),
         SignInOutcome::Disabled => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "account_disabled",
             "Tài khoản đã bị khóa, vui lòng liên hệ quản trị",
         )),
     }
+}
+
+/// The answer to a finished sign-in: the session in its cookie, its CSRF token in the body.
+pub(crate) fn signed_in(state: &AppState, s: StartedSession, recovery_codes: Option<Vec<String>>) -> Response {
+    let cookie = s.cookie(&state.auth);
+    let body = SignedIn {
+        session_id: s.session_id,
+        account: s.account,
+        display_name: s.display_name,
+        csrf_token: s.csrf_token,
+        expires_at: s.expires_at,
+        recovery_codes,
+    };
+    let mut res = Json(body).into_response();
+    res.headers_mut().insert(header::SET_COOKIE, cookie);
+    no_store(res)
+}
+
+/// 429 with `Retry-After`, for a sign-in or a code refused by the lockout.
+pub(crate) fn locked(state: &AppState, until: DateTime<Utc>) -> Response {
+    let secs = (until - state.clock.now()).num_seconds().max(1);
+    let mut res = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "sign_in_locked",
+        "Đăng nhập sai quá nhiều lần, vui lòng thử lại sau ít phút",
+    )
+    .detail(format!("Thử lại sau {} phút", (secs + 59) / 60))
+    .into_response();
+    res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    res
 }
 
 /// Sign out: ends the session the cookie names and clears the cookie.

@@ -3,6 +3,7 @@
 pub mod apologies;
 pub mod auth;
 pub mod catalog;
+pub mod codes;
 pub mod dossiers;
 pub mod exchange;
 pub mod health;
@@ -10,6 +11,7 @@ pub mod inbox;
 pub mod lookup;
 pub mod me;
 pub mod metrics;
+pub mod mfa;
 pub mod security;
 pub mod workflow;
 
@@ -115,6 +117,17 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(auth::sign_in))
         .routes(routes!(auth::sign_out))
         .routes(routes!(auth::register))
+        .routes(routes!(codes::request_reset))
+        .routes(routes!(codes::reset))
+        .routes(routes!(codes::send_verification))
+        .routes(routes!(codes::confirm_verification))
+        .routes(routes!(mfa::finish_sign_in))
+        .routes(routes!(mfa::enrol_at_sign_in))
+        .routes(routes!(mfa::my_status))
+        .routes(routes!(mfa::enrol))
+        .routes(routes!(mfa::confirm))
+        .routes(routes!(mfa::renew_codes))
+        .routes(routes!(mfa::disable))
         .routes(routes!(me::me))
         .routes(routes!(me::my_dossiers))
         .routes(routes!(me::my_sessions))

@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod csrf;
 mod keys;
+pub mod mfa;
 pub mod password;
 pub mod session;
 
@@ -112,6 +113,10 @@ async fn from_session(state: &AppState, token: &str) -> Result<Option<Caller>, A
     let Some(s) = state.store.session_by_token_hash(&session::token_hash(token)).await? else {
         return Ok(None);
     };
+    // A sign-in still waiting for its second step stands for nobody yet.
+    if s.stage != cqs_domain::identity::SessionStage::Active {
+        return Ok(None);
+    }
     let now = state.clock.now();
     match state.auth.session.check(s.last_seen_at, s.expires_at, s.revoked_at.is_some(), now) {
         SessionCheck::Active { touch } => {

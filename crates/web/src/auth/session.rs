@@ -7,7 +7,9 @@
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use cookie::{Cookie, SameSite};
-use cqs_domain::identity::{LockoutPolicy, PasswordPolicy, SessionPolicy};
+use std::sync::Arc;
+
+use cqs_domain::identity::{CodePolicy, LockoutPolicy, MfaPolicy, PasswordPolicy, SessionPolicy};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
@@ -32,6 +34,14 @@ pub struct AuthConfig {
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it);
     /// otherwise every client behind the proxy would share one address and one lockout.
     pub trust_forwarded_for: bool,
+    /// Who must use two-step sign-in.
+    pub mfa: MfaPolicy,
+    /// The name authenticator apps show beside the account.
+    pub mfa_issuer: String,
+    /// Seals authenticator secrets and hashes recovery codes; from `[auth] mfa_key_file`.
+    pub mfa_key: Arc<super::mfa::MfaKey>,
+    /// Limits on one-time codes sent to people (verification, password reset).
+    pub codes: CodePolicy,
 }
 
 impl Default for AuthConfig {
@@ -43,6 +53,10 @@ impl Default for AuthConfig {
             allowed_origins: Vec::new(),
             lockout: LockoutPolicy::default(),
             trust_forwarded_for: false,
+            mfa: MfaPolicy::default(),
+            mfa_issuer: "Chính Quyền Số".into(),
+            mfa_key: Arc::new(super::mfa::MfaKey::ephemeral()),
+            codes: CodePolicy::default(),
         }
     }
 }

@@ -9,8 +9,11 @@ use cqs_store::{StateChange, Store};
 use super::bus::Event;
 
 /// The consumers every node runs (in-process, or each on its durable JetStream consumer).
-pub fn standard(store: &Arc<dyn Store>) -> Vec<Arc<dyn Consumer>> {
-    vec![Arc::new(DossierStateCounts { store: store.clone() })]
+pub fn standard(store: &Arc<dyn Store>, notifier: &Arc<dyn crate::notify::Notifier>) -> Vec<Arc<dyn Consumer>> {
+    vec![
+        Arc::new(DossierStateCounts { store: store.clone() }),
+        Arc::new(super::applicant_notices::ApplicantNotices { store: store.clone(), notifier: notifier.clone() }),
+    ]
 }
 
 /// Something that acts on events.

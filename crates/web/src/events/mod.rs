@@ -8,6 +8,7 @@
 //! Either way delivery is at least once, so every consumer is idempotent: the subjects, payloads
 //! and guarantees are in `docs/events.md`.
 
+pub mod applicant_notices;
 pub mod bus;
 pub mod consumers;
 pub mod nats;

@@ -65,7 +65,8 @@ where
 /// Starts every background job of this node and the bus's consumers; all stop when `stop`
 /// turns true (leases are released then).
 pub fn spawn_all(state: &AppState, schedule: &Schedule, stop: Stop) -> Vec<tokio::task::JoinHandle<()>> {
-    let mut tasks = state.bus.run_consumers(crate::events::consumers::standard(&state.store), stop.clone());
+    let mut tasks =
+        state.bus.run_consumers(crate::events::consumers::standard(&state.store, &state.notifier), stop.clone());
     tasks.push(crate::telemetry::spawn_upkeep(stop.clone()));
     let relay = work(|s: AppState| async move {
         relay_pending(s.store.as_ref(), s.bus.as_ref(), &s.clock).await.map(|_| ()).map_err(|e| e.to_string())

@@ -39,7 +39,7 @@ async fn relay_feeds_in_process_consumers_once_on_postgres() {
 }
 
 async fn relay_in_process(app: App) {
-    let bus = Arc::new(InProcessBus::new(cqs_web::events::consumers::standard(&app.store)));
+    let bus = Arc::new(InProcessBus::new(cqs_web::events::consumers::standard(&app.store, &app.state.notifier)));
     let mut heard = bus.listen();
     some_events(&app).await;
     assert_eq!(app.store.outbox_backlog().await.unwrap().pending, 4);
@@ -193,8 +193,9 @@ async fn nats_relay_deduplicates_and_feeds_durable_consumers() {
 
     // Two nodes run the counting consumer on the same durable JetStream consumer.
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut tasks = bus.run_consumers(cqs_web::events::consumers::standard(&app.store), stopped.clone());
-    tasks.extend(bus.run_consumers(cqs_web::events::consumers::standard(&app.store), stopped));
+    let mut tasks =
+        bus.run_consumers(cqs_web::events::consumers::standard(&app.store, &app.state.notifier), stopped.clone());
+    tasks.extend(bus.run_consumers(cqs_web::events::consumers::standard(&app.store, &app.state.notifier), stopped));
     let expected = BTreeMap::from([("submitted", 2), ("accepted", 1)]);
     let mut seen = BTreeMap::new();
     for _ in 0..100 {

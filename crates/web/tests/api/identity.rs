@@ -259,9 +259,9 @@ async fn a_citizen_registers_submits_and_sees_only_their_own_dossiers() {
 #[tokio::test]
 async fn sessions_end_when_idle_or_too_old_and_can_be_listed_and_revoked() {
     let app = app().await;
-    with_staff_password(&app, "leader.x").await;
+    with_staff_password(&app, "specialist.x").await;
     let start = app.clock.now();
-    let b = app.browser("staff", "leader.x", STAFF_PW).await;
+    let b = app.browser("staff", "specialist.x", STAFF_PW).await;
     app.clock.set(start + Duration::minutes(29));
     assert_eq!(app.request("GET", "/api/v1/me", Some(&b), None, false).await.status, StatusCode::OK);
     app.clock.set(start + Duration::minutes(29 + 31));
@@ -269,7 +269,7 @@ async fn sessions_end_when_idle_or_too_old_and_can_be_listed_and_revoked() {
     // Used every 20 minutes it still ends 12 hours after sign-in.
     let start = start + Duration::hours(1);
     app.clock.set(start);
-    let b = app.browser("staff", "leader.x", STAFF_PW).await;
+    let b = app.browser("staff", "specialist.x", STAFF_PW).await;
     let mut t = start;
     while t < start + Duration::hours(12) - Duration::minutes(20) {
         t += Duration::minutes(20);
@@ -283,8 +283,8 @@ async fn sessions_end_when_idle_or_too_old_and_can_be_listed_and_revoked() {
         "absolute"
     );
 
-    let one = app.browser("staff", "leader.x", STAFF_PW).await;
-    let two = app.browser("staff", "leader.x", STAFF_PW).await;
+    let one = app.browser("staff", "specialist.x", STAFF_PW).await;
+    let two = app.browser("staff", "specialist.x", STAFF_PW).await;
     let list = app.request("GET", "/api/v1/me/sessions", Some(&one), None, false).await.json();
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 2, "{list:?}");
@@ -337,8 +337,8 @@ async fn sessions_work_across_two_processes_on_sqlite_and_survive_a_restart() {
     let app = app().await;
     let url = format!("sqlite://{}", app.dir.path().join("t.db").display());
     let other = cqs_store::open(&cqs_store::StoreOptions::new(url.clone())).await.unwrap();
-    with_staff_password(&app, "leader.x").await;
-    let kept = app.browser("staff", "leader.x", STAFF_PW).await;
+    with_staff_password(&app, "specialist.x").await;
+    let kept = app.browser("staff", "specialist.x", STAFF_PW).await;
     sessions_cross_nodes(&app, other).await;
     // Both processes are gone (their stores dropped); a restarted one knows the session.
     let App { dir, .. } = app;

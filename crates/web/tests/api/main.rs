@@ -1,6 +1,7 @@
 //! In-process API tests: the real router on a real SQLite store in a temporary directory.
 
 mod account_pages;
+mod codes;
 mod deadlines;
 mod events;
 mod exchange;
@@ -8,6 +9,7 @@ mod gateway;
 mod identity;
 mod identity_support;
 mod matrix;
+mod mfa;
 mod observability;
 mod pages;
 
@@ -39,6 +41,8 @@ struct App {
     admin: String,
     specialist_x: String,
     leader_x: String,
+    /// What people would have received (one-time codes).
+    notices: cqs_web::notify::MemoryNotifier,
 }
 
 fn unit(code: &str, kind: OrgUnitKind, parent: Option<&str>) -> OrgUnitSpec {
@@ -158,8 +162,10 @@ async fn app_on(store: Arc<dyn Store>, dir: tempfile::TempDir) -> App {
     let files = FileStore::open(dir.path().join("files")).unwrap();
     // A clock the deadline tests move; the others run at the real time it starts at.
     let clock = cqs_web::Clock::fixed(chrono::Utc::now());
+    let notices = cqs_web::notify::MemoryNotifier::default();
     let state = cqs_web::AppState::new(store.clone(), files, cqs_web::Rules::embedded().unwrap(), Default::default())
-        .with_clock(clock.clone());
+        .with_clock(clock.clone())
+        .with_notifier(Arc::new(notices.clone()));
     App {
         router: cqs_web::router(state.clone()),
         state,
@@ -173,6 +179,7 @@ async fn app_on(store: Arc<dyn Store>, dir: tempfile::TempDir) -> App {
         admin,
         specialist_x,
         leader_x,
+        notices,
     }
 }
 
@@ -542,6 +549,17 @@ async fn route_table_covers_every_route() {
         ("get", "/api/v1/me/sessions", 401),
         ("delete", "/api/v1/me/sessions/{id}", 401),
         ("get", "/api/v1/security-events", 401),
+        ("post", "/api/v1/auth/mfa", 401),
+        ("post", "/api/v1/auth/mfa/enrolment", 401),
+        ("post", "/api/v1/auth/password-reset", 422),
+        ("post", "/api/v1/auth/password-reset/confirm", 422),
+        ("post", "/api/v1/me/verification", 401),
+        ("post", "/api/v1/me/verification/confirm", 401),
+        ("get", "/api/v1/me/mfa", 401),
+        ("post", "/api/v1/me/mfa/enrolment", 401),
+        ("post", "/api/v1/me/mfa/confirm", 401),
+        ("post", "/api/v1/me/mfa/recovery-codes", 401),
+        ("post", "/api/v1/me/mfa/disable", 401),
         ("get", "/healthz", 200),
         ("get", "/readyz", 200),
         ("get", "/metrics", 401),

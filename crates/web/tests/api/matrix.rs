@@ -65,6 +65,7 @@ async fn every_route_as_every_caller() {
     let staff_only = [D, D, D, A, A, A, A, A, D, D];
     let involved = [D, A, D, A, D, A, A, D, A, D];
     let everyone = [A; 10];
+    let citizens = [D, A, A, D, D, D, D, D, D, D];
     let rows: Vec<(&str, &str, Option<&Value>, [V; 10])> = vec![
         ("get", "/api/v1/procedures", None, everyone),
         ("post", "/api/v1/procedures", Some(&empty), [D, D, D, D, D, D, D, A, A, D]),
@@ -88,6 +89,19 @@ async fn every_route_as_every_caller() {
         ("get", "/api/v1/me/sessions", None, [D, A, A, A, A, A, A, A, D, D]),
         ("delete", "/api/v1/me/sessions/{id}", None, [D, A, A, A, A, A, A, A, D, D]),
         ("get", "/api/v1/security-events", None, [D, D, D, D, D, D, D, A, D, D]),
+        // Only a browser half-way through a staff sign-in (its pending cookie) may give the
+        // second step; no role or key stands in for it.
+        ("post", "/api/v1/auth/mfa", Some(&empty), [D; 10]),
+        ("post", "/api/v1/auth/mfa/enrolment", None, [D; 10]),
+        ("post", "/api/v1/auth/password-reset", Some(&empty), everyone),
+        ("post", "/api/v1/auth/password-reset/confirm", Some(&empty), everyone),
+        ("post", "/api/v1/me/verification", Some(&empty), citizens),
+        ("post", "/api/v1/me/verification/confirm", Some(&empty), citizens),
+        ("get", "/api/v1/me/mfa", None, staff_only),
+        ("post", "/api/v1/me/mfa/enrolment", None, staff_only),
+        ("post", "/api/v1/me/mfa/confirm", Some(&empty), staff_only),
+        ("post", "/api/v1/me/mfa/recovery-codes", Some(&empty), staff_only),
+        ("post", "/api/v1/me/mfa/disable", Some(&empty), staff_only),
         ("get", "/healthz", None, everyone),
         ("get", "/readyz", None, everyone),
         ("get", "/metrics", None, [D, D, D, D, D, D, D, D, A, D]),
