@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::identity::organization::{MemberRole, Membership};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -102,8 +104,16 @@ pub enum Principal {
     Citizen {
         account_id: Uuid,
         identity_number: String,
-        organizations: Vec<Uuid>,
+        organizations: Vec<Membership>,
     },
+}
+
+/// Whom a dossier belongs to, as the access rules need it: the citizen account that submitted it
+/// online, and the enterprise it names as applicant, if it does (whose members share it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Owner<'a> {
+    pub account: Option<Uuid>,
+    pub enterprise: Option<&'a str>,
 }
 
 /// Why access was refused; the text reaches the caller and the security log.
@@ -119,8 +129,12 @@ pub enum Denied {
     OutsideClientUnit,
     #[error("Hồ sơ này không thuộc tài khoản của bạn")]
     NotOwner,
-    #[error("Tài khoản công dân chỉ nộp hồ sơ đứng tên chính mình")]
+    #[error("Tài khoản công dân chỉ nộp hồ sơ đứng tên chính mình hoặc tổ chức mình là thành viên")]
     ApplicantNotSelf,
+    #[error("Chỉ người quản trị của tổ chức được thay đổi thành viên")]
+    NotOrganizationAdmin,
+    #[error("Tài khoản không thuộc tổ chức này")]
+    NotOrganizationMember,
 }
 
 impl Principal {
@@ -168,31 +182,82 @@ impl Principal {
     }
 
     /// May name `applicant_identity` as the applicant of a new dossier. A citizen applies for
-    /// themselves only, so the dossier is theirs to follow; staff and clients enter dossiers for
+    /// themselves, or for an organization they are a member of (by its enterprise code), so the
+    /// dossier is theirs (or the organization's) to follow; staff and clients enter dossiers for
     /// whoever comes to them.
     pub fn may_apply_as(&self, applicant_identity: &str) -> Result<(), Denied> {
         match self {
-            Principal::Citizen { identity_number, .. } if identity_number != applicant_identity => {
+            Principal::Citizen { identity_number, organizations, .. }
+                if identity_number != applicant_identity
+                    && !organizations.iter().any(|m| m.enterprise_code == applicant_identity) =>
+            {
                 Err(Denied::ApplicantNotSelf)
             }
             _ => Ok(()),
         }
     }
 
-    /// Whether this caller owns a dossier whose owner account is `owner`.
-    pub fn owns(&self, owner: Option<Uuid>) -> bool {
-        matches!(self, Principal::Citizen { account_id, .. } if Some(*account_id) == owner)
+    /// Whether this caller owns a dossier: they submitted it online, or it was submitted online
+    /// for an organization they are a member of.
+    pub fn owns(&self, owner: Owner<'_>) -> bool {
+        match self {
+            Principal::Citizen { account_id, organizations, .. } => {
+                owner.account == Some(*account_id)
+                    || (owner.account.is_some()
+                        && owner.enterprise.is_some_and(|e| organizations.iter().any(|m| m.enterprise_code == e)))
+            }
+            _ => false,
+        }
+    }
+
+    fn membership(&self, organization: Uuid) -> Option<MemberRole> {
+        match self {
+            Principal::Citizen { organizations, .. } => {
+                organizations.iter().find(|m| m.organization_id == organization).map(|m| m.role)
+            }
+            _ => None,
+        }
+    }
+
+    /// May open an organization account: an admin of the province's root unit (who checked the
+    /// business registration).
+    pub fn may_open_organization(&self, root_unit: Uuid) -> Result<(), Denied> {
+        match self {
+            Principal::Anonymous => Err(Denied::Unauthenticated),
+            _ if self.has_role_in(root_unit, &[Role::Admin]) => Ok(()),
+            _ => Err(Denied::NoRoleInUnit),
+        }
+    }
+
+    /// May see an organization and its members: its members and the province's admins.
+    pub fn may_view_organization(&self, organization: Uuid, root_unit: Uuid) -> Result<(), Denied> {
+        match self {
+            Principal::Anonymous => Err(Denied::Unauthenticated),
+            _ if self.membership(organization).is_some() || self.has_role_in(root_unit, &[Role::Admin]) => Ok(()),
+            Principal::Citizen { .. } => Err(Denied::NotOrganizationMember),
+            _ => Err(Denied::NoRoleInUnit),
+        }
+    }
+
+    /// May add, remove and change members: the organization's admin members, and the province's
+    /// admins (who open organizations and help when the last admin leaves the company).
+    pub fn may_manage_organization(&self, organization: Uuid, root_unit: Uuid) -> Result<(), Denied> {
+        match self {
+            Principal::Anonymous => Err(Denied::Unauthenticated),
+            _ if self.membership(organization) == Some(MemberRole::Admin)
+                || self.has_role_in(root_unit, &[Role::Admin]) =>
+            {
+                Ok(())
+            }
+            Principal::Citizen { .. } => Err(Denied::NotOrganizationAdmin),
+            _ => Err(Denied::NoRoleInUnit),
+        }
     }
 
     /// May read a dossier's full record (applicant, form data, files). `units` are the units that
     /// hold or held the dossier; `submitted_by` is the client that submitted it, if any; `owner`
     /// the citizen account it belongs to, if any.
-    pub fn may_read_dossier(
-        &self,
-        units: &[Uuid],
-        submitted_by: Option<Uuid>,
-        owner: Option<Uuid>,
-    ) -> Result<(), Denied> {
+    pub fn may_read_dossier(&self, units: &[Uuid], submitted_by: Option<Uuid>, owner: Owner<'_>) -> Result<(), Denied> {
         match self {
             Principal::Anonymous => Err(Denied::Unauthenticated),
             Principal::Citizen { .. } => {
@@ -288,15 +353,15 @@ mod tests {
         let (x, y) = (Uuid::now_v7(), Uuid::now_v7());
         let submitter = Uuid::now_v7();
         let own = Principal::Client { client_id: submitter, scopes: vec![Scope::DossiersSubmit], org_unit_id: None };
-        assert_eq!(own.may_read_dossier(&[x], Some(submitter), None), Ok(()));
-        assert_eq!(own.may_read_dossier(&[x], None, None), Err(Denied::MissingScope("dossiers:read")));
+        assert_eq!(own.may_read_dossier(&[x], Some(submitter), Owner::default()), Ok(()));
+        assert_eq!(own.may_read_dossier(&[x], None, Owner::default()), Err(Denied::MissingScope("dossiers:read")));
         let unit_reader =
             Principal::Client { client_id: Uuid::now_v7(), scopes: vec![Scope::DossiersRead], org_unit_id: Some(y) };
-        assert_eq!(unit_reader.may_read_dossier(&[x, y], None, None), Ok(()));
-        assert_eq!(unit_reader.may_read_dossier(&[x], None, None), Err(Denied::OutsideClientUnit));
-        assert_eq!(staff(Role::Clerk, x).may_read_dossier(&[x], None, None), Ok(()));
-        assert_eq!(staff(Role::Leader, y).may_read_dossier(&[x], None, None), Err(Denied::NoRoleInUnit));
-        assert_eq!(Principal::Anonymous.may_read_dossier(&[x], None, None), Err(Denied::Unauthenticated));
+        assert_eq!(unit_reader.may_read_dossier(&[x, y], None, Owner::default()), Ok(()));
+        assert_eq!(unit_reader.may_read_dossier(&[x], None, Owner::default()), Err(Denied::OutsideClientUnit));
+        assert_eq!(staff(Role::Clerk, x).may_read_dossier(&[x], None, Owner::default()), Ok(()));
+        assert_eq!(staff(Role::Leader, y).may_read_dossier(&[x], None, Owner::default()), Err(Denied::NoRoleInUnit));
+        assert_eq!(Principal::Anonymous.may_read_dossier(&[x], None, Owner::default()), Err(Denied::Unauthenticated));
     }
 
     #[test]
@@ -305,7 +370,10 @@ mod tests {
         let scraper =
             Principal::Client { client_id: Uuid::now_v7(), scopes: vec![Scope::MetricsRead], org_unit_id: None };
         assert_eq!(scraper.may_read_metrics(), Ok(()));
-        assert_eq!(scraper.may_read_dossier(&[root], None, None), Err(Denied::MissingScope("dossiers:read")));
+        assert_eq!(
+            scraper.may_read_dossier(&[root], None, Owner::default()),
+            Err(Denied::MissingScope("dossiers:read"))
+        );
         assert_eq!(Principal::Anonymous.may_read_metrics(), Err(Denied::Unauthenticated));
         assert_eq!(staff(Role::Admin, root).may_read_metrics(), Err(Denied::MissingScope("metrics:read")));
         let portal =
@@ -322,12 +390,49 @@ mod tests {
         assert_eq!(citizen.may_apply_as("001203004567"), Ok(()));
         assert_eq!(citizen.may_apply_as("001203009999"), Err(Denied::ApplicantNotSelf));
         assert_eq!(staff(Role::DeskOfficer, x).may_apply_as("001203009999"), Ok(()));
-        assert_eq!(citizen.may_read_dossier(&[x], None, Some(me)), Ok(()));
-        assert_eq!(citizen.may_read_dossier(&[x], None, Some(other)), Err(Denied::NotOwner));
-        assert_eq!(citizen.may_read_dossier(&[x], None, None), Err(Denied::NotOwner));
+        assert_eq!(citizen.may_read_dossier(&[x], None, Owner { account: Some(me), enterprise: None }), Ok(()));
+        assert_eq!(
+            citizen.may_read_dossier(&[x], None, Owner { account: Some(other), enterprise: None }),
+            Err(Denied::NotOwner)
+        );
+        assert_eq!(citizen.may_read_dossier(&[x], None, Owner::default()), Err(Denied::NotOwner));
         assert_eq!(citizen.may_write_catalog(x), Err(Denied::NoRoleInUnit));
         assert!(!citizen.has_role_in(x, &Role::ALL));
-        assert!(!staff(Role::Admin, x).owns(Some(me)));
+        assert!(!staff(Role::Admin, x).owns(Owner { account: Some(me), enterprise: None }));
+    }
+
+    #[test]
+    fn organization_members_apply_for_it_and_share_its_dossiers() {
+        let (root, x, org, other_org) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let membership = |role| Membership { organization_id: org, enterprise_code: "0101234567".into(), role };
+        let citizen = |id, role: Option<MemberRole>| Principal::Citizen {
+            account_id: id,
+            identity_number: "001203004567".into(),
+            organizations: role.map(membership).into_iter().collect(),
+        };
+        let (me, colleague) = (Uuid::now_v7(), Uuid::now_v7());
+        let member = citizen(me, Some(MemberRole::Member));
+        let admin = citizen(Uuid::now_v7(), Some(MemberRole::Admin));
+        let outsider = citizen(Uuid::now_v7(), None);
+        assert_eq!(member.may_apply_as("0101234567"), Ok(()));
+        assert_eq!(outsider.may_apply_as("0101234567"), Err(Denied::ApplicantNotSelf));
+        // A dossier a colleague submitted online for the organization is shared by its members.
+        let theirs = Owner { account: Some(colleague), enterprise: Some("0101234567") };
+        assert_eq!(member.may_read_dossier(&[x], None, theirs), Ok(()));
+        assert_eq!(outsider.may_read_dossier(&[x], None, theirs), Err(Denied::NotOwner));
+        // Not one entered at a counter (nobody's account vouches that it is the organization's).
+        let counter = Owner { account: None, enterprise: Some("0101234567") };
+        assert_eq!(member.may_read_dossier(&[x], None, counter), Err(Denied::NotOwner));
+        assert_eq!(member.may_manage_organization(org, root), Err(Denied::NotOrganizationAdmin));
+        assert_eq!(admin.may_manage_organization(org, root), Ok(()));
+        assert_eq!(admin.may_manage_organization(other_org, root), Err(Denied::NotOrganizationAdmin));
+        assert_eq!(member.may_view_organization(org, root), Ok(()));
+        assert_eq!(outsider.may_view_organization(org, root), Err(Denied::NotOrganizationMember));
+        assert_eq!(staff(Role::Admin, root).may_manage_organization(org, root), Ok(()));
+        assert_eq!(staff(Role::Admin, root).may_open_organization(root), Ok(()));
+        assert_eq!(staff(Role::Leader, root).may_open_organization(root), Err(Denied::NoRoleInUnit));
+        assert_eq!(admin.may_open_organization(root), Err(Denied::NoRoleInUnit));
+        assert_eq!(Principal::Anonymous.may_view_organization(org, root), Err(Denied::Unauthenticated));
     }
 
     #[test]

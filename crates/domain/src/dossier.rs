@@ -409,6 +409,14 @@ impl Dossier {
             resume_state: self.resume_state,
         }
     }
+
+    /// Whom the dossier belongs to, for the access rules: the account that submitted it online,
+    /// and the enterprise it names as applicant (whose members share it).
+    pub fn owner(&self) -> crate::auth::Owner<'_> {
+        let enterprise = (self.applicant.identity_kind == IdentityKind::Enterprise)
+            .then_some(self.applicant.identity_number.as_str());
+        crate::auth::Owner { account: self.owner_account_id, enterprise }
+    }
 }
 
 /// An attachment of a dossier, with the hash recorded at upload.

@@ -503,21 +503,32 @@ macro_rules! impl_identity {
                 after: Option<(DateTime<Utc>, Uuid)>,
                 limit: i64,
             ) -> Result<Vec<InboxItem>> {
-                let mut b = sqlx::QueryBuilder::<$db>::new(
-                    "SELECT id, code, state, procedure_code, procedure_name, applicant, received_at, due_at, paused_at, due_sort, version
-                     FROM dossiers WHERE owner_account_id = ",
-                );
+                let mut b = sqlx::QueryBuilder::<$db>::new(format!("{NEWEST_DOSSIERS} WHERE owner_account_id = "));
                 b.push_bind(owner);
-                if let Some((at, id)) = after {
-                    b.push(" AND (received_at < ").push_bind(at);
-                    b.push(" OR (received_at = ").push_bind(at);
-                    b.push(" AND id < ").push_bind(id);
-                    b.push("))");
-                }
-                b.push(" ORDER BY received_at DESC, id DESC LIMIT ").push_bind(limit);
-                let rows = b.build().fetch_all(self.read_pool()).await?;
-                rows.iter().map(inbox_item_from_row).collect()
+                newest_page(b, after, limit, self.read_pool()).await
             }
+        }
+
+        /// The columns of a list of dossiers (a citizen's, an organization's), to add a condition to.
+        const NEWEST_DOSSIERS: &str = "SELECT id, code, state, procedure_code, procedure_name, applicant, received_at, due_at, paused_at, due_sort, version FROM dossiers";
+
+        /// Finishes a list of dossiers begun with [`NEWEST_DOSSIERS`] and a condition: newest first,
+        /// continuing after `after` (received_at, id).
+        async fn newest_page(
+            mut b: sqlx::QueryBuilder<$db>,
+            after: Option<(DateTime<Utc>, Uuid)>,
+            limit: i64,
+            pool: &sqlx::Pool<$db>,
+        ) -> Result<Vec<InboxItem>> {
+            if let Some((at, id)) = after {
+                b.push(" AND (received_at < ").push_bind(at);
+                b.push(" OR (received_at = ").push_bind(at);
+                b.push(" AND id < ").push_bind(id);
+                b.push("))");
+            }
+            b.push(" ORDER BY received_at DESC, id DESC LIMIT ").push_bind(limit);
+            let rows = b.build().fetch_all(pool).await?;
+            rows.iter().map(inbox_item_from_row).collect()
         }
     };
 }

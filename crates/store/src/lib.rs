@@ -14,6 +14,7 @@ mod inbox_words;
 pub mod jobs;
 pub mod mfa;
 mod model;
+pub mod organizations;
 pub mod outbox;
 pub mod portal;
 mod postgres;
@@ -34,6 +35,7 @@ pub use identity::{
 pub use jobs::{JobLease, JobStatus, Jobs};
 pub use mfa::{Mfa, MfaRecord};
 pub use model::*;
+pub use organizations::{Member, MemberChange, Organization, Organizations};
 pub use outbox::{Outbox, OutboxBacklog, StateChange};
 pub use portal::PortalData;
 
@@ -91,7 +93,20 @@ impl StoreOptions {
 /// conformance suite (`tests/conformance.rs`).
 #[async_trait::async_trait]
 pub trait Store:
-    Claims + Codes + Deadlines + Exchange + Identity + Mfa + PortalData + Jobs + Outbox + Gauges + Send + Sync + 'static
+    Claims
+    + Codes
+    + Deadlines
+    + Exchange
+    + Identity
+    + Mfa
+    + Organizations
+    + PortalData
+    + Jobs
+    + Outbox
+    + Gauges
+    + Send
+    + Sync
+    + 'static
 {
     /// `sqlite` or `postgres`, for health output and benchmarks.
     fn backend(&self) -> &'static str;

@@ -51,6 +51,7 @@ crate::identity::impl_identity!(PgStore, sqlx::Postgres);
 crate::jobs::impl_jobs!(PgStore);
 crate::claims::impl_claims!(PgStore);
 crate::codes::impl_codes!(PgStore);
+crate::organizations::impl_organizations!(PgStore, sqlx::Postgres);
 crate::mfa::impl_mfa!(PgStore, sqlx::Postgres);
 crate::outbox::impl_outbox!(PgStore, sqlx::Postgres);
 crate::gauges::impl_gauges!(PgStore, ("main", pool));

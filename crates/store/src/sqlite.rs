@@ -59,6 +59,7 @@ crate::identity::impl_identity!(SqliteStore, sqlx::Sqlite);
 crate::jobs::impl_jobs!(SqliteStore);
 crate::claims::impl_claims!(SqliteStore);
 crate::codes::impl_codes!(SqliteStore);
+crate::organizations::impl_organizations!(SqliteStore, sqlx::Sqlite);
 crate::mfa::impl_mfa!(SqliteStore, sqlx::Sqlite);
 crate::outbox::impl_outbox!(SqliteStore, sqlx::Sqlite);
 crate::gauges::impl_gauges!(SqliteStore, ("read", readers), ("write", writer));

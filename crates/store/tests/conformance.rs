@@ -73,6 +73,7 @@ conformance_nodes!(
     exchange_quota_claims_share_one_counter,
     sessions_are_shared_by_nodes,
     mfa_steps_are_claimed_once_across_nodes,
+    two_admins_removing_each_other_leave_one,
     leases_are_exclusive_and_expire,
     state_counts_apply_each_event_once,
 );
@@ -108,6 +109,7 @@ conformance!(
     ended_sessions_and_old_failures_are_purged,
     mfa_is_confirmed_once_and_each_step_is_taken_once,
     one_time_codes_are_counted_superseded_and_spent_once,
+    organizations_keep_an_admin_and_list_their_dossiers,
 );
 
 fn code(s: &str) -> AgencyCode {

@@ -5,6 +5,7 @@
 pub mod contact;
 pub mod lockout;
 pub mod mfa;
+pub mod organization;
 pub mod otp;
 pub mod password;
 pub mod registration;
@@ -76,10 +77,12 @@ pub enum SecurityEventKind {
     ContactVerified,
     /// A code to reset a forgotten password was asked for.
     PasswordResetRequested,
+    /// An organization account was opened, or its members changed.
+    OrganizationChanged,
 }
 
 impl SecurityEventKind {
-    pub const ALL: [SecurityEventKind; 15] = [
+    pub const ALL: [SecurityEventKind; 16] = [
         Self::SignInSucceeded,
         Self::SignInFailed,
         Self::SignInLocked,
@@ -95,6 +98,7 @@ impl SecurityEventKind {
         Self::MfaRecoveryCodesRenewed,
         Self::ContactVerified,
         Self::PasswordResetRequested,
+        Self::OrganizationChanged,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -113,6 +117,7 @@ impl SecurityEventKind {
             Self::MfaRecoveryCodesRenewed => "mfa_recovery_codes_renewed",
             Self::ContactVerified => "contact_verified",
             Self::PasswordResetRequested => "password_reset_requested",
+            Self::OrganizationChanged => "organization_changed",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

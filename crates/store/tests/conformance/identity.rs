@@ -386,3 +386,70 @@ pub async fn one_time_codes_are_counted_superseded_and_spent_once(store: Arc<dyn
     assert!(store.purge_identity(t0 + Duration::hours(1)).await.unwrap() >= 3);
     assert!(store.open_code(ResetPassword, c.id).await.unwrap().is_none());
 }
+
+fn company(code: &str) -> Organization {
+    Organization {
+        id: Uuid::now_v7(),
+        enterprise_code: code.into(),
+        name: "Công ty TNHH Sông Hồng".into(),
+        created_at: Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap(),
+    }
+}
+
+pub async fn organizations_keep_an_admin_and_list_their_dossiers(store: Arc<dyn Store>) {
+    use cqs_domain::identity::organization::MemberRole::{Admin, Member as Plain};
+    let at = Utc.with_ymd_and_hms(2026, 11, 23, 2, 0, 0).unwrap();
+    let a = store.create_citizen(&citizen("001203004567", None, Some("a@example.vn"))).await.unwrap();
+    let b = store.create_citizen(&citizen("001203007654", None, Some("b@example.vn"))).await.unwrap();
+    let org = company("0101234567");
+    store.create_organization(&org, a.id).await.unwrap();
+    assert!(matches!(store.create_organization(&company("0101234567"), b.id).await, Err(StoreError::Taken(_))));
+    assert_eq!(store.organization(org.id).await.unwrap(), Some(org.clone()));
+    assert_eq!(store.remove_member(org.id, a.id).await.unwrap(), MemberChange::LastAdmin);
+    assert_eq!(store.put_member(org.id, a.id, Plain, at).await.unwrap(), MemberChange::LastAdmin, "no demotion either");
+    assert_eq!(store.put_member(org.id, b.id, Plain, at).await.unwrap(), MemberChange::Done);
+    assert_eq!(store.put_member(Uuid::now_v7(), b.id, Plain, at).await.unwrap(), MemberChange::NotFound);
+    let members = store.members(org.id).await.unwrap();
+    assert_eq!(members.iter().map(|m| (m.account_id, m.role)).collect::<Vec<_>>(), [(a.id, Admin), (b.id, Plain)]);
+    assert_eq!(members[1].identity_number, "001203007654");
+    let mine = store.memberships_of(b.id).await.unwrap();
+    assert_eq!(
+        (mine[0].organization_id, mine[0].enterprise_code.as_str(), mine[0].role),
+        (org.id, "0101234567", Plain)
+    );
+    assert_eq!(store.put_member(org.id, b.id, Admin, at).await.unwrap(), MemberChange::Done);
+    assert_eq!(store.remove_member(org.id, a.id).await.unwrap(), MemberChange::Done);
+    assert_eq!(store.remove_member(org.id, a.id).await.unwrap(), MemberChange::NotFound);
+    assert!(store.memberships_of(a.id).await.unwrap().is_empty());
+
+    // Its dossiers: submitted online through an account, naming the enterprise as applicant.
+    let f = fixture(&store).await;
+    let mut online = new_dossier(&f, day());
+    online.applicant.identity_kind = cqs_domain::ids::IdentityKind::Enterprise;
+    online.applicant.identity_number = "0101234567".into();
+    online.owner_account = Some(b.id);
+    let CreateOutcome::Created(r) = store.create_dossier(&online).await.unwrap() else { panic!("created") };
+    let mut counter = new_dossier(&f, day());
+    counter.applicant.identity_number = "0101234567".into();
+    store.create_dossier(&counter).await.unwrap();
+    let listed = store.enterprise_dossiers("0101234567", None, 10).await.unwrap();
+    assert_eq!(listed.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(), [r.code.as_str()]);
+}
+
+pub async fn two_admins_removing_each_other_leave_one(nodes: Vec<Arc<dyn Store>>) {
+    use cqs_domain::identity::organization::MemberRole::Admin;
+    let at = Utc.with_ymd_and_hms(2026, 11, 23, 2, 0, 0).unwrap();
+    let a = nodes[0].create_citizen(&citizen("001203004567", None, Some("a@example.vn"))).await.unwrap();
+    let b = nodes[0].create_citizen(&citizen("001203007654", None, Some("b@example.vn"))).await.unwrap();
+    let org = company("0109876543");
+    nodes[0].create_organization(&org, a.id).await.unwrap();
+    nodes[1].put_member(org.id, b.id, Admin, at).await.unwrap();
+    let (one, two) = (nodes[2].clone(), nodes[3].clone());
+    let (x, y) = tokio::join!(
+        tokio::spawn(async move { one.remove_member(org.id, a.id).await.unwrap() }),
+        tokio::spawn(async move { two.remove_member(org.id, b.id).await.unwrap() }),
+    );
+    let outcomes = [x.unwrap(), y.unwrap()];
+    assert_eq!(outcomes.iter().filter(|o| **o == MemberChange::Done).count(), 1, "{outcomes:?}");
+    assert_eq!(nodes[0].members(org.id).await.unwrap().len(), 1);
+}

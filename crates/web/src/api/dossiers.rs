@@ -416,7 +416,7 @@ pub fn flags(
 async fn load_authorized(state: &AppState, caller: &Caller, code: &str) -> Result<Dossier, ApiError> {
     caller.require_authenticated()?;
     let ctx = crate::api::workflow::Context::load(state, code).await?;
-    caller.0.may_read_dossier(&ctx.involved_units(), ctx.dossier.submitted_by_client, ctx.dossier.owner_account_id)?;
+    caller.0.may_read_dossier(&ctx.involved_units(), ctx.dossier.submitted_by_client, ctx.dossier.owner())?;
     Ok(ctx.dossier)
 }
 
@@ -529,7 +529,7 @@ pub async fn get_control_sheet(
 ) -> Result<Json<Vec<cqs_domain::control::ControlRow>>, ApiError> {
     caller.require_authenticated()?;
     let ctx = crate::api::workflow::Context::load(&state, &code).await?;
-    caller.0.may_read_dossier(&ctx.involved_units(), ctx.dossier.submitted_by_client, ctx.dossier.owner_account_id)?;
+    caller.0.may_read_dossier(&ctx.involved_units(), ctx.dossier.submitted_by_client, ctx.dossier.owner())?;
     let history = state.store.history(ctx.dossier.id).await?;
     Ok(Json(cqs_domain::control::control_sheet(
         &ctx.version.spec.process,

@@ -12,6 +12,7 @@ pub mod lookup;
 pub mod me;
 pub mod metrics;
 pub mod mfa;
+pub mod organizations;
 pub mod security;
 pub mod workflow;
 
@@ -121,6 +122,12 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(codes::reset))
         .routes(routes!(codes::send_verification))
         .routes(routes!(codes::confirm_verification))
+        .routes(routes!(organizations::create))
+        .routes(routes!(organizations::get))
+        .routes(routes!(organizations::put_member))
+        .routes(routes!(organizations::remove_member))
+        .routes(routes!(organizations::dossiers))
+        .routes(routes!(organizations::mine))
         .routes(routes!(mfa::finish_sign_in))
         .routes(routes!(mfa::enrol_at_sign_in))
         .routes(routes!(mfa::my_status))

@@ -157,7 +157,7 @@ pub async fn act(
 /// machine clients act only on dossiers they submitted, citizens only on dossiers they own.
 pub fn acting_side(caller: &Caller, ctx: &Context) -> Result<bool, ApiError> {
     let is_submitter = matches!(&caller.0, Principal::Client { client_id, .. } if Some(*client_id) == ctx.dossier.submitted_by_client)
-        || caller.0.owns(ctx.dossier.owner_account_id);
+        || caller.0.owns(ctx.dossier.owner());
     match &caller.0 {
         Principal::Client { .. } if !is_submitter => return Err(cqs_domain::auth::Denied::NoRoleInUnit.into()),
         Principal::Citizen { .. } if !is_submitter => return Err(cqs_domain::auth::Denied::NotOwner.into()),

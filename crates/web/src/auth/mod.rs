@@ -132,10 +132,13 @@ async fn from_session(state: &AppState, token: &str) -> Result<Option<Caller>, A
             _ => return Ok(None),
         },
         AccountKind::Citizen => match state.store.citizen_by_id(s.account.id).await? {
-            Some(c) if !c.disabled => (
-                Principal::Citizen { account_id: c.id, identity_number: c.identity_number, organizations: Vec::new() },
-                c.full_name,
-            ),
+            Some(c) if !c.disabled => {
+                let organizations = state.store.memberships_of(c.id).await?;
+                (
+                    Principal::Citizen { account_id: c.id, identity_number: c.identity_number, organizations },
+                    c.full_name,
+                )
+            }
             _ => return Ok(None),
         },
     };

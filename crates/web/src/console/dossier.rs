@@ -347,7 +347,7 @@ async fn load(state: &AppState, caller: &Caller, code: &str) -> Result<Context, 
     })?;
     caller
         .0
-        .may_read_dossier(&ctx.involved_units(), ctx.dossier.submitted_by_client, ctx.dossier.owner_account_id)
+        .may_read_dossier(&ctx.involved_units(), ctx.dossier.submitted_by_client, ctx.dossier.owner())
         .map_err(ApiError::from)?;
     Ok(ctx)
 }

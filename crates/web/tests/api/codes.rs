@@ -32,7 +32,7 @@ impl App {
         }
     }
 
-    async fn as_citizen(&self, b: &Browser, method: &str, path: &str, body: Option<&Value>) -> Resp {
+    pub(crate) async fn as_citizen(&self, b: &Browser, method: &str, path: &str, body: Option<&Value>) -> Resp {
         let mut req = Request::builder()
             .method(method)
             .uri(path)

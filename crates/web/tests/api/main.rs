@@ -11,6 +11,7 @@ mod identity_support;
 mod matrix;
 mod mfa;
 mod observability;
+mod organizations;
 mod pages;
 
 use std::sync::Arc;
@@ -560,6 +561,12 @@ async fn route_table_covers_every_route() {
         ("post", "/api/v1/me/mfa/confirm", 401),
         ("post", "/api/v1/me/mfa/recovery-codes", 401),
         ("post", "/api/v1/me/mfa/disable", 401),
+        ("post", "/api/v1/organizations", 401),
+        ("get", "/api/v1/organizations/{id}", 401),
+        ("post", "/api/v1/organizations/{id}/members", 401),
+        ("delete", "/api/v1/organizations/{id}/members/{account_id}", 401),
+        ("get", "/api/v1/organizations/{id}/dossiers", 401),
+        ("get", "/api/v1/me/organizations", 401),
         ("get", "/healthz", 200),
         ("get", "/readyz", 200),
         ("get", "/metrics", 401),
@@ -583,6 +590,7 @@ async fn route_table_covers_every_route() {
             .replace("{code}", if path.contains("procedures") { "1.001193" } else { "000.00.31.H99-261123-0009" })
             .replace("{version}", "1")
             .replace("{id}", &Uuid::nil().to_string())
+            .replace("{account_id}", &Uuid::nil().to_string())
             .replace("{instance}/{class}/{member}/{subsystem}", "VN-LH/GOV/000.00.05.H99/ho-tich")
             .replace("{service}", "khai-sinh")
             .replace("{path}", "a/b")

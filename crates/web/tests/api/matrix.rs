@@ -57,6 +57,7 @@ async fn every_route_as_every_caller() {
         Cred::Key(all_scopes),
         Cred::Key(no_scopes),
     ];
+    let org = organization_of(&app).await;
     let mine = submission("000.00.31.H99", "online");
     let code = own_dossier(&app, &a, &mine).await;
     let publish = "/api/v1/procedures/{code}/versions/{version}/publish";
@@ -97,6 +98,12 @@ async fn every_route_as_every_caller() {
         ("post", "/api/v1/auth/password-reset/confirm", Some(&empty), everyone),
         ("post", "/api/v1/me/verification", Some(&empty), citizens),
         ("post", "/api/v1/me/verification/confirm", Some(&empty), citizens),
+        ("post", "/api/v1/organizations", Some(&empty), [D, D, D, D, D, D, D, A, D, D]),
+        ("get", "/api/v1/organizations/{id}", None, [D, A, D, D, D, D, D, A, D, D]),
+        ("post", "/api/v1/organizations/{id}/members", Some(&empty), [D, A, D, D, D, D, D, A, D, D]),
+        ("delete", "/api/v1/organizations/{id}/members/{account_id}", None, [D, A, D, D, D, D, D, A, D, D]),
+        ("get", "/api/v1/organizations/{id}/dossiers", None, [D, A, D, D, D, D, D, D, D, D]),
+        ("get", "/api/v1/me/organizations", None, [D, A, A, D, D, D, D, D, D, D]),
         ("get", "/api/v1/me/mfa", None, staff_only),
         ("post", "/api/v1/me/mfa/enrolment", None, staff_only),
         ("post", "/api/v1/me/mfa/confirm", Some(&empty), staff_only),
@@ -133,7 +140,12 @@ async fn every_route_as_every_caller() {
             let concrete = path
                 .replace("{code}", if path.contains("procedures") { "1.001193" } else { &code })
                 .replace("{version}", "1")
-                .replace("{id}", &Uuid::nil().to_string());
+                // Organization routes name citizen A's organization; other ids are made up.
+                .replace(
+                    "{id}",
+                    &if path.starts_with("/api/v1/organizations/") { org.to_string() } else { Uuid::nil().to_string() },
+                )
+                .replace("{account_id}", &Uuid::nil().to_string());
             let r = app.call(request(&method.to_uppercase(), &concrete, cred, *body)).await;
             let got = if matches!(r.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) { D } else { A };
             if got != verdicts[i] {
@@ -142,6 +154,20 @@ async fn every_route_as_every_caller() {
         }
     }
     assert!(wrong.is_empty(), "unexpected verdicts:\n{}", wrong.join("\n"));
+}
+
+/// An organization whose only admin is citizen A.
+async fn organization_of(app: &App) -> Uuid {
+    let login = cqs_domain::identity::CitizenLogin::IdentityNumber("001203004567".into());
+    let a = app.store.citizen_credentials(&login).await.unwrap().unwrap().account.id;
+    let org = cqs_store::Organization {
+        id: Uuid::now_v7(),
+        enterprise_code: "0101234567".into(),
+        name: "Công ty TNHH Sông Hồng".into(),
+        created_at: chrono::Utc::now(),
+    };
+    app.store.create_organization(&org, a).await.unwrap();
+    org.id
 }
 
 /// A dossier citizen A submits online for themselves at unit X.
