@@ -172,6 +172,15 @@ enum ApiKeyCommand {
     },
     /// Revoke a key by its prefix (the 8 characters after "cqs_").
     Revoke { prefix: String },
+    /// Give a key a new secret; the old one keeps working for the grace period, then stops.
+    Rotate {
+        prefix: String,
+        /// Hours the old secret keeps working (0 to 720).
+        #[arg(long, default_value_t = cqs_domain::identity::api_key::DEFAULT_GRACE_HOURS)]
+        grace_hours: i64,
+    },
+    /// List the keys with their scopes, unit and last use.
+    List,
 }
 
 #[tokio::main]
@@ -376,6 +385,32 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
                 backlog.pending,
                 backlog.oldest.map_or_else(|| "không có".into(), |t| t.to_rfc3339())
             );
+        }
+        Command::Apikey(ApiKeyCommand::Rotate { prefix, grace_hours }) => {
+            let grace = cqs_domain::identity::api_key::grace(Some(grace_hours))
+                .ok_or_else(|| anyhow::anyhow!("--grace-hours phải từ 0 đến 720"))?;
+            match cqs_web::auth::keys::rotate(store.as_ref(), &prefix, grace, chrono::Utc::now()).await? {
+                Some(token) => {
+                    println!("Khóa mới (chỉ hiển thị một lần): {token}\nBí mật cũ còn dùng được {grace_hours} giờ.")
+                }
+                None => anyhow::bail!("không có khóa đang hoạt động với tiền tố {prefix}"),
+            }
+        }
+        Command::Apikey(ApiKeyCommand::List) => {
+            println!("{:<10} {:<32} {:<40} {:<26} trạng thái", "tiền tố", "tên", "quyền", "dùng gần nhất");
+            for k in store.api_keys().await? {
+                let scopes: Vec<&str> = k.key.scopes.iter().map(|s| s.as_str()).collect();
+                let used = k.last_used_at.map_or_else(|| "chưa dùng".into(), |t| t.to_rfc3339());
+                let state = match (k.revoked_at, k.previous_valid_until) {
+                    (Some(_), _) => "đã thu hồi".to_owned(),
+                    (None, Some(until)) if until > chrono::Utc::now() => {
+                        format!("bí mật cũ còn tới {}", until.to_rfc3339())
+                    }
+                    _ if k.key.user_id.is_some() => "khóa của cán bộ".to_owned(),
+                    _ => "đang hoạt động".to_owned(),
+                };
+                println!("{:<10} {:<32} {:<40} {:<26} {state}", k.key.prefix, k.key.name, scopes.join(","), used);
+            }
         }
         Command::Apikey(ApiKeyCommand::Revoke { prefix }) => {
             if store.revoke_api_key(&prefix, chrono::Utc::now()).await? {

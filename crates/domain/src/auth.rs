@@ -296,6 +296,16 @@ impl Principal {
         }
     }
 
+    /// May list, create, rotate and revoke API keys: an admin of the province's root unit. A
+    /// system client's key never manages keys (a leaked one must not be able to mint more).
+    pub fn may_manage_api_keys(&self, root_unit: Uuid) -> Result<(), Denied> {
+        match self {
+            Principal::Anonymous => Err(Denied::Unauthenticated),
+            _ if self.has_role_in(root_unit, &[Role::Admin]) => Ok(()),
+            _ => Err(Denied::NoRoleInUnit),
+        }
+    }
+
     /// May read the operational metrics: only a client key with `metrics:read`. Staff and
     /// citizens never need them, and metrics say how busy each route and unit of work is.
     pub fn may_read_metrics(&self) -> Result<(), Denied> {
@@ -433,6 +443,16 @@ mod tests {
         assert_eq!(staff(Role::Leader, root).may_open_organization(root), Err(Denied::NoRoleInUnit));
         assert_eq!(admin.may_open_organization(root), Err(Denied::NoRoleInUnit));
         assert_eq!(Principal::Anonymous.may_view_organization(org, root), Err(Denied::Unauthenticated));
+    }
+
+    #[test]
+    fn only_root_admins_manage_keys() {
+        let root = Uuid::now_v7();
+        assert_eq!(staff(Role::Admin, root).may_manage_api_keys(root), Ok(()));
+        assert_eq!(staff(Role::Admin, Uuid::now_v7()).may_manage_api_keys(root), Err(Denied::NoRoleInUnit));
+        let client = Principal::Client { client_id: Uuid::now_v7(), scopes: Scope::ALL.to_vec(), org_unit_id: None };
+        assert_eq!(client.may_manage_api_keys(root), Err(Denied::NoRoleInUnit));
+        assert_eq!(Principal::Anonymous.may_manage_api_keys(root), Err(Denied::Unauthenticated));
     }
 
     #[test]

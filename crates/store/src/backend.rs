@@ -170,6 +170,26 @@ macro_rules! impl_store {
         }
 
 
+        fn api_key_from_row(r: &DbRow) -> Result<ApiKeyRecord> {
+            Ok(ApiKeyRecord {
+                key: NewApiKey {
+                    id: r.try_get("id")?,
+                    prefix: r.try_get("prefix")?,
+                    secret_hash: r.try_get("secret_hash")?,
+                    name: r.try_get("name")?,
+                    user_id: r.try_get("user_id")?,
+                    scopes: r.try_get::<Json<Vec<Scope>>, _>("scopes")?.0,
+                    org_unit_id: r.try_get("org_unit_id")?,
+                    created_at: r.try_get("created_at")?,
+                },
+                last_used_at: r.try_get("last_used_at")?,
+                revoked_at: r.try_get("revoked_at")?,
+                previous_secret_hash: r.try_get("previous_secret_hash")?,
+                previous_valid_until: r.try_get("previous_valid_until")?,
+                rotated_at: r.try_get("rotated_at")?,
+            })
+        }
+
         /// Writes one dossier inside `tx` (the caller commits, or rolls back a replay).
         pub(crate) async fn create_one(
             tx: &mut sqlx::Transaction<'static, $db>,
@@ -804,23 +824,7 @@ macro_rules! impl_store {
                     .bind(prefix)
                     .fetch_optional(self.read_pool())
                     .await?;
-                row.map(|r| {
-                    Ok(ApiKeyRecord {
-                        key: NewApiKey {
-                            id: r.try_get("id")?,
-                            prefix: r.try_get("prefix")?,
-                            secret_hash: r.try_get("secret_hash")?,
-                            name: r.try_get("name")?,
-                            user_id: r.try_get("user_id")?,
-                            scopes: r.try_get::<Json<Vec<Scope>>, _>("scopes")?.0,
-                            org_unit_id: r.try_get("org_unit_id")?,
-                            created_at: r.try_get("created_at")?,
-                        },
-                        last_used_at: r.try_get("last_used_at")?,
-                        revoked_at: r.try_get("revoked_at")?,
-                    })
-                })
-                .transpose()
+                row.as_ref().map(api_key_from_row).transpose()
             }
 
             async fn touch_api_key(&self, id: Uuid, at: DateTime<Utc>) -> Result<()> {

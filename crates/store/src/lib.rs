@@ -2,6 +2,7 @@
 //! embedded default, WAL mode) and PostgreSQL (the scale path), sharing their SQL text. Every
 //! state change writes its history row and its outbox row in the same transaction.
 
+pub mod api_keys;
 mod backend;
 pub mod claims;
 pub mod codes;
@@ -23,6 +24,7 @@ pub mod testing;
 
 use std::sync::Arc;
 
+pub use api_keys::ApiKeys;
 pub use claims::Claims;
 pub use codes::{Codes, Contact, NewCode, OpenCode};
 pub use deadlines::{ApologyTask, DeadlineCandidate, DeadlineNotice, Deadlines};
@@ -93,7 +95,8 @@ impl StoreOptions {
 /// conformance suite (`tests/conformance.rs`).
 #[async_trait::async_trait]
 pub trait Store:
-    Claims
+    ApiKeys
+    + Claims
     + Codes
     + Deadlines
     + Exchange

@@ -54,6 +54,10 @@ pub struct ApiKeyRecord {
     pub key: NewApiKey,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// After a rotation: the hash of the secret it replaced, accepted until `previous_valid_until`.
+    pub previous_secret_hash: Option<String>,
+    pub previous_valid_until: Option<DateTime<Utc>>,
+    pub rotated_at: Option<DateTime<Utc>>,
 }
 
 /// An attachment to record with a new dossier; its bytes are already in file storage.

@@ -49,6 +49,7 @@ crate::inbox_words::impl_inbox_words!(PgStore, sqlx::Postgres);
 crate::portal::impl_portal!(PgStore, sqlx::Postgres);
 crate::identity::impl_identity!(PgStore, sqlx::Postgres);
 crate::jobs::impl_jobs!(PgStore);
+crate::api_keys::impl_api_keys!(PgStore);
 crate::claims::impl_claims!(PgStore);
 crate::codes::impl_codes!(PgStore);
 crate::organizations::impl_organizations!(PgStore, sqlx::Postgres);

@@ -110,6 +110,7 @@ conformance!(
     mfa_is_confirmed_once_and_each_step_is_taken_once,
     one_time_codes_are_counted_superseded_and_spent_once,
     organizations_keep_an_admin_and_list_their_dossiers,
+    api_keys_rotate_keeping_the_old_secret_for_a_while,
 );
 
 fn code(s: &str) -> AgencyCode {

@@ -2,6 +2,7 @@
 //! web layer hashes, stores and sends; what is allowed and when is decided here, so every rule
 //! can be tested without a clock, a database or a browser.
 
+pub mod api_key;
 pub mod contact;
 pub mod lockout;
 pub mod mfa;
@@ -79,10 +80,12 @@ pub enum SecurityEventKind {
     PasswordResetRequested,
     /// An organization account was opened, or its members changed.
     OrganizationChanged,
+    /// An API key was created, rotated or revoked (the detail says which and its prefix).
+    ApiKeyChanged,
 }
 
 impl SecurityEventKind {
-    pub const ALL: [SecurityEventKind; 16] = [
+    pub const ALL: [SecurityEventKind; 17] = [
         Self::SignInSucceeded,
         Self::SignInFailed,
         Self::SignInLocked,
@@ -99,6 +102,7 @@ impl SecurityEventKind {
         Self::ContactVerified,
         Self::PasswordResetRequested,
         Self::OrganizationChanged,
+        Self::ApiKeyChanged,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -118,6 +122,7 @@ impl SecurityEventKind {
             Self::ContactVerified => "contact_verified",
             Self::PasswordResetRequested => "password_reset_requested",
             Self::OrganizationChanged => "organization_changed",
+            Self::ApiKeyChanged => "api_key_changed",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

@@ -453,3 +453,32 @@ pub async fn two_admins_removing_each_other_leave_one(nodes: Vec<Arc<dyn Store>>
     assert_eq!(outcomes.iter().filter(|o| **o == MemberChange::Done).count(), 1, "{outcomes:?}");
     assert_eq!(nodes[0].members(org.id).await.unwrap().len(), 1);
 }
+
+pub async fn api_keys_rotate_keeping_the_old_secret_for_a_while(store: Arc<dyn Store>) {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap();
+    let key = NewApiKey {
+        id: Uuid::now_v7(),
+        prefix: "abcd1234".into(),
+        secret_hash: "first".into(),
+        name: "Cổng quốc gia".into(),
+        user_id: None,
+        scopes: vec![cqs_domain::auth::Scope::DossiersRead],
+        org_unit_id: None,
+        created_at: t0,
+    };
+    store.create_api_key(&key).await.unwrap();
+    assert!(store.rotate_api_key("abcd1234", "second", t0 + Duration::hours(24), t0).await.unwrap());
+    let r = store.api_key_by_prefix("abcd1234").await.unwrap().unwrap();
+    assert_eq!(r.key.secret_hash, "second");
+    assert_eq!(r.previous_secret_hash.as_deref(), Some("first"));
+    assert_eq!((r.previous_valid_until, r.rotated_at), (Some(t0 + Duration::hours(24)), Some(t0)));
+    assert!(store.rotate_api_key("abcd1234", "third", t0, t0 + Duration::minutes(1)).await.unwrap());
+    let r = store.api_key_by_prefix("abcd1234").await.unwrap().unwrap();
+    assert_eq!((r.key.secret_hash.as_str(), r.previous_secret_hash.as_deref()), ("third", Some("second")));
+    assert!(!store.rotate_api_key("nokey123", "x", t0, t0).await.unwrap());
+    assert!(store.revoke_api_key("abcd1234", t0).await.unwrap());
+    assert!(!store.rotate_api_key("abcd1234", "fourth", t0, t0).await.unwrap(), "a revoked key stays revoked");
+    let all = store.api_keys().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert!(all[0].revoked_at.is_some());
+}

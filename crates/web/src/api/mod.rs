@@ -8,6 +8,7 @@ pub mod dossiers;
 pub mod exchange;
 pub mod health;
 pub mod inbox;
+pub mod keys;
 pub mod lookup;
 pub mod me;
 pub mod metrics;
@@ -122,6 +123,9 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(codes::reset))
         .routes(routes!(codes::send_verification))
         .routes(routes!(codes::confirm_verification))
+        .routes(routes!(keys::list, keys::create))
+        .routes(routes!(keys::rotate))
+        .routes(routes!(keys::revoke))
         .routes(routes!(organizations::create))
         .routes(routes!(organizations::get))
         .routes(routes!(organizations::put_member))

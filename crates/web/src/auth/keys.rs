@@ -1,8 +1,9 @@
 //! API keys: `Authorization: Bearer cqs_<prefix>_<secret>`, for machines and staff tools. The
-//! prefix finds the key row; the secret's SHA-256 must match. A staff-owned key acts with that
-//! staff member's current roles.
+//! prefix finds the key row; the secret's SHA-256 must match (or, for a while after a rotation,
+//! the previous secret's). A staff-owned key acts with that staff member's current roles.
 
 use cqs_domain::auth::Principal;
+use cqs_domain::identity::api_key::{self, Presented};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
@@ -55,11 +56,19 @@ pub(crate) async fn principal_for(
     let (prefix, secret) = parse_token(token.trim()).ok_or_else(invalid_key)?;
     let record = state.store.api_key_by_prefix(prefix).await?.ok_or_else(invalid_key)?;
     let key = &record.key;
-    if record.revoked_at.is_some() || key.secret_hash != hash_secret(secret) {
+    let presented = hash_secret(secret);
+    let which = if key.secret_hash == presented {
+        Presented::Current
+    } else if record.previous_secret_hash.as_deref() == Some(presented.as_str()) {
+        Presented::Previous
+    } else {
+        Presented::Neither
+    };
+    let now = state.clock.now();
+    if !api_key::accepts(which, record.revoked_at.is_some(), record.previous_valid_until, now) {
         tracing::info!(target: "security", key_prefix = prefix, "rejected API key");
         return Err(invalid_key());
     }
-    let now = state.clock.now();
     if record.last_used_at.is_none_or(|t| now - t > TOUCH_INTERVAL) {
         state.store.touch_api_key(key.id, now).await?;
     }
@@ -74,6 +83,22 @@ pub(crate) async fn principal_for(
         None => Principal::Client { client_id: key.id, scopes: key.scopes.clone(), org_unit_id: key.org_unit_id },
     };
     Ok((principal, key.id))
+}
+
+/// Gives a live key a new secret, the old one staying valid for `grace`; returns the new token
+/// (shown once), or `None` if there is no live key with this prefix.
+pub async fn rotate(
+    store: &dyn cqs_store::Store,
+    prefix: &str,
+    grace: chrono::Duration,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<String>, cqs_store::StoreError> {
+    let secret = hex::encode(rand::rng().random::<[u8; 32]>());
+    if store.rotate_api_key(prefix, &hash_secret(&secret), now + grace, now).await? {
+        Ok(Some(format!("cqs_{prefix}_{secret}")))
+    } else {
+        Ok(None)
+    }
 }
 
 #[cfg(test)]

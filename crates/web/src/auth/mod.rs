@@ -9,7 +9,7 @@
 
 pub mod audit;
 pub mod csrf;
-mod keys;
+pub mod keys;
 pub mod mfa;
 pub mod password;
 pub mod session;

@@ -8,6 +8,7 @@ mod exchange;
 mod gateway;
 mod identity;
 mod identity_support;
+mod keys;
 mod matrix;
 mod mfa;
 mod observability;
@@ -561,6 +562,10 @@ async fn route_table_covers_every_route() {
         ("post", "/api/v1/me/mfa/confirm", 401),
         ("post", "/api/v1/me/mfa/recovery-codes", 401),
         ("post", "/api/v1/me/mfa/disable", 401),
+        ("get", "/api/v1/api-keys", 401),
+        ("post", "/api/v1/api-keys", 401),
+        ("post", "/api/v1/api-keys/{prefix}/rotate", 401),
+        ("post", "/api/v1/api-keys/{prefix}/revoke", 401),
         ("post", "/api/v1/organizations", 401),
         ("get", "/api/v1/organizations/{id}", 401),
         ("post", "/api/v1/organizations/{id}/members", 401),
@@ -591,6 +596,7 @@ async fn route_table_covers_every_route() {
             .replace("{version}", "1")
             .replace("{id}", &Uuid::nil().to_string())
             .replace("{account_id}", &Uuid::nil().to_string())
+            .replace("{prefix}", "abcdefgh")
             .replace("{instance}/{class}/{member}/{subsystem}", "VN-LH/GOV/000.00.05.H99/ho-tich")
             .replace("{service}", "khai-sinh")
             .replace("{path}", "a/b")

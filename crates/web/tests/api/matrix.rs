@@ -98,6 +98,10 @@ async fn every_route_as_every_caller() {
         ("post", "/api/v1/auth/password-reset/confirm", Some(&empty), everyone),
         ("post", "/api/v1/me/verification", Some(&empty), citizens),
         ("post", "/api/v1/me/verification/confirm", Some(&empty), citizens),
+        ("get", "/api/v1/api-keys", None, [D, D, D, D, D, D, D, A, D, D]),
+        ("post", "/api/v1/api-keys", Some(&empty), [D, D, D, D, D, D, D, A, D, D]),
+        ("post", "/api/v1/api-keys/{prefix}/rotate", Some(&empty), [D, D, D, D, D, D, D, A, D, D]),
+        ("post", "/api/v1/api-keys/{prefix}/revoke", None, [D, D, D, D, D, D, D, A, D, D]),
         ("post", "/api/v1/organizations", Some(&empty), [D, D, D, D, D, D, D, A, D, D]),
         ("get", "/api/v1/organizations/{id}", None, [D, A, D, D, D, D, D, A, D, D]),
         ("post", "/api/v1/organizations/{id}/members", Some(&empty), [D, A, D, D, D, D, D, A, D, D]),
@@ -145,7 +149,9 @@ async fn every_route_as_every_caller() {
                     "{id}",
                     &if path.starts_with("/api/v1/organizations/") { org.to_string() } else { Uuid::nil().to_string() },
                 )
-                .replace("{account_id}", &Uuid::nil().to_string());
+                .replace("{account_id}", &Uuid::nil().to_string())
+                // A made-up key: admins get 404, everyone else is refused before the lookup.
+                .replace("{prefix}", "abcdefgh");
             let r = app.call(request(&method.to_uppercase(), &concrete, cred, *body)).await;
             let got = if matches!(r.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) { D } else { A };
             if got != verdicts[i] {
