@@ -112,6 +112,8 @@ pub struct AppState {
     pub jobs: jobs::JobSettings,
     /// Where notices to people (one-time codes) go: the log unless `[notify]` names an SMTP server.
     pub notifier: Arc<dyn notify::Notifier>,
+    /// The keys that sign OAuth access tokens, read from the store once.
+    pub oauth: auth::oauth::TokenCache,
 }
 
 impl AppState {
@@ -132,6 +134,7 @@ impl AppState {
             bus,
             jobs: jobs::JobSettings::default(),
             notifier,
+            oauth: Default::default(),
         }
     }
 

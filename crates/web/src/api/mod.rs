@@ -13,6 +13,7 @@ pub mod lookup;
 pub mod me;
 pub mod metrics;
 pub mod mfa;
+pub mod oauth;
 pub mod organizations;
 pub mod security;
 pub mod workflow;
@@ -123,6 +124,7 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(codes::reset))
         .routes(routes!(codes::send_verification))
         .routes(routes!(codes::confirm_verification))
+        .routes(routes!(oauth::token))
         .routes(routes!(keys::list, keys::create))
         .routes(routes!(keys::rotate))
         .routes(routes!(keys::revoke))

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod csrf;
 pub mod keys;
 pub mod mfa;
+pub mod oauth;
 pub mod password;
 pub mod session;
 
@@ -98,7 +99,11 @@ impl Caller {
     /// Resolves the caller of a request from its headers.
     pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Self, ApiError> {
         if let Some(value) = headers.get(header::AUTHORIZATION) {
-            let (principal, key_id) = keys::principal_for(state, value).await?;
+            let bearer = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+            let (principal, key_id) = match bearer {
+                Some(token) if oauth::looks_like_jwt(token) => oauth::principal_for(state, token).await?,
+                _ => keys::principal_for(state, value).await?,
+            };
             return Ok(Caller(principal, Credential::ApiKey { key_id }));
         }
         match session::session_token(headers) {

@@ -562,6 +562,7 @@ async fn route_table_covers_every_route() {
         ("post", "/api/v1/me/mfa/confirm", 401),
         ("post", "/api/v1/me/mfa/recovery-codes", 401),
         ("post", "/api/v1/me/mfa/disable", 401),
+        ("post", "/api/v1/oauth/token", 400),
         ("get", "/api/v1/api-keys", 401),
         ("post", "/api/v1/api-keys", 401),
         ("post", "/api/v1/api-keys/{prefix}/rotate", 401),

@@ -98,6 +98,8 @@ async fn every_route_as_every_caller() {
         ("post", "/api/v1/auth/password-reset/confirm", Some(&empty), everyone),
         ("post", "/api/v1/me/verification", Some(&empty), citizens),
         ("post", "/api/v1/me/verification/confirm", Some(&empty), citizens),
+        // Its own client authentication (the key in HTTP Basic or the form), not the caller's.
+        ("post", "/api/v1/oauth/token", Some(&empty), everyone),
         ("get", "/api/v1/api-keys", None, [D, D, D, D, D, D, D, A, D, D]),
         ("post", "/api/v1/api-keys", Some(&empty), [D, D, D, D, D, D, D, A, D, D]),
         ("post", "/api/v1/api-keys/{prefix}/rotate", Some(&empty), [D, D, D, D, D, D, D, A, D, D]),
