@@ -5,7 +5,9 @@
 //! - [`Signer`]: a key that signs SHA-256 digests, held in memory ([`SoftwareSigner`], from
 //!   PEM or PKCS#12) or on a token ([`pkcs11::Pkcs11Signer`]);
 //! - [`KeySource`]: how configuration names a key;
-//! - [`cert`]: reading PEM files and what a certificate says about its holder.
+//! - [`cert`]: reading PEM files and what a certificate says about its holder;
+//! - [`tsp`]: an RFC 3161 timestamping client and token verification;
+//! - [`testing`]: a timestamp authority for tests (`openssl ts -reply` on a loopback port).
 //!
 //! Cryptography is aws-lc-rs (software keys), the token itself (PKCS#11), rcgen (issuing) and
 //! x509-parser (reading); nothing here encodes ASN.1 by hand.
@@ -16,6 +18,8 @@ pub mod pkcs11;
 pub mod pkcs12;
 mod signer;
 mod source;
+pub mod testing;
+pub mod tsp;
 
 pub use cert::CertificateInfo;
 pub use rustls_pki_types::CertificateDer;
@@ -33,4 +37,6 @@ pub enum PkiError {
     Token(String),
     #[error("lỗi ký số: {0}")]
     Sign(String),
+    #[error("lỗi dấu thời gian: {0}")]
+    Timestamp(String),
 }
