@@ -38,12 +38,14 @@ ensure_postgres() {
 }
 
 # Tools the document tests call: SoftHSM2 (a real PKCS#11 token), poppler (pdftotext, pdftoppm,
-# pdfsig) and openssl (cms -verify, ts -reply as a test timestamp authority).
+# pdfsig), certutil (an NSS database trusting the test CA, for pdfsig) and openssl (cms -verify,
+# ts -reply as a test timestamp authority).
 ensure_document_tools() {
   local missing=()
   command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
   command -v pdfsig >/dev/null 2>&1 || missing+=(poppler-utils)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -50,6 +50,7 @@ pub struct Config {
     pub exchange: cqs_exchange::Config,
     pub auth: AuthSettings,
     pub notify: NotifySettings,
+    pub documents: DocumentsSettings,
 }
 
 /// Where notices to people go (`[notify]`): one-time codes by e-mail through SMTP; without an
@@ -68,7 +69,42 @@ pub struct NotifySettings {
     pub log_text: bool,
 }
 
-/// Sign-in and sessions (`[auth]`).
+/// Forms and signed documents (`[documents]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentsSettings {
+    /// Where citizens reach the portal, e.g. `https://dichvucong.example.vn`: the QR codes on
+    /// forms open its lookup page. Empty: `http://<listen>`.
+    pub public_url: String,
+    /// A folder of `.ttf`/`.otf` fonts (a licensed Times New Roman) that forms use instead of
+    /// the shipped Liberation Serif. Empty: `<data_dir>/fonts` when it exists.
+    pub fonts_dir: String,
+    /// An RFC 3161 timestamp authority: signed results are then PAdES B-T (else B-B).
+    pub tsa_url: String,
+    pub tsa_timeout_secs: u64,
+    /// PEM files of the roots a signature must chain to (the CA of the agencies' certificates,
+    /// the timestamp authority's), for verification.
+    pub trust_anchors: Vec<PathBuf>,
+    /// Each agency's document-signing key, by QCVN 102 code (see docs/signing.md).
+    pub signing_keys: std::collections::BTreeMap<String, cqs_pki::KeySource>,
+    /// A development CA folder: units without a key sign with certificates it issues, and its
+    /// root is trusted. `cqs demo` uses `<data_dir>/dev-ca`; never set it in production.
+    pub dev_ca_dir: String,
+}
+
+impl Default for DocumentsSettings {
+    fn default() -> Self {
+        Self {
+            public_url: String::new(),
+            fonts_dir: String::new(),
+            tsa_url: String::new(),
+            tsa_timeout_secs: 20,
+            trust_anchors: Vec::new(),
+            signing_keys: Default::default(),
+            dev_ca_dir: String::new(),
+        }
+    }
+}
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
@@ -167,12 +203,13 @@ impl Default for Config {
                     codes_per_hour: a.codes.max_per_hour,
                 }
             },
+            documents: DocumentsSettings::default(),
         }
     }
 }
 
 /// Top-level settings keys, the only `CQS_*` variables read as configuration.
-const SETTINGS: [&str; 18] = [
+const SETTINGS: [&str; 19] = [
     "listen",
     "data_dir",
     "database_url",
@@ -191,6 +228,7 @@ const SETTINGS: [&str; 18] = [
     "exchange",
     "auth",
     "notify",
+    "documents",
 ];
 
 /// Whether an environment key (after `CQS_`) names a setting or a nested setting.
@@ -198,7 +236,7 @@ fn is_setting(key: &str) -> bool {
     SETTINGS.iter().any(|s| {
         key.get(..s.len()).is_some_and(|head| head.eq_ignore_ascii_case(s))
             && matches!(key.as_bytes().get(s.len()), None | Some(b'.' | b'_'))
-            && (key.len() == s.len() || matches!(*s, "limits" | "exchange" | "auth" | "notify"))
+            && (key.len() == s.len() || matches!(*s, "limits" | "exchange" | "auth" | "notify" | "documents"))
     })
 }
 
@@ -273,6 +311,48 @@ impl Config {
             "nats_stream và nats_subject_prefix chỉ gồm chữ, số, '-' và '_' (tiền tố có thể có dấu chấm giữa các từ)"
         );
         Ok(cfg)
+    }
+
+    /// The forms service: the portal's public address and the fonts folder.
+    pub fn documents(&self) -> anyhow::Result<cqs_web::documents::Documents> {
+        let url = if self.documents.public_url.is_empty() {
+            format!("http://{}", self.listen)
+        } else {
+            self.documents.public_url.clone()
+        };
+        anyhow::ensure!(
+            url.starts_with("http://") || url.starts_with("https://"),
+            "documents.public_url phải là địa chỉ http:// hoặc https:// của Cổng dịch vụ công"
+        );
+        let fonts = if self.documents.fonts_dir.is_empty() {
+            self.data_dir.join("fonts")
+        } else {
+            self.documents.fonts_dir.clone().into()
+        };
+        cqs_web::documents::Documents::new(&url, Some(&fonts)).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// The agencies' signing keys (each checked as it loads), the timestamp authority and the
+    /// trusted roots.
+    pub fn signing(&self) -> anyhow::Result<cqs_web::documents::results::Signing> {
+        let d = &self.documents;
+        let tsa = if d.tsa_url.is_empty() {
+            None
+        } else {
+            Some(cqs_pki::tsp::TsaClient::new(&d.tsa_url, std::time::Duration::from_secs(d.tsa_timeout_secs.max(1)))?)
+        };
+        let mut trust = Vec::new();
+        for f in &d.trust_anchors {
+            let pem = std::fs::read(f).map_err(|e| anyhow::anyhow!("documents.trust_anchors {}: {e}", f.display()))?;
+            trust.extend(cqs_pki::cert::certificates_from_pem(&pem)?);
+        }
+        let keys = d.signing_keys.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let signing = cqs_web::documents::results::Signing::new(&keys, tsa, trust)?;
+        Ok(if d.dev_ca_dir.is_empty() {
+            signing
+        } else {
+            signing.with_dev_ca(d.dev_ca_dir.clone().into(), crate::devca::DEMO_PROVINCE)?
+        })
     }
 
     pub fn store_url(&self) -> String {

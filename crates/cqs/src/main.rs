@@ -64,6 +64,10 @@ enum Command {
         #[arg(long = "key")]
         keys: Vec<String>,
     },
+    /// Check the signatures of a PDF (a signed result): valid or not, who signed, when, whether
+    /// it changed since, and which dossier it belongs to. Exits 0 only when every signature is
+    /// valid.
+    Verify { file: PathBuf },
     /// Create a development certificate authority (for the demo and tests, never production):
     /// a root, a document-signing certificate per agency (every demo unit by default), TLS
     /// certificates for nodes, and a timestamping certificate. Existing files are kept.
@@ -220,6 +224,11 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
         println!("Chỉ dùng để thử nghiệm. Mật khẩu các tệp .p12: {}", cqs_pki::devca::DEV_P12_PASSWORD);
         return Ok(std::process::ExitCode::SUCCESS);
     }
+    let mut cfg = cfg;
+    if matches!(cli.command, Command::Demo { .. }) && cfg.documents.dev_ca_dir.is_empty() {
+        // The demo signs its results with a development CA of its own.
+        cfg.documents.dev_ca_dir = cfg.data_dir.join("dev-ca").display().to_string();
+    }
     let (store, files) = cqs::server::open(&cfg).await?;
     match cli.command {
         Command::Serve => cqs::server::serve(&cfg, store, files).await?,
@@ -334,6 +343,14 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
             );
         }
         Command::VerifyEvidence { file, keys } => return Ok(verify_evidence(&file, &keys)),
+        Command::Verify { file } => {
+            let state = cqs::server::app_state(&cfg, store, files)?;
+            let pdf = std::fs::read(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let report =
+                cqs_web::documents::verify::check(&state, pdf).await.map_err(|e| anyhow::anyhow!("{}", e.title))?;
+            print!("{}", cqs_web::documents::verify::as_text(&report));
+            return Ok(if report.valid { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::from(1) });
+        }
         Command::Deadlines(DeadlinesCommand::Recompute) => {
             let state = cqs::server::app_state(&cfg, store, files)?;
             let r = cqs_web::jobs::recompute_due_dates(&state, state.clock.now())

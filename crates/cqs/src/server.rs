@@ -46,7 +46,11 @@ pub fn app_state(cfg: &Config, store: Arc<dyn Store>, files: FileStore) -> anyho
     auth.mfa_key = std::sync::Arc::new(
         cqs_web::auth::mfa::MfaKey::load_or_create(&cfg.mfa_key_path()).map_err(|e| anyhow::anyhow!("{e}"))?,
     );
-    Ok(cqs_web::AppState::new(store, files, rules, cfg.limits()).with_auth(auth).with_notifier(cfg.notifier()?))
+    Ok(cqs_web::AppState::new(store, files, rules, cfg.limits())
+        .with_auth(auth)
+        .with_notifier(cfg.notifier()?)
+        .with_documents(cfg.documents()?)
+        .with_signing(cfg.signing()?))
 }
 
 /// The event bus the configuration names: NATS JetStream when `nats_url` is set, otherwise the

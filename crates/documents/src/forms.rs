@@ -6,52 +6,18 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-/// What a form is, whatever its number in a given circular.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FormKind {
-    /// Giấy tiếp nhận hồ sơ và hẹn trả kết quả.
-    Receipt,
-    /// Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ.
-    Supplement,
-    /// Phiếu từ chối tiếp nhận giải quyết hồ sơ.
-    Refusal,
-    /// Phiếu xin lỗi và hẹn lại ngày trả kết quả (TT 01/2018).
-    Apology,
-    /// Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết (TT 03/2025).
-    Extension,
-    /// Thông báo dừng giải quyết hồ sơ (TT 03/2025).
-    Stop,
-    /// Phiếu kiểm soát quá trình giải quyết hồ sơ.
-    Control,
-    /// Sổ theo dõi hồ sơ.
-    Register,
-}
+pub use cqs_domain::forms::FormKind;
 
-impl FormKind {
-    pub fn template(self) -> &'static str {
-        match self {
-            Self::Receipt => "receipt.typ",
-            Self::Supplement => "supplement.typ",
-            Self::Refusal => "refusal.typ",
-            Self::Apology | Self::Extension => "apology.typ",
-            Self::Stop => "stop.typ",
-            Self::Control => "control.typ",
-            Self::Register => "register.typ",
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Receipt => "receipt",
-            Self::Supplement => "supplement",
-            Self::Refusal => "refusal",
-            Self::Apology => "apology",
-            Self::Extension => "extension",
-            Self::Stop => "stop",
-            Self::Control => "control",
-            Self::Register => "register",
-        }
+/// The template that lays out each kind of form.
+pub fn template(kind: FormKind) -> &'static str {
+    match kind {
+        FormKind::Receipt => "receipt.typ",
+        FormKind::Supplement => "supplement.typ",
+        FormKind::Refusal => "refusal.typ",
+        FormKind::Apology | FormKind::Extension => "apology.typ",
+        FormKind::Stop => "stop.typ",
+        FormKind::Control => "control.typ",
+        FormKind::Register => "register.typ",
     }
 }
 

@@ -7,7 +7,9 @@
 //! Rendering is CPU-bound: call [`Renderer::render`] from `spawn_blocking`.
 
 pub mod forms;
+pub mod sign;
 mod templates;
+pub mod verify;
 mod world;
 
 use std::path::Path;
@@ -34,6 +36,16 @@ pub enum RenderError {
     #[error("lỗi đọc phông chữ: {0}")]
     Font(String),
 }
+
+/// Lower-case hexadecimal, as the store keeps hashes.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where the result template leaves room for the visible signature: 85 × 32 mm at the bottom
+/// right of the last A4 page's text area (margins 15 mm right, 20 mm bottom), in PDF points
+/// from the lower-left corner.
+pub const RESULT_SIGNATURE_RECT: [f32; 4] = [311.8, 56.7, 552.8, 147.4];
 
 /// The family forms are set in: Times New Roman when an operator installed it, else the
 /// metric-compatible Liberation Serif we ship.
@@ -87,8 +99,6 @@ impl Renderer {
             data.as_object_mut().ok_or_else(|| RenderError::Template("dữ liệu biểu mẫu phải là đối tượng".into()))?;
         obj.insert("title".into(), form.title.clone().into());
         obj.insert("paper".into(), serde_json::to_value(form.paper).expect("paper"));
-        obj.insert("font".into(), self.family.into());
-        obj.insert("lookup_url".into(), lookup_url.into());
         obj.insert("extension".into(), (form.kind == FormKind::Extension).into());
         obj.insert(
             "set".into(),
@@ -98,12 +108,41 @@ impl Renderer {
                 "form_label": format!("Mẫu số {}", form.number),
             }),
         );
+        self.compile(forms::template(form.kind), data, lookup_url, date)
+    }
+
+    /// Renders a dossier's electronic result (templates/result.typ, A4): `data` holds `title`,
+    /// `header`, `dossier` and `result` (see the template). The visible signature goes in the
+    /// box the template leaves at [`RESULT_SIGNATURE_RECT`].
+    pub fn render_result(
+        &self,
+        mut data: serde_json::Value,
+        lookup_url: &str,
+        date: NaiveDate,
+    ) -> Result<Vec<u8>, RenderError> {
+        let obj =
+            data.as_object_mut().ok_or_else(|| RenderError::Template("dữ liệu văn bản phải là đối tượng".into()))?;
+        obj.insert("paper".into(), "a4".into());
+        obj.insert("set".into(), serde_json::json!({"code": "", "legal_basis": "", "form_label": ""}));
+        self.compile("result.typ", data, lookup_url, date)
+    }
+
+    fn compile(
+        &self,
+        template: &'static str,
+        mut data: serde_json::Value,
+        lookup_url: &str,
+        date: NaiveDate,
+    ) -> Result<Vec<u8>, RenderError> {
+        let obj = data.as_object_mut().expect("checked by the callers");
+        obj.insert("font".into(), self.family.into());
+        obj.insert("lookup_url".into(), lookup_url.into());
         let qr = qrcode::QrCode::new(lookup_url.as_bytes()).map_err(|e| RenderError::Qr(e.to_string()))?;
         let svg = qr.render::<qrcode::render::svg::Color<'_>>().min_dimensions(160, 160).quiet_zone(true).build();
         let mut inputs = Dict::new();
         inputs.insert(Str::from("data"), Str::from(data.to_string()).into_value());
         inputs.insert(Str::from("qr"), Str::from(svg).into_value());
-        let world = FormWorld::new(form.kind.template(), inputs, self.fonts.clone());
+        let world = FormWorld::new(template, inputs, self.fonts.clone());
         let result = typst::compile::<PagedDocument>(&world).output;
         let out = result
             .map_err(|errs| {

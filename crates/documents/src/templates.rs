@@ -10,10 +10,12 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("stop.typ", include_str!("../templates/stop.typ")),
     ("control.typ", include_str!("../templates/control.typ")),
     ("register.typ", include_str!("../templates/register.typ")),
+    ("result.typ", include_str!("../templates/result.typ")),
 ];
 
 /// The fonts shipped with the binary: Liberation Serif 2 (SIL OFL 1.1, see fonts/), metrically
 /// compatible with Times New Roman, which Decree 30/2020 prescribes but we may not redistribute.
+/// The regular face comes first: the visible signature block embeds a subset of it.
 pub const EMBEDDED_FONTS: &[&[u8]] = &[
     include_bytes!("../fonts/LiberationSerif-Regular.ttf"),
     include_bytes!("../fonts/LiberationSerif-Bold.ttf"),

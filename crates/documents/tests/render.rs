@@ -44,6 +44,7 @@ fn sample() -> serde_json::Value {
             {"step": "Tiếp nhận — Bộ phận Một cửa", "received": "08:15 23/11/2026", "handed_over": "08:40 23/11/2026", "timeliness": "Trước hạn", "note": ""},
             {"step": "Thẩm định — Công chức tư pháp - hộ tịch", "received": "08:40 23/11/2026", "handed_over": "", "timeliness": "", "note": "Đang xử lý"}
         ],
+        "period_text": "Từ ngày 23/11/2026 đến ngày 23/11/2026",
         "register_rows": [
             {"code": "000.00.31.H99-261123-0007", "procedure": "Đăng ký khai sinh", "applicant": "Nguyễn Thị Hường",
              "contact": "Thôn Đông Hưng; 0912345678", "unit": "UBND xã Lạc Sơn", "received": "23/11/2026",

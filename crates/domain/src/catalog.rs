@@ -98,6 +98,8 @@ pub enum FileType {
 }
 
 impl FileType {
+    pub const ALL: [FileType; 5] = [Self::Pdf, Self::Jpg, Self::Png, Self::Docx, Self::Xlsx];
+
     pub fn mime(self) -> &'static str {
         match self {
             Self::Pdf => "application/pdf",

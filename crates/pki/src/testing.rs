@@ -61,10 +61,8 @@ impl TestTsa {
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
-                    if let Ok(s) = stream
-                        && answer(s, &config, &work).is_ok()
-                    {
-                        served.fetch_add(1, Ordering::SeqCst);
+                    if let Ok(s) = stream {
+                        let _ = answer(s, &config, &work, &served);
                     }
                 }
             })
@@ -94,7 +92,7 @@ impl Drop for TestTsa {
 }
 
 /// One HTTP/1.1 exchange: read the POSTed TimeStampReq, let openssl answer it.
-fn answer(stream: TcpStream, config: &Path, work: &Path) -> std::io::Result<()> {
+fn answer(stream: TcpStream, config: &Path, work: &Path, served: &AtomicUsize) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut length = 0usize;
     loop {
@@ -129,6 +127,8 @@ fn answer(stream: TcpStream, config: &Path, work: &Path) -> std::io::Result<()> 
     let mut stream = stream;
     if ok {
         let body = std::fs::read(&r)?;
+        // Counted before the answer goes out, so a client that has it sees the count.
+        served.fetch_add(1, Ordering::SeqCst);
         write!(
             stream,
             "HTTP/1.1 200 OK\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",

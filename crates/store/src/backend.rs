@@ -287,6 +287,14 @@ macro_rules! impl_store {
                 .execute(&mut **tx)
                 .await?;
             }
+            for (component, document) in &new.reused {
+                sqlx::query("INSERT INTO dossier_reuses (dossier_id, component, document_id) VALUES ($1, $2, $3)")
+                    .bind(new.id)
+                    .bind(component)
+                    .bind(document)
+                    .execute(&mut **tx)
+                    .await?;
+            }
             sqlx::query(
                 "INSERT INTO dossier_history (dossier_id, seq, at, actor_kind, actor_id, org_unit_id, action, from_state, to_state, note, step, due_at)
                  VALUES ($1, 1, $2, $3, $4, $5, 'submit', NULL, $6, NULL, $7, $8)",
@@ -429,6 +437,15 @@ macro_rules! impl_store {
                         .push_bind(a.sha256.clone())
                         .push_bind(a.storage_key.clone())
                         .push_bind(n.received_at);
+                });
+                q.build().execute(&mut **tx).await?;
+            }
+            let reuses: Vec<(Uuid, &String, Uuid)> =
+                items.iter().flat_map(|n| n.reused.iter().map(move |(c, d)| (n.id, c, *d))).collect();
+            if !reuses.is_empty() {
+                let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO dossier_reuses (dossier_id, component, document_id) ");
+                q.push_values(&reuses, |mut b, (id, c, d)| {
+                    b.push_bind(*id).push_bind((*c).clone()).push_bind(*d);
                 });
                 q.build().execute(&mut **tx).await?;
             }
@@ -925,6 +942,54 @@ macro_rules! impl_store {
                     .bind(t.at)
                     .execute(&mut *tx)
                     .await?;
+                for doc in &t.issued {
+                    sqlx::query(
+                        "INSERT INTO issued_documents (id, dossier_id, kind, document_type, title, issuer_unit_id, file_name,
+                           size, sha256, storage_key, signer_subject, signer_fingerprint, pades_level, signed_at,
+                           timestamped_at, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                    )
+                    .bind(doc.id)
+                    .bind(t.dossier_id)
+                    .bind(&doc.kind)
+                    .bind(&doc.document_type)
+                    .bind(&doc.title)
+                    .bind(doc.issuer_unit_id)
+                    .bind(&doc.file_name)
+                    .bind(doc.size)
+                    .bind(&doc.sha256)
+                    .bind(&doc.storage_key)
+                    .bind(&doc.signer_subject)
+                    .bind(&doc.signer_fingerprint)
+                    .bind(&doc.pades_level)
+                    .bind(doc.signed_at)
+                    .bind(doc.timestamped_at)
+                    .bind(t.at)
+                    .execute(&mut *tx)
+                    .await?;
+                    // A signed result goes to its applicant's document store (kho dữ liệu).
+                    sqlx::query(
+                        "INSERT INTO personal_documents (id, owner_identity, document_type, title, issuer, issuer_unit_id,
+                           source, valid_from, valid_until, sha256, content_type, size, storage_key, dossier_id,
+                           source_id, created_at)
+                         SELECT $1, d.applicant_identity, $2, $3, u.name, u.id, 'result', $4, NULL, $5,
+                           'application/pdf', $6, $7, d.id, $8, $9
+                         FROM dossiers d, org_units u WHERE d.id = $10 AND u.id = $11",
+                    )
+                    .bind(Uuid::now_v7())
+                    .bind(&doc.document_type)
+                    .bind(&doc.title)
+                    .bind(cqs_domain::dossier::local_date(doc.signed_at))
+                    .bind(&doc.sha256)
+                    .bind(doc.size)
+                    .bind(&doc.storage_key)
+                    .bind(doc.id)
+                    .bind(t.at)
+                    .bind(t.dossier_id)
+                    .bind(doc.issuer_unit_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 // An apology answers the task the sweeper opened; a result or an end makes it moot.
                 if t.action == "apologize_and_reschedule" || !cqs_domain::deadline::clock_runs(p.state) {
                     sqlx::query(
@@ -1099,7 +1164,10 @@ macro_rules! impl_store {
             }
 
             async fn storage_key_exists(&self, key: &str) -> Result<bool> {
-                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dossier_attachments WHERE storage_key = $1")
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT (SELECT COUNT(*) FROM dossier_attachments WHERE storage_key = $1)
+                          + (SELECT COUNT(*) FROM issued_documents WHERE storage_key = $1)",
+                )
                     .bind(key)
                     .fetch_one(self.read_pool())
                     .await?;

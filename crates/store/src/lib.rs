@@ -7,6 +7,8 @@ mod backend;
 pub mod claims;
 pub mod codes;
 pub mod deadlines;
+pub mod docstore;
+pub mod documents;
 pub mod exchange;
 pub mod files;
 pub mod gauges;
@@ -28,6 +30,8 @@ pub use api_keys::ApiKeys;
 pub use claims::Claims;
 pub use codes::{Codes, Contact, NewCode, OpenCode};
 pub use deadlines::{ApologyTask, DeadlineCandidate, DeadlineNotice, Deadlines};
+pub use docstore::{DocStore, VerifiedComponent};
+pub use documents::{Documents, IssuedDocument, NewIssuedDocument, RegisterEntry};
 pub use exchange::Exchange;
 pub use gauges::{Gauges, PoolStats};
 pub use identity::{
@@ -99,6 +103,8 @@ pub trait Store:
     + Claims
     + Codes
     + Deadlines
+    + DocStore
+    + Documents
     + Exchange
     + Identity
     + Mfa
@@ -165,7 +171,8 @@ pub trait Store:
     async fn public_status(&self, code: &str) -> Result<Option<PublicStatus>>;
     async fn history(&self, dossier_id: uuid::Uuid) -> Result<Vec<cqs_domain::dossier::HistoryEntry>>;
     async fn attachments(&self, dossier_id: uuid::Uuid) -> Result<Vec<StoredAttachment>>;
-    /// Whether any attachment row points at this storage key (for the orphan sweep).
+    /// Whether any attachment or issued document points at this storage key (for the orphan
+    /// sweep).
     async fn storage_key_exists(&self, key: &str) -> Result<bool>;
     async fn count_dossiers(&self) -> Result<i64>;
 

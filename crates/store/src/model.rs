@@ -101,6 +101,8 @@ pub struct NewDossier {
     pub actor: Actor,
     pub actor_unit_id: Option<Uuid>,
     pub attachments: Vec<NewAttachment>,
+    /// Components filled from the applicant's document store: (component code, stored document).
+    pub reused: Vec<(String, Uuid)>,
     pub idempotency: Option<IdempotencyKey>,
     /// Who must act first (see `domain::workflow::holder`).
     pub holder: Option<(Uuid, cqs_domain::auth::Role)>,
@@ -170,6 +172,8 @@ pub struct Transition {
     pub actor_unit_id: Option<Uuid>,
     pub at: DateTime<Utc>,
     pub holder: Option<(Uuid, cqs_domain::auth::Role)>,
+    /// Documents the action issues (the signed electronic result), recorded with it.
+    pub issued: Vec<crate::documents::NewIssuedDocument>,
 }
 
 /// An officer's inbox request: one unit, optionally only the caller's roles there.

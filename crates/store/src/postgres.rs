@@ -44,6 +44,8 @@ async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>> {
 
 crate::backend::impl_store!(PgStore, sqlx::Postgres, "postgres", begin);
 crate::deadlines::impl_deadlines!(PgStore, sqlx::Postgres);
+crate::documents::impl_documents!(PgStore, sqlx::Postgres);
+crate::docstore::impl_docstore!(PgStore, sqlx::Postgres);
 crate::exchange::impl_exchange!(PgStore, sqlx::Postgres);
 crate::inbox_words::impl_inbox_words!(PgStore, sqlx::Postgres);
 crate::portal::impl_portal!(PgStore, sqlx::Postgres);

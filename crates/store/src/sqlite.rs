@@ -52,6 +52,8 @@ async fn begin_immediate(writer: &SqlitePool) -> Result<Transaction<'static, Sql
 
 crate::backend::impl_store!(SqliteStore, sqlx::Sqlite, "sqlite", begin_immediate);
 crate::deadlines::impl_deadlines!(SqliteStore, sqlx::Sqlite);
+crate::documents::impl_documents!(SqliteStore, sqlx::Sqlite);
+crate::docstore::impl_docstore!(SqliteStore, sqlx::Sqlite);
 crate::exchange::impl_exchange!(SqliteStore, sqlx::Sqlite);
 crate::inbox_words::impl_inbox_words!(SqliteStore, sqlx::Sqlite);
 crate::portal::impl_portal!(SqliteStore, sqlx::Sqlite);

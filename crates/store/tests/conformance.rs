@@ -21,6 +21,9 @@ use exchange::*;
 #[path = "conformance/identity.rs"]
 mod identity;
 use identity::*;
+#[path = "conformance/documents.rs"]
+mod documents;
+use documents::*;
 
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
@@ -111,6 +114,9 @@ conformance!(
     one_time_codes_are_counted_superseded_and_spent_once,
     organizations_keep_an_admin_and_list_their_dossiers,
     api_keys_rotate_keeping_the_old_secret_for_a_while,
+    register_lists_a_units_dossiers_of_a_period,
+    issued_documents_commit_with_their_action,
+    document_store_keeps_results_and_verified_components,
 );
 
 fn code(s: &str) -> AgencyCode {
@@ -196,6 +202,7 @@ pub(crate) fn new_dossier(f: &Fixture, day: NaiveDate) -> NewDossier {
         actor: Actor { kind: ActorKind::Client, id: Some(Uuid::now_v7()) },
         actor_unit_id: None,
         attachments: vec![],
+        reused: vec![],
         idempotency: None,
         holder: Some((f.unit_id, Role::DeskOfficer)),
     }
@@ -751,6 +758,7 @@ fn transition(
         actor_unit_id: None,
         at: d.received_at + chrono::Duration::days(2),
         holder,
+        issued: Vec::new(),
     }
 }
 

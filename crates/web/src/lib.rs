@@ -7,6 +7,7 @@ pub mod account;
 pub mod api;
 pub mod auth;
 pub mod console;
+pub mod documents;
 pub mod error;
 pub mod events;
 pub mod identity;
@@ -114,6 +115,10 @@ pub struct AppState {
     pub notifier: Arc<dyn notify::Notifier>,
     /// The keys that sign OAuth access tokens, read from the store once.
     pub oauth: auth::oauth::TokenCache,
+    /// Forms as PDF (renderer, form sets, the portal's public address for QR codes).
+    pub documents: documents::Documents,
+    /// Agencies' signing keys, the timestamp authority, trusted roots.
+    pub signing: Arc<documents::results::Signing>,
 }
 
 impl AppState {
@@ -135,6 +140,8 @@ impl AppState {
             jobs: jobs::JobSettings::default(),
             notifier,
             oauth: Default::default(),
+            documents: documents::Documents::default(),
+            signing: Default::default(),
         }
     }
 
@@ -167,6 +174,14 @@ impl AppState {
 
     pub fn with_jobs(self, jobs: jobs::JobSettings) -> Self {
         Self { jobs, ..self }
+    }
+
+    pub fn with_documents(self, documents: documents::Documents) -> Self {
+        Self { documents, ..self }
+    }
+
+    pub fn with_signing(self, signing: documents::results::Signing) -> Self {
+        Self { signing: Arc::new(signing), ..self }
     }
 }
 

@@ -39,6 +39,10 @@ pub struct SubmitRequest {
     pub applicant: ApplicantInput,
     #[schema(value_type = Object)]
     pub form_data: serde_json::Value,
+    /// Components filled from the applicant's document store instead of an upload (see
+    /// `GET /api/v1/me/documents/offers`): each names a stored document of the applicant.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reuse: Vec<cqs_domain::docstore::Reuse>,
 }
 
 /// Multipart body for documentation: the JSON part and the files.
@@ -220,7 +224,8 @@ pub async fn submit(State(state): State<AppState>, caller: Caller, req: Request)
         ));
     }
     let form = state.forms.get(&version)?;
-    let uploaded: Vec<UploadedFile> = received
+    let reused = reused_components(&state, &body, &version.spec, today).await?;
+    let mut uploaded: Vec<UploadedFile> = received
         .iter()
         .map(|f| UploadedFile {
             component: f.component.clone(),
@@ -229,6 +234,7 @@ pub async fn submit(State(state): State<AppState>, caller: Caller, req: Request)
             size: f.bytes.len() as u64,
         })
         .collect();
+    uploaded.extend(reused);
     let applicant = body.applicant.clone().check();
     let form_check = check_submission(&version.spec, &form, body.channel, &body.form_data, &uploaded);
     let applicant = match (applicant, form_check) {
@@ -295,6 +301,7 @@ pub async fn submit(State(state): State<AppState>, caller: Caller, req: Request)
                 storage_key: p.key.clone(),
             })
             .collect(),
+        reused: body.reuse.iter().map(|r| (r.component.clone(), r.document_id)).collect(),
         holder: initial_holder(&state, &version, &unit, body.channel).await?,
         idempotency: idem.map(|key| IdempotencyKey {
             scope: caller.scope_key(),
@@ -327,6 +334,29 @@ pub async fn submit(State(state): State<AppState>, caller: Caller, req: Request)
             Err(e.into())
         }
     }
+}
+
+/// The components the submission fills from the applicant's document store, checked (the
+/// applicant's own documents, of the component's type, valid today), as the uploads the intake
+/// check counts.
+async fn reused_components(
+    state: &AppState,
+    body: &SubmitRequest,
+    spec: &cqs_domain::catalog::ProcedureSpec,
+    today: chrono::NaiveDate,
+) -> Result<Vec<UploadedFile>, ApiError> {
+    if body.reuse.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = body.reuse.iter().map(|r| r.document_id).collect();
+    let found = state.store.stored_documents_by_id(&ids).await?;
+    let requested: Vec<_> = body
+        .reuse
+        .iter()
+        .map(|r| (r.clone(), found.iter().find(|(d, _)| d.id == r.document_id).map(|(d, _)| d.clone())))
+        .collect();
+    cqs_domain::docstore::check_reuse(&spec.components, &requested, body.applicant.identity_number.trim(), today)
+        .map_err(ApiError::validation)
 }
 
 /// Who must act first on a new dossier: the desk before acceptance; for a counter dossier,

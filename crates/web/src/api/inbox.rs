@@ -65,7 +65,8 @@ pub fn parse_cursor(c: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
     Ok((t, Uuid::parse_str(id).map_err(|_| bad("Con trỏ trang không hợp lệ"))?))
 }
 
-fn local_start(d: NaiveDate) -> DateTime<Utc> {
+/// The instant a local (Vietnam) day starts.
+pub fn local_start(d: NaiveDate) -> DateTime<Utc> {
     use chrono::TimeZone;
     chrono_tz::Asia::Ho_Chi_Minh
         .from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight exists"))

@@ -4,8 +4,10 @@ pub mod apologies;
 pub mod auth;
 pub mod catalog;
 pub mod codes;
+pub mod docstore;
 pub mod dossiers;
 pub mod exchange;
+pub mod forms;
 pub mod health;
 pub mod inbox;
 pub mod keys;
@@ -15,7 +17,9 @@ pub mod metrics;
 pub mod mfa;
 pub mod oauth;
 pub mod organizations;
+pub mod results;
 pub mod security;
+pub mod verify;
 pub mod workflow;
 
 use axum::Router;
@@ -87,6 +91,9 @@ impl Modify for BearerAuth {
 pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
     let (schemas, paths, submit) = routes!(dossiers::submit);
     let submit = submit.layer(axum::extract::DefaultBodyLimit::max(submission_limit));
+    // A document to verify may be as large as an attachment (the handler enforces that limit).
+    let (v_schemas, v_paths, verify) = routes!(verify::verify);
+    let verify = verify.layer(axum::extract::DefaultBodyLimit::max(submission_limit));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(catalog::list_procedures, catalog::create_procedure_version))
         .routes(routes!(catalog::get_procedure))
@@ -99,6 +106,12 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(dossiers::download_attachment))
         .routes(routes!(workflow::act))
         .routes(routes!(dossiers::get_control_sheet))
+        .routes(routes!(forms::list))
+        .routes(routes!(forms::download))
+        .routes(routes!(forms::register))
+        .routes(routes!(results::list))
+        .routes(routes!(results::download))
+        .routes((v_schemas, v_paths, verify))
         .routes(routes!(inbox::inbox))
         .routes(routes!(apologies::list))
         .routes(routes!(lookup::lookup))
@@ -143,6 +156,11 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(mfa::disable))
         .routes(routes!(me::me))
         .routes(routes!(me::my_dossiers))
+        .routes(routes!(docstore::mine))
+        .routes(routes!(docstore::offers_for))
+        .routes(routes!(docstore::download_mine))
+        .routes(routes!(docstore::mark_verified))
+        .routes(routes!(docstore::download_reused))
         .routes(routes!(me::my_sessions))
         .routes(routes!(me::revoke_session))
         .routes(routes!(security::list))

@@ -208,7 +208,12 @@ pub async fn apply(
         .collect::<Vec<_>>()
         .join(" — ");
     let position = outcome.position;
-    let version = state
+    // Recording the result issues the signed electronic result, in the same transaction.
+    let issued = match body.action {
+        Action::RecordResult => crate::documents::results::issue(state, ctx, body.note.as_deref(), now).await?,
+        _ => None,
+    };
+    let written = state
         .store
         .apply_transition(&Transition {
             dossier_id: d.id,
@@ -222,12 +227,24 @@ pub async fn apply(
             actor_unit_id: outcome.acting_unit,
             at: now,
             holder: ctx.holder(&position),
+            issued: issued.iter().map(|i| i.record.clone()).collect(),
         })
-        .await
-        .map_err(|e| match e {
-            cqs_store::StoreError::Conflict(msg) => ApiError::new(StatusCode::CONFLICT, "stale_version", msg),
-            other => other.into(),
-        })?;
+        .await;
+    if let Some(i) = &issued {
+        match &written {
+            // The row is committed; a failed promotion is redone by the start-up sweep.
+            Ok(_) => {
+                if let Err(e) = state.files.promote(&i.file.key).await {
+                    tracing::warn!(error = %e, "promoting the signed result failed");
+                }
+            }
+            Err(_) => state.files.discard(&i.file.key).await,
+        }
+    }
+    let version = written.map_err(|e| match e {
+        cqs_store::StoreError::Conflict(msg) => ApiError::new(StatusCode::CONFLICT, "stale_version", msg),
+        other => other.into(),
+    })?;
     Ok(ActionResult {
         code: d.code.to_string(),
         version,

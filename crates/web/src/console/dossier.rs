@@ -83,6 +83,10 @@ pub struct DossierPage {
     files: Vec<FileRow>,
     history: Vec<HistoryRow>,
     control: Vec<ControlRow>,
+    /// The one-stop forms the dossier has, as PDF downloads.
+    forms: Vec<crate::documents::forms::FormLink>,
+    /// Signed electronic results: (title, download link, PAdES level, signed at).
+    results: Vec<(String, String, String, String)>,
     actions: Vec<ActionForm>,
     errors: FormErrors,
     /// The action whose form the errors belong to.
@@ -220,7 +224,7 @@ async fn build(
     if let Some(step) = d.current_step.and_then(|s| spec.process.get(s as usize)).filter(|_| !d.state.is_closed()) {
         facts.push(Fact {
             label: "Bước hiện tại".into(),
-            value: format!("{} – {}", capitalize(step.step.label_vi()), step.role.label_vi()),
+            value: format!("{} – {}", fmt::capitalize(step.step.label_vi()), step.role.label_vi()),
         });
     }
     let a = &d.applicant;
@@ -297,7 +301,7 @@ async fn build(
     let control = cqs_domain::control::control_sheet(&spec.process, &rows, &state.rules.calendar, now)
         .into_iter()
         .map(|r| ControlRow {
-            step: format!("{}. {}", r.step + 1, capitalize(r.kind.label_vi())),
+            step: format!("{}. {}", r.step + 1, fmt::capitalize(r.kind.label_vi())),
             role: r.role.label_vi(),
             received: fmt::datetime(r.received_at),
             handed_over: r.handed_over_at.map(fmt::datetime),
@@ -307,6 +311,17 @@ async fn build(
             timeliness: r.timeliness.map(|t| t.label_vi()),
         })
         .collect();
+    let results = state
+        .store
+        .issued_documents(d.id)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let href = format!("/api/v1/dossiers/{}/results/{}", d.code, r.id);
+            (r.title, href, r.pades_level, fmt::datetime(r.signed_at))
+        })
+        .collect();
+    let forms = crate::documents::forms::links(crate::documents::forms::set_of(state, d)?, d.code.as_str(), &rows);
     let is_submitter = acting_side(caller, &ctx)?;
     let actions = available_actions(state, caller, &ctx, is_submitter)
         .iter()
@@ -327,16 +342,13 @@ async fn build(
         files,
         history,
         control,
+        forms,
+        results,
         actions,
         errors,
         failed,
         done,
     })
-}
-
-fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 /// The dossier with its context, if the caller may read it (the API's rule).

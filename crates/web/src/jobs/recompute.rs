@@ -110,6 +110,7 @@ async fn retime(state: &AppState, mut ctx: Context, now: DateTime<Utc>) -> Resul
             actor: Actor { kind: ActorKind::System, id: None },
             actor_unit_id: None,
             at: now,
+            issued: Vec::new(),
         };
         match state.store.apply_transition(&t).await {
             Ok(_) => return Ok(Retimed::Changed),

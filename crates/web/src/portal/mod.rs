@@ -4,6 +4,7 @@
 
 mod catalog;
 mod lookup;
+mod verify;
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -36,6 +37,12 @@ pub fn router() -> Router<AppState> {
         .route("/thu-tuc/{code}", get(catalog::procedure))
         .route("/co-quan", get(catalog::agencies))
         .route("/tra-cuu", get(lookup::lookup))
+        // The upload is limited by the handler (the attachment limit); this only lifts axum's
+        // default 2 MB cap on the body.
+        .route(
+            "/xac-thuc",
+            get(verify::form).post(verify::submit).layer(axum::extract::DefaultBodyLimit::max(256 * 1024 * 1024)),
+        )
 }
 
 /// How long a node reuses the "most used procedures" count before asking the store again. The

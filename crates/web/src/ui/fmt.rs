@@ -24,6 +24,12 @@ pub fn iso(at: DateTime<Utc>) -> String {
     at.with_timezone(&Ho_Chi_Minh).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
+/// The sentence-case form of a label: its first letter upper-case ("tiếp nhận" → "Tiếp nhận").
+pub fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
 /// `1.000.000 đ`.
 pub fn money(amount: u64) -> String {
     let digits = amount.to_string();

@@ -79,6 +79,17 @@ async fn every_route_as_every_caller() {
         ("get", "/api/v1/dossiers/{code}/history", None, involved),
         ("get", "/api/v1/dossiers/{code}/attachments/{id}", None, involved),
         ("get", "/api/v1/dossiers/{code}/control-sheet", None, involved),
+        ("get", "/api/v1/dossiers/{code}/forms", None, involved),
+        ("get", "/api/v1/dossiers/{code}/forms/{form}", None, involved),
+        ("get", "/api/v1/register", None, staff_only),
+        ("get", "/api/v1/dossiers/{code}/results", None, involved),
+        ("get", "/api/v1/dossiers/{code}/results/{id}", None, involved),
+        ("post", "/api/v1/verify", None, everyone),
+        ("get", "/api/v1/me/documents", None, [D, A, A, D, D, D, D, D, D, D]),
+        ("get", "/api/v1/me/documents/offers", None, [D, A, A, D, D, D, D, D, D, D]),
+        ("get", "/api/v1/me/documents/{id}", None, [D, A, A, D, D, D, D, D, D, D]),
+        ("post", "/api/v1/dossiers/{code}/attachments/{id}/verified", Some(&empty), [D, D, D, A, D, A, A, D, D, D]),
+        ("get", "/api/v1/dossiers/{code}/reused/{id}", None, involved),
         ("post", "/api/v1/dossiers/{code}/actions", Some(&accept), [D, D, D, A, D, D, D, D, D, D]),
         ("get", "/api/v1/inbox", None, staff_only),
         ("get", "/api/v1/apology-tasks", None, staff_only),
@@ -153,7 +164,10 @@ async fn every_route_as_every_caller() {
                 )
                 .replace("{account_id}", &Uuid::nil().to_string())
                 // A made-up key: admins get 404, everyone else is refused before the lookup.
-                .replace("{prefix}", "abcdefgh");
+                .replace("{prefix}", "abcdefgh")
+                .replace("{form}", "01")
+                .replace("/api/v1/me/documents/offers", "/api/v1/me/documents/offers?procedure=1.001193")
+                .replace("/api/v1/register", "/api/v1/register?from=2026-01-01&to=2026-01-31");
             let r = app.call(request(&method.to_uppercase(), &concrete, cred, *body)).await;
             let got = if matches!(r.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) { D } else { A };
             if got != verdicts[i] {
