@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, every test on SQLite and PostgreSQL,
-# and a smoke run of the benchmark harness. Installs and starts what it needs.
+# a smoke run of the benchmark harness and the crash-safety run. Installs and starts what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -125,6 +125,10 @@ cargo build --workspace --all-targets
 log "benchmark harness smoke run (SQLite, PostgreSQL)"
 target/debug/cqs-bench --cqs target/debug/cqs --backend sqlite --smoke
 target/debug/cqs-bench --cqs target/debug/cqs --backend postgres --pg-admin-url "$CQS_TEST_POSTGRES_URL" --smoke
+
+log "crash safety: SIGKILL under load, restart, check every acknowledged request (SQLite, PostgreSQL)"
+target/debug/cqs-bench --cqs target/debug/cqs --backend sqlite --crash-rounds 8
+target/debug/cqs-bench --cqs target/debug/cqs --backend postgres --pg-admin-url "$CQS_TEST_POSTGRES_URL" --crash-rounds 8
 
 log "tests (SQLite and PostgreSQL)"
 cargo nextest run --workspace --all-targets --no-fail-fast

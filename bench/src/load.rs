@@ -96,7 +96,7 @@ impl Client {
     }
 
     /// A valid form for the benchmark procedure, built from its schema's required fields.
-    async fn form(&self) -> anyhow::Result<serde_json::Value> {
+    pub async fn form(&self) -> anyhow::Result<serde_json::Value> {
         let p: serde_json::Value =
             self.http.get(format!("{}/api/v1/procedures/{BENCH_PROCEDURE}", self.base)).send().await?.json().await?;
         let schema = &p["spec"]["form_schema"];

@@ -4,6 +4,7 @@
 //! measured in the same run, so figures can be read as a fraction of what the database allows.
 //! Results print as Markdown rows for `docs/benchmarks.md`.
 
+mod crash;
 mod load;
 mod raw;
 mod seed;
@@ -42,11 +43,38 @@ struct Args {
     /// Short run for CI: a few seconds, no figures worth publishing.
     #[arg(long)]
     smoke: bool,
+    /// Instead of measuring: the crash-safety run, with this many SIGKILL-and-restart rounds
+    /// under load (see `crash.rs`).
+    #[arg(long, default_value_t = 0)]
+    crash_rounds: usize,
+    /// Concurrent clients during the crash-safety run.
+    #[arg(long, default_value_t = 6)]
+    crash_clients: usize,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.crash_rounds > 0 {
+        let db = server::Database::create(&args.backend, &args.pg_admin_url).await?;
+        let started = std::time::Instant::now();
+        let outcome = crash::run(&args.cqs, &db, args.crash_rounds, args.crash_clients).await;
+        db.drop().await?;
+        let f = outcome?;
+        println!(
+            "crash safety ({}): {} SIGKILL rounds in {:.0} s; {} submissions with a file ({} answered before a kill, {} cut off), {} accept actions ({} cut off); after retries with their keys every dossier, history and file is whole and present once ({} files checked by SHA-256 and bytes), no orphan file",
+            args.backend,
+            f.rounds,
+            started.elapsed().as_secs_f64(),
+            f.submissions,
+            f.acknowledged_before_kill,
+            f.cut_off,
+            f.actions,
+            f.actions_cut_off,
+            f.files_checked
+        );
+        return Ok(());
+    }
     let secs = if args.smoke { 1 } else { args.seconds };
     let dur = Duration::from_secs(secs);
     let conc = if args.smoke { 8 } else { args.concurrency };

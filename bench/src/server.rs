@@ -34,6 +34,8 @@ impl Database {
 
 pub struct Server {
     child: Child,
+    /// How to start the server again: the binary, its arguments and environment.
+    serve: Command,
     pub base_url: String,
     pub token: String,
     credentials: String,
@@ -43,8 +45,24 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+impl Database {
+    /// The store URL the server uses (for checks that read the database directly).
+    pub fn store_url(&self) -> String {
+        if self.url.is_empty() {
+            format!("sqlite://{}", self.dir.path().join("cqs.db").display())
+        } else {
+            self.url.clone()
+        }
+    }
+}
+
 impl Server {
     pub async fn start(bin: &Path, db: &Database) -> anyhow::Result<Self> {
+        Self::start_with(bin, db, &[]).await
+    }
+
+    /// [`Server::start`] with extra environment variables for the server.
+    pub async fn start_with(bin: &Path, db: &Database, env: &[(&str, &str)]) -> anyhow::Result<Self> {
         let port = free_port()?;
         let mut base = Command::new(bin);
         base.arg("--data-dir").arg(db.dir.path()).arg("--listen").arg(format!("127.0.0.1:{port}"));
@@ -55,6 +73,7 @@ impl Server {
         // The sweeper is measured on its own (see `sweep`): its first pass over a bulk load
         // would otherwise write hundreds of thousands of notices during the inbox measurement.
         base.env("CQS_SWEEP_INTERVAL_SECS", "0");
+        base.envs(env.iter().copied());
         let status = Command::new(bin)
             .args(base.get_args())
             .env("CQS_LOG", "warn")
@@ -64,17 +83,36 @@ impl Server {
         anyhow::ensure!(status.success(), "cqs demo failed");
         let creds = std::fs::read_to_string(db.dir.path().join("demo-credentials.txt"))?;
         let token = token_in(&creds, "Cổng dịch vụ công")?;
-        let child = base.arg("serve").stdout(Stdio::null()).spawn()?;
-        let base_url = format!("http://127.0.0.1:{port}");
+        let mut serve = base;
+        serve.arg("serve").stdout(Stdio::null());
+        let child = serve.spawn()?;
+        let server = Self { child, serve, base_url: format!("http://127.0.0.1:{port}"), token, credentials: creds };
+        server.wait_ready().await?;
+        Ok(server)
+    }
+
+    async fn wait_ready(&self) -> anyhow::Result<()> {
         let started = Instant::now();
         loop {
-            if reqwest::get(format!("{base_url}/readyz")).await.is_ok_and(|r| r.status().is_success()) {
-                break;
+            if reqwest::get(format!("{}/readyz", self.base_url)).await.is_ok_and(|r| r.status().is_success()) {
+                return Ok(());
             }
             anyhow::ensure!(started.elapsed() < Duration::from_secs(30), "server did not become ready");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Ok(Self { child, base_url, token, credentials: creds })
+    }
+
+    /// Kills the server with SIGKILL: no shutdown code runs, as in a power cut of the process.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same database and port, and waits until it is ready.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill();
+        self.child = self.serve.spawn()?;
+        self.wait_ready().await
     }
 
     /// Runs `cqs deadlines sweep` against the server's database and returns its wall time and

@@ -149,6 +149,7 @@ pub struct LimitsConfig {
     pub attachment_mb: usize,
     pub files_per_submission: usize,
     pub request_timeout_secs: u64,
+    pub header_read_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -175,6 +176,7 @@ impl Default for Config {
                 attachment_mb: l.attachment / (1024 * 1024),
                 files_per_submission: l.files_per_submission,
                 request_timeout_secs: l.request_timeout.as_secs(),
+                header_read_timeout_secs: l.header_read.as_secs(),
             },
             exchange: cqs_exchange::Config::default(),
             notify: NotifySettings {
@@ -440,6 +442,7 @@ impl Config {
             attachment: self.limits.attachment_mb * 1024 * 1024,
             files_per_submission: self.limits.files_per_submission,
             request_timeout: std::time::Duration::from_secs(self.limits.request_timeout_secs),
+            header_read: std::time::Duration::from_secs(self.limits.header_read_timeout_secs.max(1)),
         }
     }
 }

@@ -93,10 +93,34 @@ pub fn read_csv(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
     Ok(table)
 }
 
+/// Most an XLSX workbook may unpack to. A workbook of the largest import is far smaller; a zip
+/// bomb (a few MB that inflate to gigabytes) is far larger.
+pub const MAX_UNPACKED_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Reads the first worksheet of an XLSX workbook.
 pub fn read_xlsx(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
+    read_xlsx_within(bytes, MAX_UNPACKED_BYTES)
+}
+
+/// [`read_xlsx`] refusing workbooks that unpack to more than `max_unpacked` bytes. The sizes
+/// come from the archive's directory, which cannot lie to us: the zip reader stops any entry
+/// that inflates past its recorded size.
+pub fn read_xlsx_within(bytes: &[u8], max_unpacked: u64) -> Result<Table, Vec<RowError>> {
     if bytes.len() > MAX_IMPORT_BYTES {
         return Err(file_error(format!("tệp lớn hơn {} MB", MAX_IMPORT_BYTES / 1024 / 1024)));
+    }
+    let mut archive =
+        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| file_error(format!("không mở được tệp Excel: {e}")))?;
+    let mut unpacked: u64 = 0;
+    for i in 0..archive.len() {
+        let entry = archive.by_index_raw(i).map_err(|e| file_error(format!("không mở được tệp Excel: {e}")))?;
+        unpacked = unpacked.saturating_add(entry.size());
+        if unpacked > max_unpacked {
+            return Err(file_error(format!(
+                "tệp Excel giải nén ra hơn {} MB, vượt giới hạn (có thể là tệp nén độc hại)",
+                max_unpacked / 1024 / 1024
+            )));
+        }
     }
     let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
         .map_err(|e| file_error(format!("không mở được tệp Excel: {e}")))?;

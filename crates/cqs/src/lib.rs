@@ -5,6 +5,7 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod devca;
+pub mod http;
 pub mod import;
 pub mod logging;
 pub mod server;

@@ -140,8 +140,8 @@ fn clean_text(errors: &mut Vec<FieldError>, field: &str, label: &str, v: &str, m
         errors.push(field_error(field, label, "Trường này là bắt buộc"));
     } else if v.chars().count() > max {
         errors.push(field_error(field, label, format!("Không được dài quá {max} ký tự")));
-    } else if text::has_control_chars(&v) {
-        errors.push(field_error(field, label, "Chứa ký tự điều khiển không hợp lệ"));
+    } else if let Some(problem) = text::deceptive_text(&v) {
+        errors.push(field_error(field, label, problem));
     }
     v
 }
@@ -162,6 +162,9 @@ impl ApplicantInput {
             )),
         }
         let name = clean_text(&mut errors, "/applicant/name", "Họ và tên / tên tổ chức", &self.name, 200);
+        if let Some(why) = text::name_problem(&name).filter(|_| text::deceptive_text(&name).is_none()) {
+            errors.push(field_error("/applicant/name", "Họ và tên / tên tổ chức", why));
+        }
         let phone = self.phone.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty());
         if let Some(p) = &phone {
             let digits = p.strip_prefix('+').unwrap_or(p);
@@ -298,7 +301,7 @@ pub fn sniff(head: &[u8]) -> Option<FileType> {
 /// separator characters, at most 150 characters.
 pub fn safe_file_name(name: &str) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = text::nfc(last)
+    let cleaned: String = text::without_invisible_chars(&text::nfc(last))
         .chars()
         .filter(|c| !c.is_control() && !matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|'))
         .take(150)
@@ -512,6 +515,11 @@ mod tests {
         assert_eq!(safe_file_name("C:\\Users\\a\\Tờ khai.pdf"), "Tờ khai.pdf");
         assert_eq!(safe_file_name("..."), "tep-dinh-kem");
         assert_eq!(safe_file_name("a\u{0}b<c>.pdf"), "abc.pdf");
+        // A right-to-left override would show "hoá đơn\u{202E}fdp.exe" as "hoá đơnexe.pdf".
+        assert_eq!(safe_file_name("hoá đơn\u{202E}fdp.exe"), "hoá đơnfdp.exe");
+        assert_eq!(safe_file_name("x\u{200B}.pdf\u{FEFF}"), "x.pdf");
+        // Decomposed (NFD) names are stored composed.
+        assert_eq!(safe_file_name("To\u{302}\u{300} khai.pdf"), "Tồ khai.pdf");
     }
 
     #[test]

@@ -105,10 +105,105 @@ pub fn has_control_chars(s: &str) -> bool {
     s.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
 }
 
+/// Whether `s` holds invisible formatting characters (Unicode category Cf): zero-width spaces
+/// and joiners, bidirectional overrides and isolates, soft hyphens. They have no place in a
+/// name or an address, and an override makes a text read differently from what it is
+/// ("hoá đơn\u{202E}fdp.exe" shows as "hoá đơnexe.pdf").
+pub fn has_invisible_chars(s: &str) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    s.chars().any(|c| c.general_category() == GeneralCategory::Format)
+}
+
+/// Whether `s` mixes letters of several scripts (Unicode TR39 single-script test): "Nguyễn Vаn"
+/// with a Cyrillic "а" looks the same as the Latin name and would fool an officer or a search.
+/// Digits, spaces and punctuation belong to every script.
+pub fn mixes_scripts(s: &str) -> bool {
+    use unicode_security::MixedScript;
+    !s.is_single_script()
+}
+
+/// Why a name or an address cannot be taken as typed, in Vietnamese: control characters,
+/// invisible formatting characters, or letters of several scripts. `None` when it is fine.
+pub fn deceptive_text(s: &str) -> Option<&'static str> {
+    if has_control_chars(s) {
+        Some("Chứa ký tự điều khiển không hợp lệ")
+    } else if has_invisible_chars(s) {
+        Some("Chứa ký tự ẩn hoặc ký tự đảo chiều văn bản không hợp lệ")
+    } else if mixes_scripts(s) {
+        Some(
+            "Trộn lẫn chữ của nhiều hệ chữ (ví dụ chữ Kirin trông giống chữ Latinh); vui lòng gõ lại bằng bàn phím tiếng Việt",
+        )
+    } else {
+        None
+    }
+}
+
+/// Why a person's or an organization's name cannot be taken, in Vietnamese: what
+/// [`deceptive_text`] refuses, and characters no name carries but markup, templates and queries
+/// do (`< > { } [ ] $ % ; = \\ | ^ ` ~ * # @ " _`). Letters, digits, spaces and the punctuation of
+/// real names (`. , ' - ( ) / & + :`) pass.
+pub fn name_problem(s: &str) -> Option<&'static str> {
+    const NOT_IN_NAMES: &[char] =
+        &['<', '>', '{', '}', '[', ']', '$', '%', ';', '=', '\\', '|', '^', '`', '~', '*', '#', '@', '"', '_'];
+    deceptive_text(s).or_else(|| {
+        s.contains(NOT_IN_NAMES).then_some("Tên chỉ gồm chữ, số, khoảng trắng và các dấu . , ' - ( ) / & + :")
+    })
+}
+
+/// `s` without invisible formatting characters (for names that must still be kept, such as an
+/// uploaded file's).
+pub fn without_invisible_chars(s: &str) -> String {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    s.chars().filter(|c| c.general_category() != GeneralCategory::Format).collect()
+}
+
+/// Every string in a JSON value in NFC (form data typed on a system that sends decomposed
+/// text, such as macOS, is stored and compared like any other).
+pub fn nfc_json(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) if !is_nfc(s) => *s = s.nfc().collect(),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(nfc_json),
+        serde_json::Value::Object(map) => map.values_mut().for_each(nfc_json),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn deceptive_names_are_named() {
+        assert_eq!(deceptive_text("Nguyễn Văn An"), None);
+        assert_eq!(deceptive_text("CÔNG TY TNHH AN BÌNH (Chi nhánh 2) - số 5/7"), None);
+        assert_eq!(deceptive_text("Đỗ Thị Ánh Tuyết"), None);
+        // Cyrillic "а" (U+0430) among Latin letters.
+        assert!(deceptive_text("Nguyễn V\u{430}n An").unwrap().contains("hệ chữ"));
+        assert!(deceptive_text("Nguyễn Văn\u{200B}An").unwrap().contains("ẩn"));
+        assert!(deceptive_text("An\u{202E}nyuğN").unwrap().contains("ẩn"));
+        assert!(deceptive_text("An\u{7}").unwrap().contains("điều khiển"));
+        // A name wholly in another script is one script.
+        assert_eq!(deceptive_text("Иван Петров"), None);
+    }
+
+    #[test]
+    fn names_refuse_markup_and_query_characters() {
+        for ok in ["Nguyễn Văn An", "O'Brien", "CÔNG TY TNHH A&B (chi nhánh 2)", "Hộ kinh doanh số 5/7 - Lê Lợi"]
+        {
+            assert_eq!(name_problem(ok), None, "{ok}");
+        }
+        for bad in ["'; DROP TABLE dossiers; --", "{{7*7}}", "${7*7}", "<script>", "#{7*7}", "a\"b", "An\u{200B}"] {
+            assert!(name_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn json_strings_are_composed() {
+        let mut v = serde_json::json!({"ten": "Nguye\u{302}\u{303}n", "ds": ["a\u{300}", 1], "k": {"x": "o\u{31b}"}});
+        nfc_json(&mut v);
+        assert_eq!(v, serde_json::json!({"ten": "Nguyễn", "ds": ["à", 1], "k": {"x": "ơ"}}));
+    }
 
     #[test]
     fn folds_vietnamese() {

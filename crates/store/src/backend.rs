@@ -878,7 +878,11 @@ macro_rules! impl_store {
                 self.route_create(new).await
             }
 
-            async fn apply_transition(&self, t: &Transition) -> Result<i32> {
+            async fn apply_transition_answered(
+                &self,
+                t: &Transition,
+                answer: Option<(&crate::HeldKey, &crate::StoredAnswer)>,
+            ) -> Result<i32> {
                 let mut tx = self.begin_write().await?;
                 let p = &t.position;
                 let updated: Option<String> = sqlx::query_scalar(
@@ -1000,6 +1004,9 @@ macro_rules! impl_store {
                     .bind(t.dossier_id)
                     .execute(&mut *tx)
                     .await?;
+                }
+                if let Some((held, answer)) = answer {
+                    record_answer_in(&mut tx, held, answer).await?;
                 }
                 tx.commit().await?;
                 Ok(t.expected_version + 1)

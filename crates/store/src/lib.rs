@@ -12,6 +12,7 @@ pub mod documents;
 pub mod exchange;
 pub mod files;
 pub mod gauges;
+pub mod idempotency;
 pub mod identity;
 mod inbox_words;
 pub mod jobs;
@@ -34,6 +35,7 @@ pub use docstore::{DocStore, VerifiedComponent};
 pub use documents::{Documents, IssuedDocument, NewIssuedDocument, RegisterEntry};
 pub use exchange::Exchange;
 pub use gauges::{Gauges, PoolStats};
+pub use idempotency::{Claim, HeldKey, Idempotency, RequestKey, StoredAnswer};
 pub use identity::{
     CitizenAccount, CitizenCredentials, Identity, NewCitizen, NewSession, SecurityEvent, SecurityEventQuery,
     SessionRecord,
@@ -107,6 +109,7 @@ pub trait Store:
     + Documents
     + Exchange
     + Identity
+    + Idempotency
     + Mfa
     + Organizations
     + PortalData
@@ -160,7 +163,13 @@ pub trait Store:
     /// Applies a workflow decision if the dossier is still at `expected_version`: state, history
     /// row and outbox event in one transaction. Returns the new version; a stale version is a
     /// `Conflict` (two officers acting at once: exactly one wins).
-    async fn apply_transition(&self, t: &Transition) -> Result<i32>;
+    async fn apply_transition(&self, t: &Transition) -> Result<i32> {
+        self.apply_transition_answered(t, None).await
+    }
+    /// [`Store::apply_transition`] that also writes the answer for an `Idempotency-Key` claim in
+    /// the same transaction, so a retry finds the answer even if the server died right after.
+    async fn apply_transition_answered(&self, t: &Transition, answer: Option<(&HeldKey, &StoredAnswer)>)
+    -> Result<i32>;
     /// Dossiers a unit (or some of its roles) must act on, by due date, keyset-paginated.
     async fn inbox(&self, q: &InboxQuery) -> Result<Vec<InboxItem>>;
     /// Rebuilds the inbox word index from the dossiers themselves and returns how many were

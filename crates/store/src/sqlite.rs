@@ -57,6 +57,7 @@ crate::docstore::impl_docstore!(SqliteStore, sqlx::Sqlite);
 crate::exchange::impl_exchange!(SqliteStore, sqlx::Sqlite);
 crate::inbox_words::impl_inbox_words!(SqliteStore, sqlx::Sqlite);
 crate::portal::impl_portal!(SqliteStore, sqlx::Sqlite);
+crate::idempotency::impl_idempotency!(SqliteStore, sqlx::Sqlite);
 crate::identity::impl_identity!(SqliteStore, sqlx::Sqlite);
 crate::jobs::impl_jobs!(SqliteStore);
 crate::api_keys::impl_api_keys!(SqliteStore);

@@ -24,6 +24,9 @@ use identity::*;
 #[path = "conformance/documents.rs"]
 mod documents;
 use documents::*;
+#[path = "conformance/idempotency.rs"]
+mod idempotency;
+use idempotency::*;
 
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
@@ -117,6 +120,8 @@ conformance!(
     register_lists_a_units_dossiers_of_a_period,
     issued_documents_commit_with_their_action,
     document_store_keeps_results_and_verified_components,
+    idempotency_claims_are_exclusive_and_replay,
+    transitions_write_their_answer_in_their_transaction,
 );
 
 fn code(s: &str) -> AgencyCode {

@@ -10,6 +10,7 @@ pub mod console;
 pub mod documents;
 pub mod error;
 pub mod events;
+pub mod idempotency;
 pub mod identity;
 pub mod jobs;
 pub mod notify;
@@ -47,6 +48,8 @@ pub struct Limits {
     pub files_per_submission: usize,
     /// Time a request may take before it is answered 408.
     pub request_timeout: Duration,
+    /// Time a client has to send a request's headers (slow-loris clients are cut off).
+    pub header_read: Duration,
 }
 
 impl Default for Limits {
@@ -57,6 +60,7 @@ impl Default for Limits {
             attachment: 20 * 1024 * 1024,
             files_per_submission: 40,
             request_timeout: Duration::from_secs(60),
+            header_read: Duration::from_secs(10),
         }
     }
 }

@@ -50,8 +50,8 @@ impl CitizenRegistration {
             errors.push(problem("/full_name", "Họ và tên", "Trường này là bắt buộc"));
         } else if full_name.chars().count() > 200 {
             errors.push(problem("/full_name", "Họ và tên", "Không được dài quá 200 ký tự"));
-        } else if text::has_control_chars(&full_name) {
-            errors.push(problem("/full_name", "Họ và tên", "Chứa ký tự điều khiển không hợp lệ"));
+        } else if let Some(why) = text::name_problem(&full_name) {
+            errors.push(problem("/full_name", "Họ và tên", why));
         }
         let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
         let phone = given(&input.phone).map(|p| Phone::parse(&p));

@@ -131,7 +131,7 @@ pub async fn sign_out(
 
 /// Register a citizen account with the personal identity number, full name, phone and/or
 /// e-mail, and a password.
-#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegistrationInput,
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", params(crate::idempotency::IdempotencyKeyHeader), request_body = RegistrationInput,
     responses((status = 201, body = CitizenAccount, description = "Đã tạo tài khoản"),
         (status = 409, body = crate::error::Problem, description = "Số định danh, điện thoại hoặc thư điện tử đã được đăng ký"),
         (status = 415, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]

@@ -229,7 +229,7 @@ pub struct VersionCreated {
 }
 
 /// Add a draft version of a procedure (or a new procedure). Requires `catalog:write`.
-#[utoipa::path(post, path = "/api/v1/procedures", tag = "catalog", request_body = ProcedureSpec,
+#[utoipa::path(post, path = "/api/v1/procedures", tag = "catalog", params(crate::idempotency::IdempotencyKeyHeader), request_body = ProcedureSpec,
     responses((status = 201, body = VersionCreated), (status = 200, body = VersionCreated),
         (status = 422, body = crate::error::Problem), (status = 401, body = crate::error::Problem),
         (status = 403, body = crate::error::Problem)),
@@ -253,7 +253,7 @@ pub async fn create_procedure_version(
 
 /// Publish a draft version. Requires `catalog:write`.
 #[utoipa::path(post, path = "/api/v1/procedures/{code}/versions/{version}/publish", tag = "catalog",
-    params(("code" = String, Path), ("version" = i32, Path)),
+    params(crate::idempotency::IdempotencyKeyHeader, ("code" = String, Path), ("version" = i32, Path)),
     responses((status = 204), (status = 404, body = crate::error::Problem), (status = 403, body = crate::error::Problem)),
     security(("api_key" = [])))]
 pub async fn publish_version(

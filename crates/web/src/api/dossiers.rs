@@ -121,20 +121,6 @@ async fn read_request(state: &AppState, req: Request) -> Result<(SubmitRequest, 
     Ok((dossier, files))
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(v) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let s = v
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|s| !s.is_empty() && s.len() <= 255 && s.bytes().all(|b| b.is_ascii_graphic()));
-    s.map(|s| Some(s.to_owned())).ok_or_else(|| {
-        ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key phải gồm 1–255 ký tự ASCII in được")
-    })
-}
-
 /// Hash of what makes two submissions "the same request" for idempotency.
 fn request_hash(req: &SubmitRequest, files: &[(String, String)]) -> String {
     let mut h = Sha256::new();
@@ -153,7 +139,7 @@ fn request_hash(req: &SubmitRequest, files: &[(String, String)]) -> String {
 /// returns the first receipt (200, `Idempotent-Replayed: true`) instead of a second dossier.
 #[utoipa::path(post, path = "/api/v1/dossiers", tag = "dossiers",
     request_body(content((SubmitRequest = "application/json"), (SubmitMultipart = "multipart/form-data"))),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Khóa chống nộp trùng khi gửi lại")),
+    params(crate::idempotency::IdempotencyKeyHeader),
     responses(
         (status = 201, body = SubmissionReceipt, description = "Đã tạo hồ sơ"),
         (status = 200, body = SubmissionReceipt, description = "Gửi lại với cùng Idempotency-Key"),
@@ -164,8 +150,9 @@ fn request_hash(req: &SubmitRequest, files: &[(String, String)]) -> String {
     security(("api_key" = []), ("session" = [])))]
 pub async fn submit(State(state): State<AppState>, caller: Caller, req: Request) -> Result<Response, ApiError> {
     caller.require_authenticated()?;
-    let idem = idempotency_key(req.headers())?;
-    let (body, received) = read_request(&state, req).await?;
+    let idem = crate::idempotency::key_of(req.headers())?;
+    let (mut body, received) = read_request(&state, req).await?;
+    cqs_domain::text::nfc_json(&mut body.form_data);
 
     let unit_code = AgencyCode::parse(&body.receiving_unit).map_err(|e| {
         ApiError::validation(vec![cqs_domain::form::FieldError {

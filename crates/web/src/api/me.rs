@@ -129,7 +129,7 @@ pub async fn my_sessions(State(state): State<AppState>, caller: Caller) -> Resul
 
 /// End one of the caller's sessions (sign out another browser).
 #[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "auth",
-    params(("id" = Uuid, Path)),
+    params(crate::idempotency::IdempotencyKeyHeader, ("id" = Uuid, Path)),
     responses((status = 204), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
         (status = 404, body = crate::error::Problem)),
     security(("session" = []), ("api_key" = [])))]

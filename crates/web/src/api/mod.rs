@@ -171,11 +171,18 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document, for `/api/openapi.json` and for tests.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_routes(crate::Limits::default().submission_body).split_for_parts().1
+    documented(crate::Limits::default().submission_body).1
+}
+
+/// The API routes and their OpenAPI document, completed with what layers answer on their own.
+fn documented(submission_limit: usize) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut api) = api_routes(submission_limit).split_for_parts();
+    crate::idempotency::document(&mut api);
+    (router, api)
 }
 
 pub fn router(state: AppState) -> Router {
-    let (router, api) = api_routes(state.limits.submission_body).split_for_parts();
+    let (router, api) = documented(state.limits.submission_body);
     // Mediated calls take any method and any path after the service code, which the OpenAPI
     // router cannot express; they are documented in `ApiDoc` and routed here.
     let router = router
@@ -188,5 +195,10 @@ pub fn router(state: AppState) -> Router {
             axum::routing::any(exchange::gateway::mediate),
         );
     let docs = utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", api);
-    router.layer(axum::extract::DefaultBodyLimit::max(state.limits.json_body)).with_state(state).merge(docs)
+    let idempotency = axum::middleware::from_fn_with_state(state.clone(), crate::idempotency::guard);
+    router
+        .layer(idempotency)
+        .layer(axum::extract::DefaultBodyLimit::max(state.limits.json_body))
+        .with_state(state)
+        .merge(docs)
 }

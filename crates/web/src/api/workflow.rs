@@ -8,13 +8,14 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use cqs_domain::auth::Principal;
 use cqs_domain::catalog::{ProcedureVersion, UnitRef};
 use cqs_domain::dossier::{Actor, ActorKind, Dossier};
 use cqs_domain::ids::DossierCode;
 use cqs_domain::workflow::{Acting, Action, Units, WorkflowError, decide};
-use cqs_store::Transition;
+use cqs_store::{HeldKey, StoredAnswer, Transition};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -22,6 +23,7 @@ use crate::AppState;
 use crate::api::dossiers::StatusView;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiPath, read_json};
+use crate::idempotency::Idempotency;
 
 /// A dossier with what the workflow needs to judge it.
 pub struct Context {
@@ -134,7 +136,7 @@ fn workflow_error(e: WorkflowError) -> ApiError {
 /// apologize and reschedule. Staff act by their role at the unit of the current step; the
 /// submitting client may supply documents, confirm payment and withdraw.
 #[utoipa::path(post, path = "/api/v1/dossiers/{code}/actions", tag = "dossiers", request_body = ActionRequest,
-    params(("code" = String, Path, description = "Mã hồ sơ")),
+    params(("code" = String, Path, description = "Mã hồ sơ"), crate::idempotency::IdempotencyKeyHeader),
     responses((status = 200, body = ActionResult), (status = 400, body = crate::error::Problem),
         (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
         (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem),
@@ -144,13 +146,18 @@ pub async fn act(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(code): ApiPath<String>,
+    Idempotency(held): Idempotency,
     req: Request,
-) -> Result<Json<ActionResult>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require_authenticated()?;
     let ctx = Context::load(&state, &code).await?;
     let is_submitter = acting_side(&caller, &ctx)?;
     let body: ActionRequest = read_json(req, state.limits.json_body).await?;
-    apply(&state, &caller, &ctx, is_submitter, &body).await.map(Json)
+    let (result, answer) = apply_answered(&state, &caller, &ctx, is_submitter, &body, held.as_ref()).await?;
+    Ok(match answer {
+        Some(answer) => crate::idempotency::answer_response(&answer, false),
+        None => Json(result).into_response(),
+    })
 }
 
 /// Whether the caller acts as the dossier's submitter (the applicant's side of the desk):
@@ -175,6 +182,19 @@ pub async fn apply(
     is_submitter: bool,
     body: &ActionRequest,
 ) -> Result<ActionResult, ApiError> {
+    apply_answered(state, caller, ctx, is_submitter, body, None).await.map(|(result, _)| result)
+}
+
+/// [`apply`] for a request holding an `Idempotency-Key` claim: the answer is written in the
+/// action's transaction (and returned), so a retry gets it even if the server died right after.
+pub async fn apply_answered(
+    state: &AppState,
+    caller: &Caller,
+    ctx: &Context,
+    is_submitter: bool,
+    body: &ActionRequest,
+    held: Option<&HeldKey>,
+) -> Result<(ActionResult, Option<StoredAnswer>), ApiError> {
     caller.require_authenticated()?;
     let d = &ctx.dossier;
     if body.expected_version != d.version {
@@ -213,22 +233,35 @@ pub async fn apply(
         Action::RecordResult => crate::documents::results::issue(state, ctx, body.note.as_deref(), now).await?,
         _ => None,
     };
+    let result = ActionResult {
+        code: d.code.to_string(),
+        version: d.version + 1,
+        status: StatusView::of(state, position.state, now)?,
+        current_step: position.step,
+        due_at: position.due_at,
+        original_due_at: position.original_due_at,
+        clock_paused: position.paused_at.is_some(),
+    };
+    let answer = held.map(|_| Idempotency::json_answer(StatusCode::OK, &result)).transpose()?;
     let written = state
         .store
-        .apply_transition(&Transition {
-            dossier_id: d.id,
-            code: d.code.to_string(),
-            expected_version: d.version,
-            from_state: d.state,
-            position: position.clone(),
-            action: body.action.name().to_owned(),
-            note: (!note.is_empty()).then_some(note),
-            actor,
-            actor_unit_id: outcome.acting_unit,
-            at: now,
-            holder: ctx.holder(&position),
-            issued: issued.iter().map(|i| i.record.clone()).collect(),
-        })
+        .apply_transition_answered(
+            &Transition {
+                dossier_id: d.id,
+                code: d.code.to_string(),
+                expected_version: d.version,
+                from_state: d.state,
+                position: position.clone(),
+                action: body.action.name().to_owned(),
+                note: (!note.is_empty()).then_some(note),
+                actor,
+                actor_unit_id: outcome.acting_unit,
+                at: now,
+                holder: ctx.holder(&position),
+                issued: issued.iter().map(|i| i.record.clone()).collect(),
+            },
+            held.zip(answer.as_ref()),
+        )
         .await;
     if let Some(i) = &issued {
         match &written {
@@ -245,15 +278,8 @@ pub async fn apply(
         cqs_store::StoreError::Conflict(msg) => ApiError::new(StatusCode::CONFLICT, "stale_version", msg),
         other => other.into(),
     })?;
-    Ok(ActionResult {
-        code: d.code.to_string(),
-        version,
-        status: StatusView::of(state, position.state, now)?,
-        current_step: position.step,
-        due_at: position.due_at,
-        original_due_at: position.original_due_at,
-        clock_paused: position.paused_at.is_some(),
-    })
+    debug_assert_eq!(version, result.version);
+    Ok((result, answer))
 }
 
 /// The actions the caller could take on the dossier now: each candidate is put to the same

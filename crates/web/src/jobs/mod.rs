@@ -103,7 +103,8 @@ pub fn spawn_all(state: &AppState, schedule: &Schedule, stop: Stop) -> Vec<tokio
         purge(&s, retention).await.map(|_| ()).map_err(|e| e.to_string())?;
         // Identity: sessions that ended and sign-in failures older than a day (the security log
         // keeps the history).
-        s.store.purge_identity(s.clock.now() - chrono::Duration::days(1)).await.map(|_| ()).map_err(|e| e.to_string())
+        s.store.purge_identity(s.clock.now() - chrono::Duration::days(1)).await.map_err(|e| e.to_string())?;
+        crate::idempotency::purge(&s).await.map(|_| ()).map_err(|e| e.to_string())
     });
     tasks.push(spawn_leased(state.clone(), PURGE_JOB, schedule.purge, stop, purge));
     tasks

@@ -8,6 +8,8 @@ mod events;
 mod exchange;
 mod forms;
 mod gateway;
+mod hostile;
+mod idempotency;
 mod identity;
 mod identity_support;
 mod keys;

@@ -45,7 +45,7 @@ pub async fn list_members(State(state): State<AppState>, caller: Caller) -> Resu
 
 /// Add a member or change its name and status. The platform operator only (admin of the
 /// province's root unit). A GOV member is linked to the org unit with its agency code.
-#[utoipa::path(post, path = "/api/v1/exchange/members", tag = "exchange", request_body = MemberInput,
+#[utoipa::path(post, path = "/api/v1/exchange/members", tag = "exchange", params(crate::idempotency::IdempotencyKeyHeader), request_body = MemberInput,
     responses((status = 200, body = Member), (status = 401, body = crate::error::Problem),
         (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)),
     security(("api_key" = [])))]
@@ -93,7 +93,7 @@ pub async fn list_subsystems(State(state): State<AppState>, caller: Caller) -> R
 }
 
 /// Register an information system of a member. The operator or an admin of the member's unit.
-#[utoipa::path(post, path = "/api/v1/exchange/subsystems", tag = "exchange", request_body = SubsystemInput,
+#[utoipa::path(post, path = "/api/v1/exchange/subsystems", tag = "exchange", params(crate::idempotency::IdempotencyKeyHeader), request_body = SubsystemInput,
     responses((status = 201, body = Subsystem), (status = 401, body = crate::error::Problem),
         (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)),
@@ -128,7 +128,7 @@ pub struct SubsystemPatch {
 
 /// Rename a subsystem or change its status (a disabled system can neither call nor be called).
 #[utoipa::path(patch, path = "/api/v1/exchange/subsystems/{instance}/{class}/{member}/{subsystem}", tag = "exchange",
-    params(("instance" = String, Path), ("class" = String, Path), ("member" = String, Path), ("subsystem" = String, Path)),
+    params(crate::idempotency::IdempotencyKeyHeader, ("instance" = String, Path), ("class" = String, Path), ("member" = String, Path), ("subsystem" = String, Path)),
     request_body = SubsystemPatch,
     responses((status = 200, body = Subsystem), (status = 401, body = crate::error::Problem),
         (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)),
@@ -264,7 +264,7 @@ pub(crate) async fn find_service(state: &AppState, id: &ServiceId) -> Result<Ser
 /// Add or replace a service of a subsystem (its code is in the body). The operator or an admin of
 /// the provider member's unit. Answers 201 for a new service, 200 for a replaced one.
 #[utoipa::path(post, path = "/api/v1/exchange/subsystems/{instance}/{class}/{member}/{subsystem}/services", tag = "exchange",
-    params(("instance" = String, Path), ("class" = String, Path), ("member" = String, Path), ("subsystem" = String, Path)),
+    params(crate::idempotency::IdempotencyKeyHeader, ("instance" = String, Path), ("class" = String, Path), ("member" = String, Path), ("subsystem" = String, Path)),
     request_body = ServiceSpec,
     responses((status = 201, body = ServiceView), (status = 200, body = ServiceView), (status = 401, body = crate::error::Problem),
         (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
@@ -334,7 +334,7 @@ pub struct GrantInput {
 /// Grant a client access to a service or one endpoint, without a request (the provider's own
 /// decision). The operator or an admin of the provider member.
 #[utoipa::path(post, path = "/api/v1/exchange/services/{instance}/{class}/{member}/{subsystem}/{service}/grants", tag = "exchange",
-    params(("instance" = String, Path), ("class" = String, Path), ("member" = String, Path), ("subsystem" = String, Path),
+    params(crate::idempotency::IdempotencyKeyHeader, ("instance" = String, Path), ("class" = String, Path), ("member" = String, Path), ("subsystem" = String, Path),
         ("service" = String, Path)),
     request_body = GrantInput,
     responses((status = 201, body = Grant), (status = 401, body = crate::error::Problem),
@@ -378,7 +378,7 @@ pub struct RevokeInput {
 /// Revoke a grant: calls under it are refused from now on. The operator or an admin of the
 /// provider member.
 #[utoipa::path(post, path = "/api/v1/exchange/grants/{id}/revoke", tag = "exchange",
-    params(("id" = Uuid, Path)), request_body = RevokeInput,
+    params(crate::idempotency::IdempotencyKeyHeader, ("id" = Uuid, Path)), request_body = RevokeInput,
     responses((status = 200, body = Grant), (status = 401, body = crate::error::Problem),
         (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem)),
@@ -432,7 +432,7 @@ pub struct LimitInput {
 
 /// Set (or with `max_requests: null` remove) a rate limit or quota of a client, counted across
 /// all nodes. The operator.
-#[utoipa::path(put, path = "/api/v1/exchange/limits", tag = "exchange", request_body = LimitInput,
+#[utoipa::path(put, path = "/api/v1/exchange/limits", tag = "exchange", params(crate::idempotency::IdempotencyKeyHeader), request_body = LimitInput,
     responses((status = 204), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)),
     security(("api_key" = [])))]

@@ -53,7 +53,7 @@ fn view(state: &AppState, r: AccessRequest) -> RequestView {
 /// Ask for access to a service. The operator or an admin of the client member's unit. The answer
 /// is due within the working days the rule in force sets (2 under ND 194/2025), on the working
 /// calendar.
-#[utoipa::path(post, path = "/api/v1/exchange/access-requests", tag = "exchange", request_body = RequestInput,
+#[utoipa::path(post, path = "/api/v1/exchange/access-requests", tag = "exchange", params(crate::idempotency::IdempotencyKeyHeader), request_body = RequestInput,
     responses((status = 201, body = RequestView), (status = 401, body = crate::error::Problem),
         (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)),
@@ -187,7 +187,7 @@ pub async fn get(
 /// Answer a request: grant (all or some of the endpoints asked for) or refuse in writing with the
 /// reasons and the legal restriction relied on. The operator or an admin of the provider member.
 /// An answer after the due date is recorded as late.
-#[utoipa::path(post, path = "/api/v1/exchange/access-requests/{id}/decision", tag = "exchange", params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/api/v1/exchange/access-requests/{id}/decision", tag = "exchange", params(crate::idempotency::IdempotencyKeyHeader, ("id" = Uuid, Path)),
     request_body = Decision,
     responses((status = 200, body = RequestView), (status = 401, body = crate::error::Problem),
         (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
