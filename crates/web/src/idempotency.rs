@@ -70,6 +70,33 @@ pub const EXEMPT: &[(&str, &str, &str)] = &[
          repeating it creates no record a person sees",
     ),
     ("POST", "/api/v1/auth/sign-out", "ending a session twice is the same as ending it once"),
+    ("POST", "/api/v1/auth/mfa", "the second sign-in step starts a session, whose token must never be stored"),
+    (
+        "POST",
+        "/api/v1/auth/mfa/enrolment",
+        "the answer is a new TOTP secret, which must not be stored; a repeat replaces it",
+    ),
+    (
+        "POST",
+        "/api/v1/me/mfa/enrolment",
+        "the answer is a new TOTP secret, which must not be stored; a repeat replaces it",
+    ),
+    ("POST", "/api/v1/me/mfa/confirm", "the answer holds recovery codes, which must not be stored"),
+    ("POST", "/api/v1/me/mfa/recovery-codes", "the answer holds recovery codes, which must not be stored"),
+    ("POST", "/api/v1/me/mfa/disable", "turning two-step sign-in off twice is the same as once"),
+    (
+        "POST",
+        "/api/v1/me/verification/confirm",
+        "a one-time code is spent once, so a repeat changes nothing; a stored fingerprint of a six-digit \
+         code would be trivially reversed",
+    ),
+    (
+        "POST",
+        "/api/v1/auth/password-reset/confirm",
+        "a one-time code is spent once, so a repeat changes nothing; the body carries the new password",
+    ),
+    ("POST", "/api/v1/api-keys", "the answer is a new API key's secret, which must not be stored"),
+    ("POST", "/api/v1/api-keys/{prefix}/rotate", "the answer is a new API key's secret, which must not be stored"),
     (
         "POST",
         "/api/v1/exchange/token",

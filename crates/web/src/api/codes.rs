@@ -94,7 +94,7 @@ pub(crate) fn code_problem(outcome: ConfirmOutcome) -> ApiError {
 }
 
 /// Send a code to the caller's e-mail or phone, to prove it is theirs.
-#[utoipa::path(post, path = "/api/v1/me/verification", tag = "auth", request_body = VerificationRequest,
+#[utoipa::path(post, path = "/api/v1/me/verification", tag = "auth", params(crate::idempotency::IdempotencyKeyHeader), request_body = VerificationRequest,
     responses((status = 202, body = CodeSent), (status = 401, body = crate::error::Problem),
         (status = 403, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem, description = "Đã xác minh"),
@@ -157,7 +157,7 @@ pub struct ResetRequested {
 
 /// Ask for a password-reset code, sent to the account's e-mail (or phone). The answer is the
 /// same whether or not the account exists.
-#[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth", request_body = ResetRequest,
+#[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth", params(crate::idempotency::IdempotencyKeyHeader), request_body = ResetRequest,
     responses((status = 202, body = ResetRequested), (status = 415, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
 pub async fn request_reset(

@@ -206,7 +206,7 @@ pub async fn rotate(
 }
 
 /// Revoke a key at once (both its secrets).
-#[utoipa::path(post, path = "/api/v1/api-keys/{prefix}/revoke", tag = "auth", params(("prefix" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/api-keys/{prefix}/revoke", tag = "auth", params(crate::idempotency::IdempotencyKeyHeader, ("prefix" = String, Path)),
     responses((status = 204), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
         (status = 404, body = crate::error::Problem)),
     security(("api_key" = []), ("session" = [])))]

@@ -63,7 +63,7 @@ async fn citizen_by_identity(state: &AppState, identity: &str) -> Result<Option<
 
 /// Open an organization account for an enterprise code, with its first admin member (a
 /// registered citizen). Administrators of the province only, after checking the registration.
-#[utoipa::path(post, path = "/api/v1/organizations", tag = "auth", request_body = NewOrganization,
+#[utoipa::path(post, path = "/api/v1/organizations", tag = "auth", params(crate::idempotency::IdempotencyKeyHeader), request_body = NewOrganization,
     responses((status = 201, body = OrganizationView), (status = 401, body = crate::error::Problem),
         (status = 403, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem, description = "Mã số doanh nghiệp đã có tài khoản"),
@@ -145,7 +145,7 @@ pub async fn get(
 }
 
 /// Add a member (a registered citizen) or change a member's role: the organization's admins.
-#[utoipa::path(post, path = "/api/v1/organizations/{id}/members", tag = "auth", params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/api/v1/organizations/{id}/members", tag = "auth", params(crate::idempotency::IdempotencyKeyHeader, ("id" = Uuid, Path)),
     request_body = NewMember,
     responses((status = 200, body = OrganizationView), (status = 401, body = crate::error::Problem),
         (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
@@ -186,7 +186,7 @@ fn changed(c: MemberChange) -> Result<(), ApiError> {
 
 /// Remove a member: the organization's admins (or the member themself, leaving).
 #[utoipa::path(delete, path = "/api/v1/organizations/{id}/members/{account_id}", tag = "auth",
-    params(("id" = Uuid, Path), ("account_id" = Uuid, Path)),
+    params(crate::idempotency::IdempotencyKeyHeader, ("id" = Uuid, Path), ("account_id" = Uuid, Path)),
     responses((status = 204), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
         (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)),
     security(("api_key" = []), ("session" = [])))]
