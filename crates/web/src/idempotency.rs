@@ -96,6 +96,7 @@ pub const EXEMPT: &[(&str, &str, &str)] = &[
         "a one-time code is spent once, so a repeat changes nothing; the body carries the new password",
     ),
     ("POST", "/api/v1/api-keys", "the answer is a new API key's secret, which must not be stored"),
+    ("POST", "/api/v1/oauth/token", "issues a short-lived access token, which must not be stored; it changes no state"),
     ("POST", "/api/v1/api-keys/{prefix}/rotate", "the answer is a new API key's secret, which must not be stored"),
     (
         "POST",
