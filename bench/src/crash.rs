@@ -179,12 +179,12 @@ pub async fn run(bin: &std::path::Path, db: &Database, rounds: usize, workers: u
                     let answered = ctx.submit(&base, &s).await;
                     if let Ok(code) = &answered {
                         s.code = code.clone();
-                        if rng.random_bool(0.6) {
-                            if let Some(code) = code.clone() {
-                                let key = format!("accept-{}", s.key);
-                                let ok = ctx.accept(&base, &code, &key).await.unwrap_or(false);
-                                s.accept = Some((key, ok));
-                            }
+                        if rng.random_bool(0.6)
+                            && let Some(code) = code.clone()
+                        {
+                            let key = format!("accept-{}", s.key);
+                            let ok = ctx.accept(&base, &code, &key).await.unwrap_or(false);
+                            s.accept = Some((key, ok));
                         }
                     }
                     let died = answered.is_err() || s.accept.as_ref().is_some_and(|a| !a.1);
