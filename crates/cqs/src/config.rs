@@ -45,6 +45,9 @@ pub struct Config {
     pub relay_interval_ms: u64,
     /// Days published events are kept in the outbox and the stream.
     pub event_retention_days: u64,
+    /// Days a citizen's unsent online submission (draft, with its files) is kept after its
+    /// last change.
+    pub draft_retention_days: u64,
     pub limits: LimitsConfig,
     /// The data-sharing gateway (LGSP): instance, body limits, tokens.
     pub exchange: cqs_exchange::Config,
@@ -170,6 +173,7 @@ impl Default for Config {
             lease_ttl_secs: 30,
             relay_interval_ms: 200,
             event_retention_days: 7,
+            draft_retention_days: 30,
             limits: LimitsConfig {
                 json_body_kb: l.json_body / 1024,
                 submission_body_mb: l.submission_body / (1024 * 1024),
@@ -211,7 +215,7 @@ impl Default for Config {
 }
 
 /// Top-level settings keys, the only `CQS_*` variables read as configuration.
-const SETTINGS: [&str; 19] = [
+const SETTINGS: [&str; 20] = [
     "listen",
     "data_dir",
     "database_url",
@@ -226,6 +230,7 @@ const SETTINGS: [&str; 19] = [
     "lease_ttl_secs",
     "relay_interval_ms",
     "event_retention_days",
+    "draft_retention_days",
     "limits",
     "exchange",
     "auth",
@@ -308,6 +313,7 @@ impl Config {
         anyhow::ensure!(cfg.lease_ttl_secs >= 1, "lease_ttl_secs phải từ 1 trở lên");
         anyhow::ensure!(cfg.relay_interval_ms >= 1, "relay_interval_ms phải từ 1 trở lên");
         anyhow::ensure!(cfg.event_retention_days >= 1, "event_retention_days phải từ 1 trở lên");
+        anyhow::ensure!(cfg.draft_retention_days >= 1, "draft_retention_days phải từ 1 trở lên");
         anyhow::ensure!(
             is_nats_name(&cfg.nats_stream) && cfg.nats_subject_prefix.split('.').all(is_nats_name),
             "nats_stream và nats_subject_prefix chỉ gồm chữ, số, '-' và '_' (tiền tố có thể có dấu chấm giữa các từ)"
@@ -372,6 +378,7 @@ impl Config {
             sweep: (self.sweep_interval_secs > 0).then(|| Duration::from_secs(self.sweep_interval_secs)),
             relay: Duration::from_millis(self.relay_interval_ms),
             retention: Duration::from_secs(self.event_retention_days * 24 * 3600),
+            drafts: Duration::from_secs(self.draft_retention_days * 24 * 3600),
             ..Default::default()
         }
     }

@@ -238,6 +238,34 @@ pub fn check_submission(
             fe
         }));
     }
+    let count = check_files(spec, files, &mut errors);
+    for comp in &spec.components {
+        let n = count.get(comp.code.as_str()).copied().unwrap_or(0);
+        if comp.required && n == 0 {
+            errors.push(field_error(&format!("/files/{}", comp.code), &comp.name, "Thiếu thành phần hồ sơ bắt buộc"));
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(errors) }
+}
+
+/// Checks the documents an applicant sends when asked for a supplement: at least one file, each
+/// for a component of the procedure, of an allowed type, not empty.
+pub fn check_supplement(spec: &ProcedureSpec, files: &[UploadedFile]) -> Result<(), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    if files.is_empty() {
+        errors.push(field_error("/files", "Tài liệu bổ sung", "Chọn ít nhất một tệp để bổ sung"));
+    }
+    check_files(spec, files, &mut errors);
+    if errors.is_empty() { Ok(()) } else { Err(errors) }
+}
+
+/// Checks each file (known component, allowed type, not empty, not too many per component) and
+/// returns how many files each component got.
+fn check_files<'a>(
+    spec: &'a ProcedureSpec,
+    files: &[UploadedFile],
+    errors: &mut Vec<FieldError>,
+) -> HashMap<&'a str, usize> {
     let mut count: HashMap<&str, usize> = HashMap::new();
     let known: HashSet<&str> = spec.components.iter().map(|c| c.code.as_str()).collect();
     for f in files {
@@ -268,9 +296,6 @@ pub fn check_submission(
     }
     for comp in &spec.components {
         let n = count.get(comp.code.as_str()).copied().unwrap_or(0);
-        if comp.required && n == 0 {
-            errors.push(field_error(&format!("/files/{}", comp.code), &comp.name, "Thiếu thành phần hồ sơ bắt buộc"));
-        }
         if n > MAX_FILES_PER_COMPONENT {
             errors.push(field_error(
                 &format!("/files/{}", comp.code),
@@ -280,7 +305,7 @@ pub fn check_submission(
         }
     }
     debug_assert!(count.keys().all(|k| known.contains(k)));
-    if errors.is_empty() { Ok(()) } else { Err(errors) }
+    count
 }
 
 /// Detects a file's real type from its first bytes; the declared name and content type are not

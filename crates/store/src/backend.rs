@@ -946,6 +946,23 @@ macro_rules! impl_store {
                     .bind(t.at)
                     .execute(&mut *tx)
                     .await?;
+                for a in &t.attachments {
+                    sqlx::query(
+                        "INSERT INTO dossier_attachments (id, dossier_id, component, file_name, content_type, size, sha256, storage_key, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(a.id)
+                    .bind(t.dossier_id)
+                    .bind(&a.component)
+                    .bind(&a.file_name)
+                    .bind(&a.content_type)
+                    .bind(a.size)
+                    .bind(&a.sha256)
+                    .bind(&a.storage_key)
+                    .bind(t.at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 for doc in &t.issued {
                     sqlx::query(
                         "INSERT INTO issued_documents (id, dossier_id, kind, document_type, title, issuer_unit_id, file_name,
@@ -1173,7 +1190,8 @@ macro_rules! impl_store {
             async fn storage_key_exists(&self, key: &str) -> Result<bool> {
                 let n: i64 = sqlx::query_scalar(
                     "SELECT (SELECT COUNT(*) FROM dossier_attachments WHERE storage_key = $1)
-                          + (SELECT COUNT(*) FROM issued_documents WHERE storage_key = $1)",
+                          + (SELECT COUNT(*) FROM issued_documents WHERE storage_key = $1)
+                          + (SELECT COUNT(*) FROM submission_draft_files WHERE storage_key = $1)",
                 )
                     .bind(key)
                     .fetch_one(self.read_pool())

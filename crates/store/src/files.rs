@@ -156,6 +156,21 @@ impl Attachments {
         }
     }
 
+    /// Removes a file whose row is gone (a draft's file, once the draft is submitted or
+    /// purged), wherever it is.
+    pub async fn delete(&self, key: &str) {
+        if !valid_key(key) {
+            return;
+        }
+        for location in [object_path(key), pending_path(key)] {
+            if let Err(e) = self.store.delete(&location).await
+                && !matches!(e, object_store::Error::NotFound { .. })
+            {
+                tracing::warn!(error = %e, "deleting a file failed");
+            }
+        }
+    }
+
     /// Reads a stored file and checks it against the hash recorded at upload.
     pub async fn read_checked(&self, key: &str, sha256: &str) -> Result<Vec<u8>, FileError> {
         if !valid_key(key) {

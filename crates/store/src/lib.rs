@@ -45,7 +45,7 @@ pub use mfa::{Mfa, MfaRecord};
 pub use model::*;
 pub use organizations::{Member, MemberChange, Organization, Organizations};
 pub use outbox::{Outbox, OutboxBacklog, StateChange};
-pub use portal::PortalData;
+pub use portal::{Draft, DraftFile, PortalData};
 
 /// Errors a store reports. Database faults are kept whole for logs; callers turn the rest into
 /// 4xx answers.

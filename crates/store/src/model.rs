@@ -174,6 +174,8 @@ pub struct Transition {
     pub holder: Option<(Uuid, cqs_domain::auth::Role)>,
     /// Documents the action issues (the signed electronic result), recorded with it.
     pub issued: Vec<crate::documents::NewIssuedDocument>,
+    /// Files the action adds to the dossier (documents the applicant supplied), recorded with it.
+    pub attachments: Vec<NewAttachment>,
 }
 
 /// An officer's inbox request: one unit, optionally only the caller's roles there.

@@ -27,6 +27,9 @@ use documents::*;
 #[path = "conformance/idempotency.rs"]
 mod idempotency;
 use idempotency::*;
+#[path = "conformance/portal.rs"]
+mod portal;
+use portal::*;
 
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
@@ -122,6 +125,8 @@ conformance!(
     document_store_keeps_results_and_verified_components,
     idempotency_claims_are_exclusive_and_replay,
     transitions_write_their_answer_in_their_transaction,
+    drafts_are_kept_per_account_and_procedure_and_purged,
+    an_action_adds_its_files_in_its_transaction,
 );
 
 fn code(s: &str) -> AgencyCode {
@@ -745,7 +750,7 @@ async fn deadline_candidates_skip_resolved_and_notified_dossiers(store: Arc<dyn 
     assert_eq!(page.len(), 2);
 }
 
-fn transition(
+pub(crate) fn transition(
     d: &cqs_domain::dossier::Dossier,
     position: cqs_domain::workflow::Position,
     action: &str,
@@ -764,6 +769,7 @@ fn transition(
         at: d.received_at + chrono::Duration::days(2),
         holder,
         issued: Vec::new(),
+        attachments: Vec::new(),
     }
 }
 

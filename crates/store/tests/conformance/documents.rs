@@ -38,6 +38,7 @@ pub(crate) async fn register_lists_a_units_dossiers_of_a_period(store: Arc<dyn S
             at: returned_at,
             holder: None::<(Uuid, Role)>,
             issued: Vec::new(),
+            attachments: Vec::new(),
         })
         .await
         .unwrap();
@@ -98,6 +99,7 @@ pub(crate) async fn issued_documents_commit_with_their_action(store: Arc<dyn Sto
         at: Utc.with_ymd_and_hms(2026, 11, 24, 3, 0, 2).unwrap(),
         holder: None,
         issued: vec![doc.clone()],
+        attachments: Vec::new(),
     };
     // A stale action writes nothing, its document included.
     let stale = Transition { expected_version: d.version + 5, ..t.clone() };
@@ -156,6 +158,7 @@ pub(crate) async fn document_store_keeps_results_and_verified_components(store: 
             at: Utc.with_ymd_and_hms(2026, 11, 24, 3, 0, 2).unwrap(),
             holder: None,
             issued: vec![result.clone()],
+            attachments: Vec::new(),
         })
         .await
         .unwrap();

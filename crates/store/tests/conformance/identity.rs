@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{day, fixture, new_dossier};
 
-fn citizen(identity: &str, phone: Option<&str>, email: Option<&str>) -> NewCitizen {
+pub(crate) fn citizen(identity: &str, phone: Option<&str>, email: Option<&str>) -> NewCitizen {
     NewCitizen {
         id: Uuid::now_v7(),
         identity_number: identity.into(),

@@ -55,10 +55,11 @@ pub struct SubmitMultipart {
     files: Vec<String>,
 }
 
-struct ReceivedFile {
-    component: String,
-    file_name: String,
-    bytes: Vec<u8>,
+/// A file received with a submission, for the component its part was named after.
+pub struct ReceivedFile {
+    pub component: String,
+    pub file_name: String,
+    pub bytes: Vec<u8>,
 }
 
 fn is_multipart(headers: &HeaderMap) -> bool {
@@ -151,7 +152,40 @@ fn request_hash(req: &SubmitRequest, files: &[(String, String)]) -> String {
 pub async fn submit(State(state): State<AppState>, caller: Caller, req: Request) -> Result<Response, ApiError> {
     caller.require_authenticated()?;
     let idem = crate::idempotency::key_of(req.headers())?;
-    let (mut body, received) = read_request(&state, req).await?;
+    let (body, received) = read_request(&state, req).await?;
+    match create(&state, &caller, idem, body, received).await? {
+        Submitted::Created(receipt) => {
+            let mut res = (StatusCode::CREATED, Json(&receipt)).into_response();
+            if let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/dossiers/{}", receipt.code)) {
+                res.headers_mut().insert(header::LOCATION, loc);
+            }
+            Ok(res)
+        }
+        Submitted::Replayed(receipt) => {
+            let mut res = (StatusCode::OK, Json(&receipt)).into_response();
+            res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok(res)
+        }
+    }
+}
+
+/// What a submission came to: a new dossier, or (the same `Idempotency-Key` again) the first one.
+pub enum Submitted {
+    Created(SubmissionReceipt),
+    Replayed(SubmissionReceipt),
+}
+
+/// Checks a parsed submission and creates its dossier: the one path behind
+/// `POST /api/v1/dossiers` and the portal's online submission. `idem` is the request's
+/// `Idempotency-Key`, scoped to the caller.
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    idem: Option<String>,
+    mut body: SubmitRequest,
+    received: Vec<ReceivedFile>,
+) -> Result<Submitted, ApiError> {
+    let state = state.clone();
     cqs_domain::text::nfc_json(&mut body.form_data);
 
     let unit_code = AgencyCode::parse(&body.receiving_unit).map_err(|e| {
@@ -304,17 +338,11 @@ pub async fn submit(State(state): State<AppState>, caller: Caller, req: Request)
                     tracing::warn!(error = %e, "promoting attachment failed");
                 }
             }
-            let mut res = (StatusCode::CREATED, Json(&receipt)).into_response();
-            if let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/dossiers/{}", receipt.code)) {
-                res.headers_mut().insert(header::LOCATION, loc);
-            }
-            Ok(res)
+            Ok(Submitted::Created(receipt))
         }
         Ok(CreateOutcome::Replayed(receipt)) => {
             state.files.discard_all(&pending).await;
-            let mut res = (StatusCode::OK, Json(&receipt)).into_response();
-            res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
-            Ok(res)
+            Ok(Submitted::Replayed(receipt))
         }
         Err(e) => {
             state.files.discard_all(&pending).await;
@@ -520,7 +548,7 @@ pub async fn download_attachment(
 }
 
 /// RFC 5987 encoding of a file name for Content-Disposition.
-fn percent_encode(s: &str) -> String {
+pub fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

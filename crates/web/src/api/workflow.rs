@@ -195,6 +195,48 @@ pub async fn apply_answered(
     body: &ActionRequest,
     held: Option<&HeldKey>,
 ) -> Result<(ActionResult, Option<StoredAnswer>), ApiError> {
+    apply_with_files(state, caller, ctx, is_submitter, body, held, Vec::new()).await
+}
+
+/// [`apply_answered`] with files the action adds to the dossier in its transaction (the
+/// documents an applicant supplies with `supply_supplement`). The files are written pending
+/// beforehand; they are promoted when the action commits and discarded when it fails.
+pub async fn apply_with_files(
+    state: &AppState,
+    caller: &Caller,
+    ctx: &Context,
+    is_submitter: bool,
+    body: &ActionRequest,
+    held: Option<&HeldKey>,
+    files: Vec<(cqs_store::NewAttachment, cqs_store::files::PendingFile)>,
+) -> Result<(ActionResult, Option<StoredAnswer>), ApiError> {
+    match decide_and_write(state, caller, ctx, is_submitter, body, held, &files).await {
+        Ok(done) => {
+            for (_, p) in &files {
+                if let Err(e) = state.files.promote(&p.key).await {
+                    // The rows are committed; the start-up sweep promotes the file later.
+                    tracing::warn!(error = %e, "promoting a supplied document failed");
+                }
+            }
+            Ok(done)
+        }
+        Err(e) => {
+            let pending: Vec<_> = files.into_iter().map(|(_, p)| p).collect();
+            state.files.discard_all(&pending).await;
+            Err(e)
+        }
+    }
+}
+
+async fn decide_and_write(
+    state: &AppState,
+    caller: &Caller,
+    ctx: &Context,
+    is_submitter: bool,
+    body: &ActionRequest,
+    held: Option<&HeldKey>,
+    files: &[(cqs_store::NewAttachment, cqs_store::files::PendingFile)],
+) -> Result<(ActionResult, Option<StoredAnswer>), ApiError> {
     caller.require_authenticated()?;
     let d = &ctx.dossier;
     if body.expected_version != d.version {
@@ -220,7 +262,12 @@ pub async fn apply_answered(
         Principal::Citizen { account_id, .. } => Actor { kind: ActorKind::Citizen, id: Some(*account_id) },
         Principal::Anonymous => return Err(cqs_domain::auth::Denied::Unauthenticated.into()),
     };
-    let note = [body.action.reason(), body.note.as_deref()]
+    // The amount asked for is part of the record: the applicant and the forms read it there.
+    let amount = match body.action {
+        Action::RequestPayment { amount } => Some(format!("Số tiền phải nộp: {}", crate::ui::fmt::money(amount))),
+        _ => None,
+    };
+    let note = [amount.as_deref(), body.action.reason(), body.note.as_deref()]
         .into_iter()
         .flatten()
         .map(cqs_domain::text::nfc)
@@ -259,6 +306,7 @@ pub async fn apply_answered(
                 at: now,
                 holder: ctx.holder(&position),
                 issued: issued.iter().map(|i| i.record.clone()).collect(),
+                attachments: files.iter().map(|(a, _)| a.clone()).collect(),
             },
             held.zip(answer.as_ref()),
         )

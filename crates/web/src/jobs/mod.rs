@@ -40,6 +40,8 @@ pub struct Schedule {
     pub purge: Duration,
     /// How long published events stay in the outbox (and in the JetStream stream).
     pub retention: Duration,
+    /// How long a citizen's unsent submission (draft) is kept after its last change.
+    pub drafts: Duration,
 }
 
 impl Default for Schedule {
@@ -50,6 +52,7 @@ impl Default for Schedule {
             recompute: Duration::from_secs(600),
             purge: Duration::from_secs(600),
             retention: Duration::from_secs(7 * 24 * 3600),
+            drafts: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }
@@ -99,8 +102,10 @@ pub fn spawn_all(state: &AppState, schedule: &Schedule, stop: Stop) -> Vec<tokio
     });
     tasks.push(spawn_leased(state.clone(), RECOMPUTE_JOB, schedule.recompute, stop.clone(), recompute));
     let retention = schedule.retention;
+    let drafts = schedule.drafts;
     let purge = work(move |s: AppState| async move {
         purge(&s, retention).await.map(|_| ()).map_err(|e| e.to_string())?;
+        purge_drafts(&s, drafts).await.map(|_| ()).map_err(|e| e.to_string())?;
         // Identity: sessions that ended and sign-in failures older than a day (the security log
         // keeps the history).
         s.store.purge_identity(s.clock.now() - chrono::Duration::days(1)).await.map_err(|e| e.to_string())?;
@@ -108,6 +113,28 @@ pub fn spawn_all(state: &AppState, schedule: &Schedule, stop: Stop) -> Vec<tokio
     });
     tasks.push(spawn_leased(state.clone(), PURGE_JOB, schedule.purge, stop, purge));
     tasks
+}
+
+/// Deletes citizens' drafts not changed for `keep`, and their files. Returns how many went.
+pub async fn purge_drafts(state: &AppState, keep: Duration) -> Result<u64, cqs_store::StoreError> {
+    const CHUNK: i64 = 500;
+    let keep = chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::days(30));
+    let before = state.clock.now() - keep;
+    let mut total = 0;
+    loop {
+        let (n, keys) = state.store.purge_drafts(before, CHUNK).await?;
+        for key in keys {
+            state.files.delete(&key).await;
+        }
+        total += n;
+        if n < CHUNK as u64 {
+            break;
+        }
+    }
+    if total > 0 {
+        tracing::info!(drafts = total, "unsent submissions purged");
+    }
+    Ok(total)
 }
 
 /// Deletes published events older than `retention`, and consumer claims a day older still

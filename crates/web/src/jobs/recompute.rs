@@ -111,6 +111,7 @@ async fn retime(state: &AppState, mut ctx: Context, now: DateTime<Utc>) -> Resul
             actor_unit_id: None,
             at: now,
             issued: Vec::new(),
+            attachments: Vec::new(),
         };
         match state.store.apply_transition(&t).await {
             Ok(_) => return Ok(Retimed::Changed),

@@ -1,9 +1,11 @@
 //! The citizen portal (Cổng dịch vụ công): find a procedure, read what it needs, look a dossier
-//! up by its code. Handlers are thin: they call the same catalog search and lookup the API uses
+//! up by its code, and for a signed-in citizen, follow their own dossiers ("Hồ sơ của tôi"). Handlers are thin: they call the same catalog search and lookup the API uses
 //! and turn the answer into a page.
 
 mod catalog;
 mod lookup;
+pub mod mine;
+mod submit;
 mod verify;
 
 use std::sync::{Arc, RwLock};
@@ -37,6 +39,24 @@ pub fn router() -> Router<AppState> {
         .route("/thu-tuc/{code}", get(catalog::procedure))
         .route("/co-quan", get(catalog::agencies))
         .route("/tra-cuu", get(lookup::lookup))
+        .route(mine::MINE, get(mine::list))
+        .route("/nop-ho-so/{code}", get(submit::show).post(submit::answer))
+        // The handler limits each file and the draft's total; this lifts axum's 2 MB default.
+        .route(
+            "/nop-ho-so/{code}/giay-to",
+            axum::routing::post(submit::documents).layer(axum::extract::DefaultBodyLimit::max(256 * 1024 * 1024)),
+        )
+        .route("/nop-ho-so/{code}/giay-to/{id}/xoa", axum::routing::post(submit::remove_file))
+        .route("/nop-ho-so/{code}/xoa-nhap", axum::routing::post(submit::discard))
+        .route("/nop-ho-so/{code}/nop", axum::routing::post(submit::submit))
+        .route("/ho-so-cua-toi/{code}/da-nop", get(submit::submitted))
+        .route("/ho-so-cua-toi/{code}", get(mine::dossier))
+        .route("/ho-so-cua-toi/{code}/ket-qua/{id}", get(mine::result))
+        // The handler limits each file to the attachment limit; this lifts axum's 2 MB default.
+        .route(
+            "/ho-so-cua-toi/{code}/bo-sung",
+            axum::routing::post(mine::supply).layer(axum::extract::DefaultBodyLimit::max(256 * 1024 * 1024)),
+        )
         // The upload is limited by the handler (the attachment limit); this only lifts axum's
         // default 2 MB cap on the body.
         .route(

@@ -15,10 +15,12 @@ mod identity_support;
 mod keys;
 mod matrix;
 mod mfa;
+mod mine;
 mod observability;
 mod organizations;
 mod pages;
 mod results;
+mod submit_pages;
 
 use std::sync::Arc;
 
