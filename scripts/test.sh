@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, every test on SQLite and PostgreSQL,
-# a smoke run of the benchmark harness and the crash-safety run. Installs and starts what it needs.
+# a smoke run of the benchmark harness, the crash-safety run and a short run of the parser fuzz
+# targets. Installs and starts what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -92,6 +93,15 @@ drop_test_databases() {
     while read -r db; do psql "$CQS_TEST_POSTGRES_URL" -qc "drop database if exists \"$db\" with (force)" >/dev/null; done
 }
 
+# cargo-fuzz (crates.io) for the parser fuzz targets in fuzz/; they build on the stable
+# toolchain with RUSTC_BOOTSTRAP=1 (scripts/fuzz.sh), so CI needs no nightly.
+ensure_cargo_fuzz() {
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    log "installing cargo-fuzz"
+    cargo install cargo-fuzz --locked
+  fi
+}
+
 ensure_browser() {
   if ! command -v chromium >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     log "installing Chromium and Node.js for the browser tests"
@@ -132,6 +142,10 @@ target/debug/cqs-bench --cqs target/debug/cqs --backend postgres --pg-admin-url 
 
 log "tests (SQLite and PostgreSQL)"
 cargo nextest run --workspace --all-targets --no-fail-fast
+
+log "parser fuzzing: every target for 15 s (fuzz/, docs/reliability.md)"
+ensure_cargo_fuzz
+scripts/fuzz.sh 15
 
 log "browser tests (Playwright with Debian's Chromium, axe-core)"
 ensure_browser

@@ -326,11 +326,14 @@ pub fn sniff(head: &[u8]) -> Option<FileType> {
 /// separator characters, at most 150 characters.
 pub fn safe_file_name(name: &str) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = text::without_invisible_chars(&text::nfc(last))
+    // Characters are dropped before composing: dropping one between a letter and its accent
+    // ("n\0\u{301}") after NFC left a decomposed name (a fuzzing finding).
+    let kept: String = text::without_invisible_chars(last)
         .chars()
         .filter(|c| !c.is_control() && !matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|'))
-        .take(150)
         .collect();
+    // A part of an NFC text is NFC, so the cut and the trim keep it composed.
+    let cleaned: String = text::nfc(&kept).chars().take(150).collect();
     let trimmed = cleaned.trim_matches(|c: char| c == '.' || c.is_whitespace());
     if trimmed.is_empty() { "tep-dinh-kem".to_owned() } else { trimmed.to_owned() }
 }
@@ -545,6 +548,22 @@ mod tests {
         assert_eq!(safe_file_name("x\u{200B}.pdf\u{FEFF}"), "x.pdf");
         // Decomposed (NFD) names are stored composed.
         assert_eq!(safe_file_name("To\u{302}\u{300} khai.pdf"), "Tồ khai.pdf");
+    }
+
+    /// Fuzzing finding: a character dropped between a letter and its accent after composing
+    /// left the name decomposed ("n\0\u{301}c" stayed "n\u{301}c", not "ńc").
+    #[test]
+    fn names_are_composed_after_characters_are_dropped() {
+        for name in
+            ["n\0\u{301}c.jpg", "Ca\u{200D}\u{300}n cu\u{31B}o\u{31B}\u{301}c.jpg", "e\u{202E}\u{302}\u{301}.pdf"]
+        {
+            let safe = safe_file_name(name);
+            assert!(text::is_nfc(&safe), "{safe:?}");
+            assert_eq!(safe_file_name(&safe), safe);
+        }
+        assert_eq!(safe_file_name("n\0\u{301}c.jpg"), "ńc.jpg");
+        assert_eq!(safe_file_name("Ca\u{200D}\u{300}n cu\u{31B}o\u{31B}\u{301}c.jpg"), "Càn cước.jpg");
+        assert_eq!(safe_file_name(&format!("{}\u{301}.pdf", "a".repeat(150))).chars().count(), 150);
     }
 
     #[test]

@@ -19,6 +19,8 @@ use cqs_domain::ids::ProcedureCode;
 pub const MAX_IMPORT_BYTES: usize = 20 * 1024 * 1024;
 /// Most rows in one import.
 pub const MAX_ROWS: usize = 20_000;
+/// Most columns of a worksheet (the template has 20; a few more for notes are fine).
+pub const MAX_COLUMNS: usize = 100;
 
 /// The columns an import file must have, in the order the template lists them.
 pub const COLUMNS: [&str; 20] = [
@@ -122,30 +124,65 @@ pub fn read_xlsx_within(bytes: &[u8], max_unpacked: u64) -> Result<Table, Vec<Ro
             )));
         }
     }
+    // calamine panics on some malformed workbooks (a cell reference such as "AAAAAAAAAAAAAAAA1"
+    // overflows its column arithmetic, a fuzzing finding); such a file is refused like any other
+    // unreadable one instead of taking the process down.
+    std::panic::catch_unwind(|| read_first_sheet(bytes))
+        .unwrap_or_else(|_| Err(file_error("tệp Excel bị hỏng: không đọc được trang tính")))
+}
+
+fn read_first_sheet(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
     let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
         .map_err(|e| file_error(format!("không mở được tệp Excel: {e}")))?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or_else(|| file_error("tệp Excel không có trang tính nào"))?
-        .map_err(|e| file_error(format!("không đọc được trang tính: {e}")))?;
-    if range.height() > MAX_ROWS + 1 {
-        return Err(file_error(format!("tệp có hơn {MAX_ROWS} dòng")));
+    let name = wb.sheet_names().into_iter().next().ok_or_else(|| file_error("tệp Excel không có trang tính nào"))?;
+    let mut reader = match wb.worksheet_cells_reader(&name) {
+        Ok(reader) => reader,
+        Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(file_error(format!("không đọc được trang tính: {e}"))),
+    };
+    // The cells are read one by one and the table is bounded before it is made: a sheet of two
+    // cells, A1 and XFD1048576, would otherwise ask for a grid of 17 billion cells.
+    let read_error = |e: calamine::XlsxError| file_error(format!("không đọc được trang tính: {e}"));
+    let mut cells: Vec<(usize, usize, String)> = Vec::new();
+    let (mut top, mut bottom, mut left, mut right) = (usize::MAX, 0, usize::MAX, 0);
+    while let Some(cell) = reader.next_cell().map_err(read_error)? {
+        let (row, col) = cell.get_position();
+        let (row, col) = (row as usize, col as usize);
+        let text = cell_text(Data::from(cell.get_value().clone()));
+        if text.is_empty() {
+            continue;
+        }
+        (top, bottom, left, right) = (top.min(row), bottom.max(row), left.min(col), right.max(col));
+        if bottom - top > MAX_ROWS || cells.len() >= (MAX_ROWS + 1) * MAX_COLUMNS {
+            return Err(file_error(format!("tệp có hơn {MAX_ROWS} dòng")));
+        }
+        if right - left >= MAX_COLUMNS {
+            return Err(file_error(format!("tệp có hơn {MAX_COLUMNS} cột")));
+        }
+        cells.push((row, col, text));
     }
-    Ok(range
-        .rows()
-        .map(|r| {
-            r.iter()
-                .map(|c| match c {
-                    Data::Empty => String::new(),
-                    Data::DateTime(d) => d.as_datetime().map(|t| t.date().to_string()).unwrap_or_else(|| c.to_string()),
-                    Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => {
-                        format!("{}", *f as i64)
-                    }
-                    other => other.to_string(),
-                })
-                .collect()
-        })
-        .collect())
+    if cells.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Like a spreadsheet's used range: from the first filled row and column to the last.
+    let mut table = vec![vec![String::new(); right - left + 1]; bottom - top + 1];
+    for (row, col, text) in cells {
+        table[row - top][col - left] = text;
+    }
+    Ok(table)
+}
+
+/// A cell as the importer reads it: whole numbers without a decimal point, dates as YYYY-MM-DD.
+fn cell_text(c: Data) -> String {
+    match c {
+        Data::Empty => String::new(),
+        Data::DateTime(d) => match d.as_datetime() {
+            Some(t) => t.date().to_string(),
+            None => Data::DateTime(d).to_string(),
+        },
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+        other => other.to_string(),
+    }
 }
 
 struct Row<'a> {
@@ -395,4 +432,90 @@ pub fn to_csv(specs: &[ProcedureSpec]) -> String {
 
 fn js<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("serializable")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workbook(cells: &[(u32, u16, &str)]) -> Vec<u8> {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let sheet = wb.add_worksheet();
+        for &(row, col, text) in cells {
+            sheet.write_string(row, col, text).unwrap();
+        }
+        wb.save_to_buffer().unwrap()
+    }
+
+    /// Fuzzing finding: two cells in opposite corners of the sheet made the reader allocate
+    /// the whole grid between them (17 billion cells) and abort the process.
+    #[test]
+    fn a_sheet_spanning_the_grid_is_refused_without_allocating_it() {
+        let corners = workbook(&[(0, 0, "code"), (1_048_575, 16_383, "x")]);
+        let errors = read_xlsx(&corners).unwrap_err();
+        assert!(errors[0].message.contains(&format!("hơn {MAX_ROWS} dòng")), "{errors:?}");
+        let tall = workbook(&[(0, 0, "code"), (1_048_575, 0, "x")]);
+        let errors = read_xlsx(&tall).unwrap_err();
+        assert!(errors[0].message.contains(&format!("hơn {MAX_ROWS} dòng")), "{errors:?}");
+        let wide = workbook(&[(0, 0, "code"), (0, 16_383, "x")]);
+        let errors = read_xlsx(&wide).unwrap_err();
+        assert!(errors[0].message.contains(&format!("hơn {MAX_COLUMNS} cột")), "{errors:?}");
+        let just_too_wide = workbook(&[(0, 0, "code"), (0, MAX_COLUMNS as u16, "x")]);
+        assert!(read_xlsx(&just_too_wide).is_err());
+        let widest_allowed = workbook(&[(0, 0, "code"), (0, MAX_COLUMNS as u16 - 1, "x")]);
+        assert_eq!(read_xlsx(&widest_allowed).unwrap()[0].len(), MAX_COLUMNS);
+    }
+
+    /// Fuzzing finding: calamine's cell-reference parser overflows on a long column name (a
+    /// panic where overflow is checked, as in debug builds and tests).
+    #[test]
+    fn an_overflowing_cell_reference_is_an_error() {
+        let sheet = workbook(&[(0, 0, "code")]);
+        let mut archive = zip::ZipArchive::new(Cursor::new(&sheet)).unwrap();
+        let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for i in 0..archive.len() {
+            let mut entry = archive.by_index(i).unwrap();
+            let name = entry.name().unwrap().into_owned();
+            let mut text = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut text).unwrap();
+            if name == "xl/worksheets/sheet1.xml" {
+                text = String::from_utf8(text).unwrap().replace("r=\"A1\"", "r=\"AAAAAAAAAAAAAAAA1\"").into_bytes();
+            }
+            out.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+            std::io::Write::write_all(&mut out, &text).unwrap();
+        }
+        let bytes = out.finish().unwrap().into_inner();
+        match read_xlsx(&bytes) {
+            Err(errors) => assert!(errors[0].message.contains("Excel"), "{errors:?}"),
+            // Where overflow wraps (release builds) the column lands anywhere; the table stays bounded.
+            Ok(table) => assert!(!cfg!(debug_assertions) && table.len() <= MAX_ROWS + 1, "{table:?}"),
+        }
+    }
+
+    #[test]
+    fn the_table_starts_at_the_first_filled_cell() {
+        let bytes = workbook(&[(2, 1, "code"), (2, 3, "name"), (3, 1, "1.000948"), (4, 2, "x")]);
+        let table = read_xlsx(&bytes).unwrap();
+        assert_eq!(
+            table,
+            vec![
+                vec!["code".to_owned(), String::new(), "name".to_owned()],
+                vec!["1.000948".to_owned(), String::new(), String::new()],
+                vec![String::new(), "x".to_owned(), String::new()],
+            ]
+        );
+    }
+
+    #[test]
+    fn numbers_and_dates_read_as_typed() {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let sheet = wb.add_worksheet();
+        sheet.write_number(0, 0, 8.0).unwrap();
+        sheet.write_number(0, 1, 2.5).unwrap();
+        let date = rust_xlsxwriter::ExcelDateTime::from_ymd(2026, 1, 31).unwrap();
+        let format = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+        sheet.write_datetime_with_format(0, 2, &date, &format).unwrap();
+        let table = read_xlsx(&wb.save_to_buffer().unwrap()).unwrap();
+        assert_eq!(table, vec![vec!["8".to_owned(), "2.5".to_owned(), "2026-01-31".to_owned()]]);
+    }
 }
