@@ -1,6 +1,7 @@
 //! The `cqs` binary's library half: configuration, start-up, administrative commands, the
 //! catalog importer and the demo loader. `main.rs` only parses arguments and calls in here.
 
+pub mod backup;
 pub mod commands;
 pub mod config;
 pub mod demo;

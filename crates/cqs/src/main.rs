@@ -80,6 +80,12 @@ enum Command {
     Maintenance(MaintenanceCommand),
     /// Show the background jobs: which node holds each, and how its last runs went.
     Jobs,
+    /// Back up the database (a consistent logical snapshot of every table, taken while the
+    /// server runs) and every stored file with its SHA-256, into an empty folder or a .zip file.
+    Backup { target: PathBuf },
+    /// Restore a backup made by `cqs backup` (from SQLite or PostgreSQL) into an empty store of
+    /// either kind; a store that holds data is refused.
+    Restore { source: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -372,6 +378,20 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
         Command::Maintenance(MaintenanceCommand::ReindexInbox) => {
             let n = store.reindex_inbox_words().await?;
             println!("Đã lập lại chỉ mục tên người nộp cho {n} hồ sơ đang chờ xử lý.");
+        }
+        Command::Backup { target } => {
+            let m = cqs::backup::run_backup(store.as_ref(), &files, &target).await?;
+            let rows: u64 = m.snapshot.tables.iter().map(|t| t.rows).sum();
+            println!(
+                "Đã sao lưu {} bảng ({rows} dòng) và {} tệp vào {}.",
+                m.snapshot.tables.len(),
+                m.files.len(),
+                target.display()
+            );
+        }
+        Command::Restore { source } => {
+            let s = cqs::backup::run_restore(store.as_ref(), &files, &source).await?;
+            println!("Đã khôi phục {} bảng ({} dòng) và {} tệp từ {}.", s.tables, s.rows, s.files, source.display());
         }
         Command::Jobs => {
             let now = chrono::Utc::now();

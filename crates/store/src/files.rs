@@ -16,7 +16,7 @@ use std::sync::Arc;
 use futures_util::TryStreamExt;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, WriteMultipart};
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +50,10 @@ pub struct PendingFile {
     pub size: u64,
 }
 
-fn valid_key(key: &str) -> bool {
+/// Size of the parts of a streamed upload (S3 wants at least 5 MiB for all but the last).
+const PART_SIZE: usize = 8 << 20;
+
+pub fn valid_key(key: &str) -> bool {
     uuid::Uuid::parse_str(key).is_ok_and(|u| u.hyphenated().to_string() == key)
 }
 
@@ -107,6 +110,87 @@ impl Attachments {
         let loc = location.clone();
         tokio::task::spawn_blocking(move || this.sync_local(&loc)).await.map_err(std::io::Error::other)??;
         Ok(PendingFile { key, sha256, size })
+    }
+
+    /// Streams a file into pending storage in parts (never the whole file in memory), under
+    /// `key` (a restore keeps the keys its rows name) or a new key. With `expect_sha256`, a file
+    /// whose bytes do not match is not kept.
+    pub async fn put_pending_reader<R>(
+        &self,
+        key: Option<&str>,
+        mut reader: R,
+        expect_sha256: Option<&str>,
+    ) -> Result<PendingFile, FileError>
+    where
+        R: tokio::io::AsyncRead + Unpin + Send,
+    {
+        use tokio::io::AsyncReadExt;
+        let key = match key {
+            Some(k) if valid_key(k) => k.to_owned(),
+            Some(_) => return Err(FileError::BadKey),
+            None => uuid::Uuid::now_v7().hyphenated().to_string(),
+        };
+        let location = pending_path(&key);
+        let upload = self.store.put_multipart(&location).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = match reader.read(&mut buf).await {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = writer.abort().await;
+                    return Err(e.into());
+                }
+            };
+            hasher.update(&buf[..n]);
+            size += n as u64;
+            // At most two parts in flight: memory stays bounded by the part size.
+            writer.wait_for_capacity(2).await?;
+            writer.write(&buf[..n]);
+        }
+        let sha256 = hex::encode(hasher.finalize());
+        if expect_sha256.is_some_and(|want| want != sha256) {
+            writer.abort().await?;
+            return Err(FileError::HashMismatch(key));
+        }
+        writer.finish().await?;
+        let this = self.clone();
+        let loc = location.clone();
+        tokio::task::spawn_blocking(move || this.sync_local(&loc)).await.map_err(std::io::Error::other)??;
+        Ok(PendingFile { key, sha256, size })
+    }
+
+    /// Streams a stored file into `out`, checking it against the hash recorded at upload once
+    /// the last byte is written (a mismatch is an error: the copy must not be trusted).
+    pub async fn copy_checked<W>(&self, key: &str, sha256: &str, out: &mut W) -> Result<u64, FileError>
+    where
+        W: tokio::io::AsyncWrite + Unpin + Send,
+    {
+        use tokio::io::AsyncWriteExt;
+        if !valid_key(key) {
+            return Err(FileError::BadKey);
+        }
+        let got = match self.store.get(&object_path(key)).await {
+            Ok(g) => g,
+            Err(object_store::Error::NotFound { .. }) => self.store.get(&pending_path(key)).await?,
+            Err(e) => return Err(e.into()),
+        };
+        let mut stream = got.into_stream();
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = stream.try_next().await? {
+            hasher.update(&chunk);
+            size += chunk.len() as u64;
+            out.write_all(&chunk).await?;
+        }
+        out.flush().await?;
+        if hex::encode(hasher.finalize()) != sha256 {
+            return Err(FileError::HashMismatch(key.to_owned()));
+        }
+        Ok(size)
     }
 
     /// Writes several files; if one fails, the ones already written are removed again.

@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 mod backend;
+pub mod backup;
 pub mod claims;
 pub mod codes;
 pub mod deadlines;
@@ -22,6 +23,7 @@ pub mod organizations;
 pub mod outbox;
 pub mod portal;
 mod postgres;
+pub mod snapshot;
 mod sqlite;
 pub mod testing;
 
@@ -46,6 +48,7 @@ pub use model::*;
 pub use organizations::{Member, MemberChange, Organization, Organizations};
 pub use outbox::{Outbox, OutboxBacklog, StateChange};
 pub use portal::{Draft, DraftFile, PortalData};
+pub use snapshot::{SnapshotError, SnapshotManifest, Snapshots};
 
 /// Errors a store reports. Database faults are kept whole for logs; callers turn the rest into
 /// 4xx answers.
@@ -116,6 +119,7 @@ pub trait Store:
     + Jobs
     + Outbox
     + Gauges
+    + Snapshots
     + Send
     + Sync
     + 'static

@@ -66,4 +66,5 @@ crate::codes::impl_codes!(SqliteStore);
 crate::organizations::impl_organizations!(SqliteStore, sqlx::Sqlite);
 crate::mfa::impl_mfa!(SqliteStore, sqlx::Sqlite);
 crate::outbox::impl_outbox!(SqliteStore, sqlx::Sqlite);
+crate::snapshot::impl_snapshots!(SqliteStore, sqlx::Sqlite);
 crate::gauges::impl_gauges!(SqliteStore, ("read", readers), ("write", writer));
