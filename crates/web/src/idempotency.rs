@@ -52,6 +52,12 @@ pub const KEEP: chrono::Duration = chrono::Duration::days(1);
 /// `*` stands for every method.
 pub const EXEMPT: &[(&str, &str, &str)] = &[
     (
+        "POST",
+        "/api/v1/verify",
+        "checking a signed PDF reads the file sent and the store and writes nothing: a retry gives the \
+         same answer",
+    ),
+    (
         "*",
         "/r1/{instance}/{class}/{member}/{subsystem}/{service}",
         "a mediated call goes to the provider unchanged, Idempotency-Key included: repeating it is \

@@ -111,7 +111,7 @@ pub struct VerifyComponent {
 /// Mark a submitted component as verified against its original: it is kept in the applicant's
 /// store (type, issuer, validity, hash) for later dossiers. Staff of a unit handling the dossier.
 #[utoipa::path(post, path = "/api/v1/dossiers/{code}/attachments/{id}/verified", tag = "dossiers",
-    params(("code" = String, Path, description = "Mã hồ sơ"), ("id" = Uuid, Path)),
+    params(crate::idempotency::IdempotencyKeyHeader, ("code" = String, Path, description = "Mã hồ sơ"), ("id" = Uuid, Path)),
     request_body = VerifyComponent,
     responses((status = 200, body = StoredDocument), (status = 401, body = crate::error::Problem),
         (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
