@@ -84,6 +84,16 @@ ensure_smtp_server() {
   fi
 }
 
+# Node.js and the npm package oidc-provider: the real OpenID Connect provider the e-ID sign-in
+# test runs against (tests/oidc/provider.mjs).
+ensure_oidc_provider() {
+  if ! command -v npm >/dev/null 2>&1; then
+    log "installing Node.js for the OpenID Connect provider"
+    apt_install nodejs npm
+  fi
+  (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error)
+}
+
 # Databases made by this run carry its tag, so a run drops only its own.
 CQS_TEST_RUN=$(printf %s "${CQS_TEST_RUN:-r$(date +%s)$$}" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9_' | cut -c1-24)
 export CQS_TEST_RUN
@@ -116,6 +126,7 @@ ensure_postgres
 ensure_document_tools
 ensure_nats
 ensure_smtp_server
+ensure_oidc_provider
 trap drop_test_databases EXIT
 
 if ! cargo nextest --version >/dev/null 2>&1; then

@@ -54,6 +54,80 @@ pub struct Config {
     pub auth: AuthSettings,
     pub notify: NotifySettings,
     pub documents: DocumentsSettings,
+    pub eid: EidSettings,
+}
+
+/// Sign-in through external e-ID providers with OpenID Connect (`[eid]` and one
+/// `[[eid.providers]]` table per provider; see docs/identity.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EidSettings {
+    /// Where people reach the portal (`https://dichvucong.example.vn`): each provider's callback
+    /// is `<public_url>/dang-nhap/dinh-danh/<name>/ket-qua`, to register at the provider.
+    /// Empty: `documents.public_url`, else `http://<listen>`.
+    pub public_url: String,
+    /// Minutes a sign-in may wait for the provider's answer.
+    pub login_minutes: i64,
+    /// Seconds each call to a provider (discovery, keys, token, userinfo) may take.
+    pub http_timeout_secs: u64,
+    /// `http://proxy:3128` when calls to the providers must go through an outbound proxy.
+    pub http_proxy: String,
+    pub providers: Vec<EidProviderSettings>,
+}
+
+impl Default for EidSettings {
+    fn default() -> Self {
+        Self {
+            public_url: String::new(),
+            login_minutes: 10,
+            http_timeout_secs: 10,
+            http_proxy: String::new(),
+            providers: Vec::new(),
+        }
+    }
+}
+
+/// One e-ID provider.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EidProviderSettings {
+    /// Short name in addresses and the security log: lower-case letters, digits and '-'.
+    pub name: String,
+    /// What the sign-in button names, e.g. `VNeID`.
+    pub display_name: String,
+    /// The issuer URL; its discovery document is fetched from
+    /// `<issuer>/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    /// The environment variable holding the client secret (never the secret in this file).
+    #[serde(default)]
+    pub client_secret_env: String,
+    /// Or a file holding it (a mounted secret).
+    #[serde(default)]
+    pub client_secret_file: String,
+    /// Scopes to ask for besides `openid`.
+    #[serde(default = "default_eid_scopes")]
+    pub scopes: Vec<String>,
+    /// The claim carrying the personal identity number (số định danh cá nhân, 12 digits).
+    pub identity_number_claim: String,
+    /// A boolean claim that must be `true` for the number to count as verified.
+    #[serde(default)]
+    pub identity_number_verified_claim: String,
+    /// Count every number this provider asserts as verified (only for a provider that issues
+    /// accounts solely against the national population register).
+    #[serde(default)]
+    pub trust_identity_number: bool,
+    /// The claim carrying the person's full name.
+    #[serde(default = "default_eid_name_claim")]
+    pub name_claim: String,
+}
+
+fn default_eid_scopes() -> Vec<String> {
+    vec!["openid".into(), "profile".into()]
+}
+
+fn default_eid_name_claim() -> String {
+    "name".into()
 }
 
 /// Where notices to people go (`[notify]`): one-time codes by e-mail through SMTP; without an
@@ -210,12 +284,13 @@ impl Default for Config {
                 }
             },
             documents: DocumentsSettings::default(),
+            eid: EidSettings::default(),
         }
     }
 }
 
 /// Top-level settings keys, the only `CQS_*` variables read as configuration.
-const SETTINGS: [&str; 20] = [
+const SETTINGS: [&str; 21] = [
     "listen",
     "data_dir",
     "database_url",
@@ -236,6 +311,7 @@ const SETTINGS: [&str; 20] = [
     "auth",
     "notify",
     "documents",
+    "eid",
 ];
 
 /// Whether an environment key (after `CQS_`) names a setting or a nested setting.
@@ -243,7 +319,7 @@ fn is_setting(key: &str) -> bool {
     SETTINGS.iter().any(|s| {
         key.get(..s.len()).is_some_and(|head| head.eq_ignore_ascii_case(s))
             && matches!(key.as_bytes().get(s.len()), None | Some(b'.' | b'_'))
-            && (key.len() == s.len() || matches!(*s, "limits" | "exchange" | "auth" | "notify" | "documents"))
+            && (key.len() == s.len() || matches!(*s, "limits" | "exchange" | "auth" | "notify" | "documents" | "eid"))
     })
 }
 
@@ -363,6 +439,59 @@ impl Config {
         })
     }
 
+    /// The e-ID providers, each client secret read from its variable or file.
+    pub fn eid(&self) -> anyhow::Result<cqs_web::identity::eid::EidProviders> {
+        let e = &self.eid;
+        anyhow::ensure!((1..=60).contains(&e.login_minutes), "eid.login_minutes phải từ 1 đến 60");
+        let mut providers = Vec::new();
+        for p in &e.providers {
+            let secret = match (p.client_secret_env.as_str(), p.client_secret_file.as_str()) {
+                ("", "") => None,
+                (var, "") => Some(std::env::var(var).map_err(|_| {
+                    anyhow::anyhow!("eid.providers {}: biến môi trường {var} (client secret) chưa được đặt", p.name)
+                })?),
+                ("", file) => Some(
+                    std::fs::read_to_string(file)
+                        .map_err(|e| anyhow::anyhow!("eid.providers {}: không đọc được {file}: {e}", p.name))?
+                        .trim()
+                        .to_owned(),
+                ),
+                _ => {
+                    anyhow::bail!("eid.providers {}: chỉ đặt một trong client_secret_env và client_secret_file", p.name)
+                }
+            };
+            let claim = |c: &str| (!c.trim().is_empty()).then(|| c.trim().to_owned());
+            providers.push(cqs_web::identity::eid::ProviderConfig {
+                name: p.name.clone(),
+                display_name: p.display_name.clone(),
+                issuer: p.issuer.clone(),
+                client_id: p.client_id.clone(),
+                client_secret: secret.filter(|s| !s.is_empty()),
+                scopes: p.scopes.clone(),
+                identity_number_claim: p.identity_number_claim.trim().to_owned(),
+                identity_number_verified_claim: claim(&p.identity_number_verified_claim),
+                trust_identity_number: p.trust_identity_number,
+                name_claim: p.name_claim.trim().to_owned(),
+            });
+        }
+        let public_url = if !e.public_url.is_empty() {
+            e.public_url.clone()
+        } else if !self.documents.public_url.is_empty() {
+            self.documents.public_url.clone()
+        } else {
+            format!("http://{}", self.listen)
+        };
+        cqs_web::identity::eid::EidProviders::new(
+            providers,
+            &public_url,
+            chrono::Duration::minutes(e.login_minutes),
+            self.auth.cookie_secure,
+            std::time::Duration::from_secs(e.http_timeout_secs.max(1)),
+            (!e.http_proxy.is_empty()).then_some(e.http_proxy.as_str()),
+        )
+        .map_err(|m| anyhow::anyhow!("eid: {m}"))
+    }
+
     pub fn store_url(&self) -> String {
         if self.database_url.is_empty() {
             format!("sqlite://{}", self.data_dir.join("cqs.db").display())
@@ -480,6 +609,38 @@ mod tests {
             assert_eq!(c.store_url(), "postgres://x/y");
             jail.set_env("CQS_SQLITE_SYNCHRONOUS", "sometimes");
             assert!(Config::load(None, &CliOverrides::default()).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn eid_providers_take_their_secret_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "cqs.toml",
+                r#"
+[eid]
+public_url = "https://dichvucong.example.vn"
+[[eid.providers]]
+name = "vneid"
+display_name = "VNeID"
+issuer = "https://id.example.gov.vn"
+client_id = "dichvucong"
+client_secret_env = "CQS_TEST_EID_SECRET"
+scopes = ["openid", "profile", "cccd"]
+identity_number_claim = "cccd"
+identity_number_verified_claim = "cccd_verified"
+"#,
+            )?;
+            let c = Config::load(Some(std::path::Path::new("cqs.toml")), &CliOverrides::default()).unwrap();
+            let unset = c.eid().unwrap_err().to_string();
+            assert!(unset.contains("CQS_TEST_EID_SECRET"), "{unset}");
+            jail.set_env("CQS_TEST_EID_SECRET", "bí mật");
+            let p = c.eid().unwrap();
+            assert_eq!(p.list()[0].display_name, "VNeID");
+            assert_eq!(p.list()[0].start, "/dang-nhap/dinh-danh/vneid");
+            jail.create_file("bad.toml", "[[eid.providers]]\nname = \"x\"\nunknown = 1\n")?;
+            assert!(Config::load(Some(std::path::Path::new("bad.toml")), &CliOverrides::default()).is_err());
             Ok(())
         });
     }

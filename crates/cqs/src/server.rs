@@ -50,7 +50,8 @@ pub fn app_state(cfg: &Config, store: Arc<dyn Store>, files: FileStore) -> anyho
         .with_auth(auth)
         .with_notifier(cfg.notifier()?)
         .with_documents(cfg.documents()?)
-        .with_signing(cfg.signing()?))
+        .with_signing(cfg.signing()?)
+        .with_eid(cfg.eid()?))
 }
 
 /// The event bus the configuration names: NATS JetStream when `nats_url` is set, otherwise the

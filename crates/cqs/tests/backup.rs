@@ -322,6 +322,35 @@ async fn fill(store: &Arc<dyn Store>, files: &Attachments, data_dir: &Path) -> M
         .await
         .unwrap();
 
+    // e-ID: a sign-in waiting for the provider's answer and a subject linked to the citizen.
+    store
+        .begin_eid_login(&cqs_store::eid::NewEidLogin {
+            state_hash: "5".repeat(64),
+            login: cqs_store::eid::EidLogin {
+                provider: "vneid".into(),
+                browser_hash: "b".repeat(64),
+                nonce: "nonce-1".into(),
+                pkce_verifier: "verifier-1".into(),
+                return_to: Some("/ho-so-cua-toi".into()),
+                created_at: t0(),
+                expires_at: t0() + Duration::minutes(10),
+            },
+        })
+        .await
+        .unwrap();
+    assert!(
+        store
+            .link_eid(&cqs_store::eid::EidLink {
+                provider: "vneid".into(),
+                subject: "sub-036095001234".into(),
+                account: me,
+                linked_at: t0(),
+                last_used_at: t0() + Duration::hours(1),
+            })
+            .await
+            .unwrap()
+    );
+
     // Idempotency: a claimed key with its stored answer (bytes).
     let held = match store
         .claim_key(

@@ -133,7 +133,7 @@ pub trait Identity: Send + Sync {
     /// Forgets the failures of `key` (after a successful sign-in).
     async fn clear_auth_failures(&self, key: &str) -> Result<()>;
     /// Deletes sessions that ended (expired or revoked) before `before`, sign-in failures older
-    /// than it and one-time codes that expired before it; returns how many rows went.
+    /// than it, and one-time codes and e-ID sign-ins that expired before it; returns how many rows went.
     async fn purge_identity(&self, before: DateTime<Utc>) -> Result<u64>;
     async fn record_security_event(&self, e: &SecurityEvent) -> Result<()>;
     async fn security_events(&self, q: &SecurityEventQuery) -> Result<Vec<SecurityEvent>>;
@@ -435,8 +435,13 @@ macro_rules! impl_identity {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
+                let eid_logins = sqlx::query("DELETE FROM eid_logins WHERE expires_at < $1")
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
                 tx.commit().await?;
-                Ok(sessions + failures + codes)
+                Ok(sessions + failures + codes + eid_logins)
             }
 
             async fn record_security_event(&self, e: &SecurityEvent) -> Result<()> {

@@ -10,6 +10,7 @@ pub mod codes;
 pub mod deadlines;
 pub mod docstore;
 pub mod documents;
+pub mod eid;
 pub mod exchange;
 pub mod files;
 pub mod gauges;
@@ -35,6 +36,7 @@ pub use codes::{Codes, Contact, NewCode, OpenCode};
 pub use deadlines::{ApologyTask, DeadlineCandidate, DeadlineNotice, Deadlines};
 pub use docstore::{DocStore, VerifiedComponent};
 pub use documents::{Documents, IssuedDocument, NewIssuedDocument, RegisterEntry};
+pub use eid::{Eid, EidLink, EidLogin, NewEidLogin};
 pub use exchange::Exchange;
 pub use gauges::{Gauges, PoolStats};
 pub use idempotency::{Claim, HeldKey, Idempotency, RequestKey, StoredAnswer};
@@ -110,6 +112,7 @@ pub trait Store:
     + Deadlines
     + DocStore
     + Documents
+    + Eid
     + Exchange
     + Identity
     + Idempotency

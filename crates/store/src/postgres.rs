@@ -51,6 +51,7 @@ crate::inbox_words::impl_inbox_words!(PgStore, sqlx::Postgres);
 crate::portal::impl_portal!(PgStore, sqlx::Postgres);
 crate::idempotency::impl_idempotency!(PgStore, sqlx::Postgres);
 crate::identity::impl_identity!(PgStore, sqlx::Postgres);
+crate::eid::impl_eid!(PgStore, sqlx::Postgres);
 crate::jobs::impl_jobs!(PgStore);
 crate::api_keys::impl_api_keys!(PgStore);
 crate::claims::impl_claims!(PgStore);

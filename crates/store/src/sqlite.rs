@@ -59,6 +59,7 @@ crate::inbox_words::impl_inbox_words!(SqliteStore, sqlx::Sqlite);
 crate::portal::impl_portal!(SqliteStore, sqlx::Sqlite);
 crate::idempotency::impl_idempotency!(SqliteStore, sqlx::Sqlite);
 crate::identity::impl_identity!(SqliteStore, sqlx::Sqlite);
+crate::eid::impl_eid!(SqliteStore, sqlx::Sqlite);
 crate::jobs::impl_jobs!(SqliteStore);
 crate::api_keys::impl_api_keys!(SqliteStore);
 crate::claims::impl_claims!(SqliteStore);

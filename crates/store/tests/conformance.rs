@@ -118,6 +118,7 @@ conformance!(
     ended_sessions_and_old_failures_are_purged,
     mfa_is_confirmed_once_and_each_step_is_taken_once,
     one_time_codes_are_counted_superseded_and_spent_once,
+    eid_sign_ins_are_taken_once_and_subjects_link_once,
     organizations_keep_an_admin_and_list_their_dossiers,
     api_keys_rotate_keeping_the_old_secret_for_a_while,
     register_lists_a_units_dossiers_of_a_period,

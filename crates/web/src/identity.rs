@@ -31,6 +31,7 @@ use crate::auth::{AuthConfig, Caller, audit, password, session};
 use crate::error::ApiError;
 
 pub mod codes;
+pub mod eid;
 pub mod mfa;
 
 /// Where a request came from, for the session list and (later) per-address rate limits.
@@ -238,7 +239,7 @@ pub async fn sign_in(
     Ok(SignInOutcome::SignedIn(started))
 }
 
-/// Starts a session for an account already authenticated (a password, later an e-ID provider).
+/// Starts a session for an account already authenticated (a password, an e-ID provider).
 pub async fn start_session(
     state: &AppState,
     account: AccountRef,

@@ -123,6 +123,8 @@ pub struct AppState {
     pub documents: documents::Documents,
     /// Agencies' signing keys, the timestamp authority, trusted roots.
     pub signing: Arc<documents::results::Signing>,
+    /// External e-ID providers (OpenID Connect) people may sign in with; none by default.
+    pub eid: Arc<identity::eid::EidProviders>,
 }
 
 impl AppState {
@@ -146,6 +148,7 @@ impl AppState {
             oauth: Default::default(),
             documents: documents::Documents::default(),
             signing: Default::default(),
+            eid: Default::default(),
         }
     }
 
@@ -182,6 +185,10 @@ impl AppState {
 
     pub fn with_documents(self, documents: documents::Documents) -> Self {
         Self { documents, ..self }
+    }
+
+    pub fn with_eid(self, eid: identity::eid::EidProviders) -> Self {
+        Self { eid: Arc::new(eid), ..self }
     }
 
     pub fn with_signing(self, signing: documents::results::Signing) -> Self {

@@ -82,10 +82,13 @@ pub enum SecurityEventKind {
     OrganizationChanged,
     /// An API key was created, rotated or revoked (the detail says which and its prefix).
     ApiKeyChanged,
+    /// A person's identity at an e-ID provider was linked to an account (the detail names the
+    /// provider and whether the account was found by its verified identity number or opened).
+    EidLinked,
 }
 
 impl SecurityEventKind {
-    pub const ALL: [SecurityEventKind; 17] = [
+    pub const ALL: [SecurityEventKind; 18] = [
         Self::SignInSucceeded,
         Self::SignInFailed,
         Self::SignInLocked,
@@ -103,6 +106,7 @@ impl SecurityEventKind {
         Self::PasswordResetRequested,
         Self::OrganizationChanged,
         Self::ApiKeyChanged,
+        Self::EidLinked,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -123,6 +127,7 @@ impl SecurityEventKind {
             Self::PasswordResetRequested => "password_reset_requested",
             Self::OrganizationChanged => "organization_changed",
             Self::ApiKeyChanged => "api_key_changed",
+            Self::EidLinked => "eid_linked",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

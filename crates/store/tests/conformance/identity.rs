@@ -482,3 +482,69 @@ pub async fn api_keys_rotate_keeping_the_old_secret_for_a_while(store: Arc<dyn S
     assert_eq!(all.len(), 1);
     assert!(all[0].revoked_at.is_some());
 }
+
+pub async fn eid_sign_ins_are_taken_once_and_subjects_link_once(store: Arc<dyn Store>) {
+    let t0 = Utc.with_ymd_and_hms(2026, 12, 2, 2, 0, 0).unwrap();
+    let login = |state: &str, expires: chrono::DateTime<Utc>| NewEidLogin {
+        state_hash: state.into(),
+        login: EidLogin {
+            provider: "vneid".into(),
+            browser_hash: "b".repeat(64),
+            nonce: "nonce-1".into(),
+            pkce_verifier: "verifier-1".into(),
+            return_to: Some("/tai-khoan".into()),
+            created_at: t0,
+            expires_at: expires,
+        },
+    };
+    store.begin_eid_login(&login("s1", t0 + Duration::minutes(10))).await.unwrap();
+    store.begin_eid_login(&login("s2", t0 + Duration::minutes(10))).await.unwrap();
+    store.begin_eid_login(&login("old", t0 + Duration::minutes(1))).await.unwrap();
+    // Taken once, whatever node asks again.
+    let taken = store.take_eid_login("s1", t0 + Duration::minutes(5)).await.unwrap().unwrap();
+    assert_eq!(taken, login("s1", t0 + Duration::minutes(10)).login);
+    assert_eq!(store.take_eid_login("s1", t0 + Duration::minutes(5)).await.unwrap(), None);
+    assert_eq!(store.take_eid_login("unknown", t0).await.unwrap(), None);
+    // Expired: not returned, and gone.
+    assert_eq!(store.take_eid_login("old", t0 + Duration::minutes(2)).await.unwrap(), None);
+    assert_eq!(store.take_eid_login("old", t0).await.unwrap(), None);
+    // Purged with the other identity rows once expired.
+    assert!(store.purge_identity(t0 + Duration::minutes(11)).await.unwrap() >= 1);
+    assert_eq!(store.take_eid_login("s2", t0).await.unwrap(), None);
+
+    // A subject links once; the account it names is found afterwards.
+    let a = store.create_citizen(&citizen("001203004567", None, None)).await.unwrap();
+    let link = |subject: &str, account: AccountRef| EidLink {
+        provider: "vneid".into(),
+        subject: subject.into(),
+        account,
+        linked_at: t0,
+        last_used_at: t0,
+    };
+    assert_eq!(store.use_eid_link("vneid", "sub-a", t0).await.unwrap(), None);
+    assert!(store.link_eid(&link("sub-a", AccountRef::citizen(a.id))).await.unwrap());
+    assert!(!store.link_eid(&link("sub-a", AccountRef::citizen(Uuid::now_v7()))).await.unwrap());
+    let later = t0 + Duration::hours(1);
+    assert_eq!(store.use_eid_link("vneid", "sub-a", later).await.unwrap(), Some(AccountRef::citizen(a.id)));
+    assert_eq!(store.use_eid_link("other", "sub-a", later).await.unwrap(), None);
+    let links = store.eid_links_of(AccountRef::citizen(a.id)).await.unwrap();
+    assert_eq!(links.len(), 1);
+    assert_eq!(links[0].last_used_at, later);
+
+    // An account opened through a provider comes with its link, in one transaction.
+    let mut new = citizen("079301001234", None, None);
+    new.password_hash = None;
+    let b = store.create_eid_citizen(&new, &link("sub-b", AccountRef::citizen(new.id))).await.unwrap();
+    assert_eq!(store.use_eid_link("vneid", "sub-b", t0).await.unwrap(), Some(AccountRef::citizen(b.id)));
+    let creds = store.citizen_credentials(&CitizenLogin::IdentityNumber("079301001234".into())).await.unwrap().unwrap();
+    assert_eq!(creds.password_hash, None);
+    // The number taken: nothing written, not even the link.
+    let dup = citizen("079301001234", None, None);
+    let err = store.create_eid_citizen(&dup, &link("sub-c", AccountRef::citizen(dup.id))).await.unwrap_err();
+    assert!(matches!(err, StoreError::Taken("identity_number")), "{err:?}");
+    assert_eq!(store.use_eid_link("vneid", "sub-c", t0).await.unwrap(), None);
+    // A subject linked already: the new account is not kept either.
+    let other = citizen("079301005555", None, None);
+    assert!(store.create_eid_citizen(&other, &link("sub-b", AccountRef::citizen(other.id))).await.is_err());
+    assert_eq!(store.citizen_by_id(other.id).await.unwrap(), None);
+}

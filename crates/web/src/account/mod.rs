@@ -4,6 +4,7 @@
 //! lockout, rotation and the security log behave the same whichever way a person signs in.
 
 mod codes;
+mod eid;
 mod mfa;
 mod sessions;
 mod sign_in;
@@ -16,6 +17,8 @@ use crate::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/dang-nhap", get(sign_in::citizen_form).post(sign_in::citizen_submit))
+        .route("/dang-nhap/dinh-danh/{nha_cung_cap}", post(eid::start))
+        .route("/dang-nhap/dinh-danh/{nha_cung_cap}/ket-qua", get(eid::callback))
         .route("/can-bo/dang-nhap", get(sign_in::staff_form).post(sign_in::staff_submit))
         .route(mfa::SECOND_STEP, get(mfa::second_step_form).post(mfa::second_step_submit))
         .route(mfa::SETTINGS, get(mfa::settings).post(mfa::settings_submit))

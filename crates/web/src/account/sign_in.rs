@@ -39,9 +39,11 @@ pub struct SignInPage {
     /// Who is signed in already, if anyone (the form then switches account).
     current: Option<String>,
     reset_done: bool,
+    /// External e-ID providers citizens may sign in with.
+    providers: Vec<crate::identity::eid::ProviderSummary>,
 }
 
-fn sign_in_page(kind: AccountKind, caller: &Caller, back: Option<String>) -> SignInPage {
+fn sign_in_page(state: &AppState, kind: AccountKind, caller: &Caller, back: Option<String>) -> SignInPage {
     let staff = kind == AccountKind::Staff;
     let chrome = if staff {
         Chrome::console("Đăng nhập dành cho cán bộ", "sign-in")
@@ -57,19 +59,20 @@ fn sign_in_page(kind: AccountKind, caller: &Caller, back: Option<String>) -> Sig
         back: back.unwrap_or_default(),
         errors: FormErrors::default(),
         reset_done: false,
+        providers: if staff { Vec::new() } else { state.eid.list() },
     }
 }
 
 /// `GET /dang-nhap?tiep=`.
-pub async fn citizen_form(caller: Caller, Query(b): Query<Back>) -> Response {
-    let mut page = sign_in_page(AccountKind::Citizen, &caller, local_path(b.tiep.as_deref()));
+pub async fn citizen_form(State(state): State<AppState>, caller: Caller, Query(b): Query<Back>) -> Response {
+    let mut page = sign_in_page(&state, AccountKind::Citizen, &caller, local_path(b.tiep.as_deref()));
     page.reset_done = b.reset_done.is_some();
     render(StatusCode::OK, &page)
 }
 
 /// `GET /can-bo/dang-nhap?tiep=`.
-pub async fn staff_form(caller: Caller, Query(b): Query<Back>) -> Response {
-    render(StatusCode::OK, &sign_in_page(AccountKind::Staff, &caller, local_path(b.tiep.as_deref())))
+pub async fn staff_form(State(state): State<AppState>, caller: Caller, Query(b): Query<Back>) -> Response {
+    render(StatusCode::OK, &sign_in_page(&state, AccountKind::Staff, &caller, local_path(b.tiep.as_deref())))
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,7 +114,7 @@ async fn submit(
 ) -> PageResult {
     let p: SignInPost = read_form(req, &state).await?;
     let back = local_path(Some(&p.tiep));
-    let mut page = sign_in_page(kind, &caller, back.clone());
+    let mut page = sign_in_page(&state, kind, &caller, back.clone());
     page.login = p.login.trim().to_owned();
     let login_label = if kind == AccountKind::Staff {
         "tên đăng nhập"

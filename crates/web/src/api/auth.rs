@@ -159,3 +159,12 @@ pub async fn register(
         }
     }
 }
+
+/// The external e-ID providers (OpenID Connect) citizens may sign in with. A browser starts
+/// signing in by posting a form to `start` (with `tiep`, the page to return to); the provider
+/// sends it back to `{start}/ket-qua`.
+#[utoipa::path(get, path = "/api/v1/auth/eid-providers", tag = "auth",
+    responses((status = 200, body = Vec<crate::identity::eid::ProviderSummary>, description = "Các nhà cung cấp định danh điện tử")))]
+pub async fn eid_providers(State(state): State<AppState>) -> Json<Vec<crate::identity::eid::ProviderSummary>> {
+    Json(state.eid.list())
+}

@@ -133,6 +133,7 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(auth::sign_in))
         .routes(routes!(auth::sign_out))
         .routes(routes!(auth::register))
+        .routes(routes!(auth::eid_providers))
         .routes(routes!(codes::request_reset))
         .routes(routes!(codes::reset))
         .routes(routes!(codes::send_verification))

@@ -4,6 +4,7 @@ mod account_pages;
 mod codes;
 mod deadlines;
 mod docstore;
+mod eid;
 mod events;
 mod exchange;
 mod forms;
@@ -553,6 +554,7 @@ async fn route_table_covers_every_route() {
         ("post", "/api/v1/auth/sign-in", 422),
         ("post", "/api/v1/auth/sign-out", 204),
         ("post", "/api/v1/auth/register", 422),
+        ("get", "/api/v1/auth/eid-providers", 200),
         ("get", "/api/v1/me", 401),
         ("get", "/api/v1/me/dossiers", 401),
         ("get", "/api/v1/me/sessions", 401),

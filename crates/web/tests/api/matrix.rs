@@ -96,6 +96,7 @@ async fn every_route_as_every_caller() {
         ("get", "/api/v1/lookup/{code}", None, everyone),
         ("post", "/api/v1/auth/sign-in", Some(&empty), everyone),
         ("post", "/api/v1/auth/register", Some(&empty), everyone),
+        ("get", "/api/v1/auth/eid-providers", None, everyone),
         ("get", "/api/v1/me", None, [D, A, A, A, A, A, A, A, A, A]),
         ("get", "/api/v1/me/dossiers", None, [D, A, A, D, D, D, D, D, D, D]),
         ("get", "/api/v1/me/sessions", None, [D, A, A, A, A, A, A, A, D, D]),
