@@ -1,6 +1,6 @@
 // "Hồ sơ của tôi" in a real browser with JavaScript turned off: a citizen follows their own
-// dossier, answers a supplement request by uploading the document, and downloads the signed
-// result; another citizen gets "not found" for the same dossier.
+// dossier, answers a supplement request by uploading the document, downloads the signed result
+// and rates the service; another citizen gets "not found" for the same dossier.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -51,7 +51,7 @@ async function submitAsCitizen(page, identity, name) {
   );
 }
 
-test("a citizen follows their dossier, supplies a document without JavaScript and downloads the result", async () => {
+test("a citizen follows their dossier, supplies a document without JavaScript, downloads the result and rates it", async () => {
   const ctx = await env.browser.newContext({ viewport: { width: 390, height: 844 }, bypassCSP: true });
   const citizen = await signIn(ctx, env.server, "citizen", KHOA);
   const submitted = await submitAsCitizen(citizen, KHOA, "Trần Minh Khoa");
@@ -126,4 +126,29 @@ test("a citizen follows their dossier, supplies a document without JavaScript an
   const pdf = readFileSync(saved);
   assert.equal(pdf.subarray(0, 4).toString(), "%PDF");
   assert.match(pdf.toString("latin1"), /\/ByteRange/, "the result carries a signature");
+
+  // The rating form, checked by axe-core in a scripted view, then answered without script.
+  await checker.goto(page.url());
+  assert.deepEqual(await seriousViolations(checker), [], "rating form accessibility");
+  await page.getByRole("button", { name: "Gửi đánh giá" }).click();
+  await page.waitForLoadState("load");
+  assert.match(await page.locator(".error-summary").textContent(), /Đánh giá chung/);
+  // Choosing by keyboard: focus the first answer of each question and press space.
+  const groups = page.locator("form[action$='/danh-gia'] fieldset");
+  const count = await groups.count();
+  assert.equal(count, 10, "nine criteria and the overall rating");
+  for (let i = 0; i < count; i++) {
+    await groups.nth(i).locator("input[type=radio]").first().focus();
+    await page.keyboard.press("Space");
+  }
+  await page.getByLabel("Ý kiến khác (không bắt buộc)").fill("Cán bộ hướng dẫn tận tình, trả kết quả sớm");
+  await page.getByRole("button", { name: "Gửi đánh giá" }).click();
+  await page.waitForURL(/da-danh-gia/);
+  assert.match(await page.locator(".notice-success").textContent(), /Đã ghi nhận đánh giá/);
+  const rated = await page.locator("main").textContent();
+  assert.match(rated, /Bạn đã đánh giá lúc/);
+  assert.match(rated, /Rất hài lòng/);
+  assert.equal(await page.getByRole("button", { name: "Gửi đánh giá" }).count(), 0, "rated once");
+  assert.equal(await scrollsSideways(page), false, "rated dossier at 360 px");
+  await shot(page, "mine-rated");
 });

@@ -351,6 +351,18 @@ async fn fill(store: &Arc<dyn Store>, files: &Attachments, data_dir: &Path) -> M
             .unwrap()
     );
 
+    // A satisfaction rating of the first dossier by its applicant.
+    let rated = store.dossier_by_code(&made.codes[0]).await.unwrap().unwrap();
+    let rating = cqs_domain::rating::Rating {
+        criteria: cqs_domain::rating::CRITERIA
+            .iter()
+            .map(|(k, _)| ((*k).to_owned(), cqs_domain::rating::Level::Satisfied))
+            .collect(),
+        overall: cqs_domain::rating::Level::VerySatisfied,
+        comment: Some("Cán bộ hướng dẫn tận tình".into()),
+    };
+    assert!(store.rate_dossier(rated.id, citizen.id, &rating, t0() + Duration::days(3)).await.unwrap());
+
     // Idempotency: a claimed key with its stored answer (bytes).
     let held = match store
         .claim_key(

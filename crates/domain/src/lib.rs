@@ -14,6 +14,8 @@ pub mod forms;
 pub mod identity;
 pub mod ids;
 pub mod org;
+pub mod rating;
+pub mod statistics;
 pub mod status;
 pub mod text;
 pub mod workflow;

@@ -26,6 +26,7 @@ pub mod portal;
 mod postgres;
 pub mod snapshot;
 mod sqlite;
+pub mod statistics;
 pub mod testing;
 
 use std::sync::Arc;
@@ -51,6 +52,7 @@ pub use organizations::{Member, MemberChange, Organization, Organizations};
 pub use outbox::{Outbox, OutboxBacklog, StateChange};
 pub use portal::{Draft, DraftFile, PortalData};
 pub use snapshot::{SnapshotError, SnapshotManifest, Snapshots};
+pub use statistics::Statistics;
 
 /// Errors a store reports. Database faults are kept whole for logs; callers turn the rest into
 /// 4xx answers.
@@ -123,6 +125,7 @@ pub trait Store:
     + Outbox
     + Gauges
     + Snapshots
+    + Statistics
     + Send
     + Sync
     + 'static

@@ -1,6 +1,6 @@
 //! What the citizen portal and the staff console read and keep beyond the dossier itself: how
-//! often each procedure is used (for the home page), and citizens' submissions in progress
-//! (drafts, with the files uploaded for them).
+//! often each procedure is used (for the home page), citizens' submissions in progress (drafts,
+//! with the files uploaded for them) and applicants' satisfaction ratings.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -61,6 +61,21 @@ pub trait PortalData: Send + Sync {
     /// Deletes up to `limit` drafts not changed since `before`, with their file rows; returns
     /// how many went and the storage keys of their files.
     async fn purge_drafts(&self, before: DateTime<Utc>, limit: i64) -> Result<(u64, Vec<String>)>;
+
+    /// Records an applicant's rating of a dossier with its event; false if they rated it already.
+    async fn rate_dossier(
+        &self,
+        dossier_id: Uuid,
+        account_id: Uuid,
+        rating: &cqs_domain::rating::Rating,
+        at: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// An applicant's rating of a dossier and when it was given.
+    async fn dossier_rating(
+        &self,
+        dossier_id: Uuid,
+        account_id: Uuid,
+    ) -> Result<Option<(cqs_domain::rating::Rating, DateTime<Utc>)>>;
 }
 
 /// Implements [`PortalData`] for a backend. Expanded after `impl_store!` in the same module.
@@ -238,6 +253,78 @@ macro_rules! impl_portal {
                 }
                 tx.commit().await?;
                 Ok((ids.len() as u64, keys))
+            }
+
+            async fn rate_dossier(
+                &self,
+                dossier_id: Uuid,
+                account_id: Uuid,
+                rating: &cqs_domain::rating::Rating,
+                at: DateTime<Utc>,
+            ) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let code: Option<String> = sqlx::query_scalar("SELECT code FROM dossiers WHERE id = $1")
+                    .bind(dossier_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(code) = code else { return Err(StoreError::NotFound("hồ sơ")) };
+                let added = sqlx::query(
+                    "INSERT INTO dossier_ratings (dossier_id, account_id, overall, criteria, comment, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dossier_id, account_id) DO NOTHING",
+                )
+                .bind(dossier_id)
+                .bind(account_id)
+                .bind(rating.overall.as_str())
+                .bind(Json(&rating.criteria))
+                .bind(&rating.comment)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if added == 0 {
+                    return Ok(false);
+                }
+                sqlx::query("INSERT INTO outbox (event_id, topic, aggregate_id, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(Uuid::now_v7())
+                    .bind("dossier.rated")
+                    .bind(dossier_id)
+                    .bind(Json(serde_json::json!({
+                        "dossier_id": dossier_id,
+                        "code": code,
+                        "overall": rating.overall,
+                        "criteria": rating.criteria,
+                        "at": at,
+                    })))
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn dossier_rating(
+                &self,
+                dossier_id: Uuid,
+                account_id: Uuid,
+            ) -> Result<Option<(cqs_domain::rating::Rating, DateTime<Utc>)>> {
+                let Some(r) = sqlx::query(
+                    "SELECT overall, criteria, comment, created_at FROM dossier_ratings
+                     WHERE dossier_id = $1 AND account_id = $2",
+                )
+                .bind(dossier_id)
+                .bind(account_id)
+                .fetch_optional(self.read_pool())
+                .await?
+                else {
+                    return Ok(None);
+                };
+                let overall = cqs_domain::rating::Level::parse(r.try_get::<&str, _>("overall")?)
+                    .ok_or_else(|| corrupt("dossier_ratings.overall"))?;
+                let criteria = r
+                    .try_get::<Json<std::collections::BTreeMap<String, cqs_domain::rating::Level>>, _>("criteria")?
+                    .0;
+                let rating = cqs_domain::rating::Rating { criteria, overall, comment: r.try_get("comment")? };
+                Ok(Some((rating, r.try_get("created_at")?)))
             }
         }
     };

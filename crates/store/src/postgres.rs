@@ -60,4 +60,5 @@ crate::organizations::impl_organizations!(PgStore, sqlx::Postgres);
 crate::mfa::impl_mfa!(PgStore, sqlx::Postgres);
 crate::outbox::impl_outbox!(PgStore, sqlx::Postgres);
 crate::snapshot::impl_snapshots!(PgStore, sqlx::Postgres);
+crate::statistics::impl_statistics!(PgStore, sqlx::Postgres);
 crate::gauges::impl_gauges!(PgStore, ("main", pool));

@@ -68,4 +68,5 @@ crate::organizations::impl_organizations!(SqliteStore, sqlx::Sqlite);
 crate::mfa::impl_mfa!(SqliteStore, sqlx::Sqlite);
 crate::outbox::impl_outbox!(SqliteStore, sqlx::Sqlite);
 crate::snapshot::impl_snapshots!(SqliteStore, sqlx::Sqlite);
+crate::statistics::impl_statistics!(SqliteStore, sqlx::Sqlite);
 crate::gauges::impl_gauges!(SqliteStore, ("read", readers), ("write", writer));

@@ -30,6 +30,9 @@ use idempotency::*;
 #[path = "conformance/portal.rs"]
 mod portal;
 use portal::*;
+#[path = "conformance/statistics.rs"]
+mod statistics;
+use statistics::*;
 
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
@@ -128,6 +131,8 @@ conformance!(
     transitions_write_their_answer_in_their_transaction,
     drafts_are_kept_per_account_and_procedure_and_purged,
     an_action_adds_its_files_in_its_transaction,
+    ratings_are_given_once_with_their_event,
+    unit_facts_cover_the_period,
 );
 
 fn code(s: &str) -> AgencyCode {

@@ -85,3 +85,37 @@ pub async fn an_action_adds_its_files_in_its_transaction(store: Arc<dyn Store>) 
     let added = files.iter().find(|a| a.storage_key == "supplied-1").expect("the supplied file");
     assert_eq!((added.attachment.component.as_str(), added.attachment.created_at), ("giay-chung-sinh", t.at));
 }
+
+pub async fn ratings_are_given_once_with_their_event(store: Arc<dyn Store>) {
+    use cqs_domain::rating::{CRITERIA, Level, Rating};
+    let f = fixture(&store).await;
+    let CreateOutcome::Created(r) = store.create_dossier(&new_dossier(&f, day())).await.unwrap() else {
+        panic!("created")
+    };
+    let d = store.dossier_by_code(&r.code).await.unwrap().unwrap();
+    let me = store.create_citizen(&super::identity::citizen("001203004568", None, None)).await.unwrap().id;
+    let other = store.create_citizen(&super::identity::citizen("001203008654", None, None)).await.unwrap().id;
+    let rating = Rating {
+        criteria: CRITERIA.iter().map(|(k, _)| ((*k).to_owned(), Level::Satisfied)).collect(),
+        overall: Level::VerySatisfied,
+        comment: Some("Cán bộ hướng dẫn tận tình".into()),
+    };
+    let at = Utc.with_ymd_and_hms(2026, 11, 30, 3, 0, 0).unwrap();
+    assert_eq!(store.dossier_rating(d.id, me).await.unwrap(), None);
+    let before = store.pending_events(100).await.unwrap().len();
+    assert!(store.rate_dossier(d.id, me, &rating, at).await.unwrap());
+    // Given once: a second rating changes nothing and adds no event.
+    let changed = Rating { overall: Level::Dissatisfied, ..rating.clone() };
+    assert!(!store.rate_dossier(d.id, me, &changed, at + Duration::hours(1)).await.unwrap());
+    assert_eq!(store.dossier_rating(d.id, me).await.unwrap(), Some((rating.clone(), at)));
+    assert_eq!(store.dossier_rating(d.id, other).await.unwrap(), None, "ratings are per account");
+    let events = store.pending_events(100).await.unwrap();
+    assert_eq!(events.len(), before + 1);
+    let e = events.last().unwrap();
+    assert_eq!(
+        (e.topic.as_str(), e.payload["code"].as_str(), e.payload["overall"].as_str()),
+        ("dossier.rated", Some(r.code.as_str()), Some("very_satisfied"))
+    );
+    assert!(e.payload.get("comment").is_none(), "the comment stays out of events");
+    assert!(matches!(store.rate_dossier(Uuid::now_v7(), me, &rating, at).await, Err(StoreError::NotFound(_))));
+}

@@ -17,8 +17,10 @@ pub mod metrics;
 pub mod mfa;
 pub mod oauth;
 pub mod organizations;
+pub mod ratings;
 pub mod results;
 pub mod security;
+pub mod statistics;
 pub mod verify;
 pub mod workflow;
 
@@ -111,6 +113,8 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(forms::register))
         .routes(routes!(results::list))
         .routes(routes!(results::download))
+        .routes(routes!(ratings::get, ratings::rate))
+        .routes(routes!(statistics::statistics))
         .routes((v_schemas, v_paths, verify))
         .routes(routes!(inbox::inbox))
         .routes(routes!(apologies::list))

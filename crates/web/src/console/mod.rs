@@ -1,8 +1,10 @@
 //! The staff console (hệ thống một cửa điện tử): the inbox, the dossier page with the actions
-//! the officer may take. Every page is for staff only; handlers call the API's own functions
-//! (`api::inbox::list`, `api::workflow::{apply, available_actions}`, the dossier loaders), so
-//! who may see and do what is decided in one place.
+//! the officer may take, the unit's statistics. Every page is for staff only; handlers call the
+//! API's own functions (`api::inbox::list`, `api::workflow::{apply, available_actions}`, the
+//! dossier loaders, `api::statistics::unit_report`), so who may see and do what is decided in
+//! one place.
 
+mod dashboard;
 mod dossier;
 mod inbox;
 
@@ -17,6 +19,7 @@ use crate::ui::PageError;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/can-bo", get(inbox::inbox))
+        .route("/can-bo/thong-ke", get(dashboard::dashboard))
         .route("/can-bo/ho-so/{code}", get(dossier::page))
         .route("/can-bo/ho-so/{code}/thao-tac", post(dossier::act))
         .route("/can-bo/ho-so/{code}/tep/{id}", get(dossier::file))

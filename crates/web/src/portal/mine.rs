@@ -218,6 +218,9 @@ pub struct MineDossier {
     errors: FormErrors,
     note: String,
     done: Option<&'static str>,
+    /// The satisfaction rating, once the result is out.
+    pub rating: Option<crate::portal::rating::RatingPanel>,
+    levels: Vec<(&'static str, &'static str)>,
 }
 
 /// For another page about one of the caller's dossiers: a signed-in citizen (or the sign-in
@@ -243,7 +246,7 @@ fn input_id(component: &str) -> String {
     format!("tep-{component}")
 }
 
-async fn build(
+pub(crate) async fn build(
     state: &AppState,
     caller: &Caller,
     ctx: &Context,
@@ -338,6 +341,8 @@ async fn build(
         errors,
         note,
         done,
+        rating: crate::portal::rating::panel(state, caller, ctx).await?,
+        levels: crate::portal::rating::levels(),
     })
 }
 
@@ -350,8 +355,11 @@ pub async fn dossier(
 ) -> PageResult<Response> {
     citizen(&caller, &format!("{MINE}/{}", crate::portal::encode(&code)))?;
     let ctx = own(&state, &caller, &code).await?;
-    let done = (query.as_deref() == Some("da-bo-sung"))
-        .then_some("Đã gửi giấy tờ bổ sung. Cơ quan tiếp tục giải quyết hồ sơ.");
+    let done = match query.as_deref() {
+        Some("da-bo-sung") => Some("Đã gửi giấy tờ bổ sung. Cơ quan tiếp tục giải quyết hồ sơ."),
+        Some("da-danh-gia") => Some("Đã ghi nhận đánh giá của bạn. Cảm ơn bạn đã góp ý."),
+        _ => None,
+    };
     let page = build(&state, &caller, &ctx, FormErrors::default(), String::new(), done).await?;
     Ok(render(StatusCode::OK, &page))
 }

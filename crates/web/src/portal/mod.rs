@@ -5,6 +5,7 @@
 mod catalog;
 mod lookup;
 pub mod mine;
+pub mod rating;
 mod submit;
 mod verify;
 
@@ -52,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .route("/ho-so-cua-toi/{code}/da-nop", get(submit::submitted))
         .route("/ho-so-cua-toi/{code}", get(mine::dossier))
         .route("/ho-so-cua-toi/{code}/ket-qua/{id}", get(mine::result))
+        .route("/ho-so-cua-toi/{code}/danh-gia", axum::routing::post(rating::rate))
         // The handler limits each file to the attachment limit; this lifts axum's 2 MB default.
         .route(
             "/ho-so-cua-toi/{code}/bo-sung",

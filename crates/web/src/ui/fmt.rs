@@ -30,18 +30,27 @@ pub fn capitalize(s: &str) -> String {
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
-/// `1.000.000 đ`.
-pub fn money(amount: u64) -> String {
-    let digits = amount.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 3);
+/// A count with dots between thousands: `12.345`.
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('.');
         }
         out.push(c);
     }
-    out.push_str(" đ");
     out
+}
+
+/// `1.000.000 đ`.
+pub fn money(amount: u64) -> String {
+    format!("{} đ", count(amount))
+}
+
+/// A share in per cent with a decimal comma: `87,5 %`.
+pub fn percent(p: f64) -> String {
+    format!("{p:.1} %").replace('.', ",")
 }
 
 /// A fee as shown to citizens: nothing to pay reads "Miễn phí".
@@ -87,6 +96,10 @@ mod tests {
         assert_eq!(money(8_000), "8.000 đ");
         assert_eq!(money(950), "950 đ");
         assert_eq!(money(12_345_678), "12.345.678 đ");
+        assert_eq!(
+            (count(0), count(1234), percent(87.54), percent(100.0)),
+            ("0".into(), "1.234".into(), "87,5 %".into(), "100,0 %".into())
+        );
         assert_eq!(fee(0), "Miễn phí");
         assert_eq!(size(860_000), "840 KB");
         assert_eq!(size(2_500_000), "2,4 MB");

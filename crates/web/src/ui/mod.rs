@@ -4,6 +4,7 @@
 //! JavaScript, and htmx only makes some of them quicker.
 
 pub mod assets;
+pub mod chart;
 pub mod fmt;
 
 use askama::Template;

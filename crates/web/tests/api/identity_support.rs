@@ -33,3 +33,28 @@ pub async fn citizen(app: &App, identity: &str, phone: &str) -> Browser {
         csrf: r.json()["csrf_token"].as_str().unwrap().to_owned(),
     }
 }
+
+/// A page request from this site, with the browser's cookie if there is one.
+pub async fn page(app: &App, b: Option<&Browser>, path: &str) -> Resp {
+    let mut req = Request::get(path).header(header::HOST, "127.0.0.1:8080");
+    if let Some(b) = b {
+        req = req.header(header::COOKIE, &b.cookie);
+    }
+    app.call(req.body(Body::empty()).unwrap()).await
+}
+
+/// A form posted from this site as a browser without JavaScript sends it: the CSRF field first,
+/// then `fields`, URL-encoded.
+pub async fn post_form(app: &App, b: &Browser, path: &str, fields: &[(&str, &str)]) -> Resp {
+    let mut all = vec![("csrf_token", b.csrf.as_str())];
+    all.extend_from_slice(fields);
+    let body: Vec<String> = all.iter().map(|(k, v)| format!("{k}={}", cqs_web::portal::encode(v))).collect();
+    let req = Request::post(path)
+        .header(header::HOST, "127.0.0.1:8080")
+        .header(header::ORIGIN, "http://127.0.0.1:8080")
+        .header(header::COOKIE, &b.cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body.join("&")))
+        .unwrap();
+    app.call(req).await
+}

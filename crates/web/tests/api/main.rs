@@ -20,7 +20,9 @@ mod mine;
 mod observability;
 mod organizations;
 mod pages;
+mod ratings;
 mod results;
+mod statistics;
 mod submit_pages;
 
 use std::sync::Arc;
@@ -588,8 +590,11 @@ async fn route_table_covers_every_route() {
         ("get", "/api/v1/dossiers/{code}/forms", 401),
         ("get", "/api/v1/dossiers/{code}/forms/{form}", 401),
         ("get", "/api/v1/register", 401),
+        ("get", "/api/v1/statistics", 401),
         ("get", "/api/v1/dossiers/{code}/results", 401),
         ("get", "/api/v1/dossiers/{code}/results/{id}", 401),
+        ("get", "/api/v1/dossiers/{code}/rating", 401),
+        ("post", "/api/v1/dossiers/{code}/rating", 401),
         ("post", "/api/v1/verify", 422),
         ("get", "/api/v1/me/documents", 401),
         ("get", "/api/v1/me/documents/offers", 401),

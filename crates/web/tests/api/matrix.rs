@@ -82,8 +82,12 @@ async fn every_route_as_every_caller() {
         ("get", "/api/v1/dossiers/{code}/forms", None, involved),
         ("get", "/api/v1/dossiers/{code}/forms/{form}", None, involved),
         ("get", "/api/v1/register", None, staff_only),
+        ("get", "/api/v1/statistics", None, staff_only),
         ("get", "/api/v1/dossiers/{code}/results", None, involved),
         ("get", "/api/v1/dossiers/{code}/results/{id}", None, involved),
+        // Only the applicant rates (citizen A before the result gets 409, past authorization).
+        ("get", "/api/v1/dossiers/{code}/rating", None, [D, A, D, D, D, D, D, D, D, D]),
+        ("post", "/api/v1/dossiers/{code}/rating", Some(&empty), [D, A, D, D, D, D, D, D, D, D]),
         ("post", "/api/v1/verify", None, everyone),
         ("get", "/api/v1/me/documents", None, [D, A, A, D, D, D, D, D, D, D]),
         ("get", "/api/v1/me/documents/offers", None, [D, A, A, D, D, D, D, D, D, D]),

@@ -3,25 +3,16 @@
 //! CSRF field first) through the workflow's `supply_supplement`, the fee asked for, and the
 //! signed result downloaded.
 
-use super::identity_support::Browser;
+use super::identity_support::{Browser, page};
 use super::*;
 use sha2::Digest;
 
-/// A page request from this site with the browser's cookie.
-async fn page(app: &App, b: Option<&Browser>, path: &str) -> Resp {
-    let mut req = Request::get(path).header(header::HOST, "127.0.0.1:8080");
-    if let Some(b) = b {
-        req = req.header(header::COOKIE, &b.cookie);
-    }
-    app.call(req.body(Body::empty()).unwrap()).await
-}
-
-fn html(r: &Resp) -> String {
+pub fn html(r: &Resp) -> String {
     String::from_utf8(r.body.clone()).unwrap()
 }
 
 /// Citizen `b` submits the test dossier online for themselves.
-async fn own_dossier(app: &App, b: &Browser, identity: &str) -> String {
+pub async fn own_dossier(app: &App, b: &Browser, identity: &str) -> String {
     let mut body = submission("000.00.31.H99", "online");
     body["applicant"]["identity_number"] = json!(identity);
     let req = Request::post("/api/v1/dossiers")

@@ -3,32 +3,10 @@
 //! the documents uploaded (CSRF field first), check-your-answers, one dossier however often the
 //! last button is pressed, and the confirmation with its QR code.
 
-use super::identity_support::Browser;
+use super::identity_support::{Browser, page as get, post_form as post};
 use super::*;
 
 const START: &str = "/nop-ho-so/1.001193";
-
-async fn get(app: &App, b: Option<&Browser>, path: &str) -> Resp {
-    let mut req = Request::get(path).header(header::HOST, "127.0.0.1:8080");
-    if let Some(b) = b {
-        req = req.header(header::COOKIE, &b.cookie);
-    }
-    app.call(req.body(Body::empty()).unwrap()).await
-}
-
-async fn post(app: &App, b: &Browser, path: &str, fields: &[(&str, &str)]) -> Resp {
-    let mut all = vec![("csrf_token", b.csrf.as_str())];
-    all.extend_from_slice(fields);
-    let body: Vec<String> = all.iter().map(|(k, v)| format!("{k}={}", cqs_web::portal::encode(v))).collect();
-    let req = Request::post(path)
-        .header(header::HOST, "127.0.0.1:8080")
-        .header(header::ORIGIN, "http://127.0.0.1:8080")
-        .header(header::COOKIE, &b.cookie)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body.join("&")))
-        .unwrap();
-    app.call(req).await
-}
 
 async fn upload(app: &App, b: &Browser, files: &[(&str, &str, &[u8])]) -> Resp {
     let boundary = "----cqsUpload";
