@@ -102,3 +102,28 @@ test("the console at 360 px and with the keyboard", async () => {
   await page.keyboard.press("/");
   assert.equal(await page.evaluate(() => document.activeElement?.id), "q", "'/' jumps to the search");
 });
+
+test("the unit's dashboard shows the month's figures and charts, and reads at 360 px", async () => {
+  const { code } = await submitWithFiles(env.server, PORTAL, birth("Đỗ Thị Thống Kê"), FILES);
+  const desk = await officer("motcua.lacson");
+  await desk.goto(env.server.base + "/can-bo");
+  await desk.getByRole("link", { name: "Thống kê" }).click();
+  await desk.waitForURL(/\/can-bo\/thong-ke/);
+  assert.deepEqual(await seriousViolations(desk), [], "dashboard accessibility");
+  const text = await desk.locator("main").textContent();
+  assert.match(text, /Tổng số hồ sơ/);
+  assert.match(text, /Đăng ký khai sinh/, `the procedure of ${code} is in the table`);
+  assert.equal(await desk.locator("svg.chart rect").count() > 0, true, "bars are drawn");
+  await shot(desk, "console-dashboard");
+  // Another period through the form, then a shortcut back.
+  await desk.getByLabel("Từ ngày").fill("2026-01-01");
+  await desk.getByRole("button", { name: "Xem thống kê" }).click();
+  await desk.waitForURL(/tu=2026-01-01/);
+  assert.match(await desk.locator(".lead").textContent(), /01\/01\/2026/);
+  await desk.getByRole("link", { name: "Tháng này" }).click();
+  await desk.waitForLoadState("load");
+  const narrow = await officer("motcua.lacson", 360);
+  await narrow.goto(env.server.base + "/can-bo/thong-ke");
+  assert.equal(await scrollsSideways(narrow), false, "dashboard at 360 px");
+  await shot(narrow, "console-dashboard-360");
+});

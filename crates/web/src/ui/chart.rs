@@ -9,6 +9,8 @@ const LEFT: f64 = 44.0;
 const RIGHT: f64 = 8.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 28.0;
+/// Widest bar.
+const MAX_BAR: f64 = 40.0;
 /// At most this many x labels are written; the others are skipped evenly.
 const MAX_LABELS: usize = 12;
 
@@ -80,13 +82,14 @@ pub fn grouped(classes: &[&'static str], groups: &[(String, Vec<u64>)]) -> BarCh
     let n = groups.len().max(1);
     let slot = plot_w / n as f64;
     let series = classes.len().max(1) as f64;
-    // Bars fill 70 % of their slot, leaving a gap between groups.
-    let bar_w = slot * 0.7 / series;
+    // Bars fill 70 % of their slot, leaving a gap between groups, and stay slim when there
+    // are few groups; each group is centred in its slot.
+    let bar_w = (slot * 0.7 / series).min(MAX_BAR);
     let every = groups.len().div_ceil(MAX_LABELS).max(1);
     let mut bars = Vec::new();
     let mut labels = Vec::new();
     for (i, (label, values)) in groups.iter().enumerate() {
-        let x0 = LEFT + slot * i as f64 + slot * 0.15;
+        let x0 = LEFT + slot * i as f64 + (slot - bar_w * series) / 2.0;
         for (j, (&v, &class)) in values.iter().zip(classes).enumerate() {
             let y = y_of(v);
             bars.push(Bar { x: r(x0 + bar_w * j as f64), y: r(y), w: r(bar_w), h: r(baseline - y), class });
