@@ -3,7 +3,9 @@
 // dossier page. Dossiers come in from the demo's portal client over the API.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { demoEnvironment, scrollsSideways, seriousViolations, shot, signIn, submitWithFiles } from "./lib.mjs";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { demoEnvironment, samplePdf, scrollsSideways, seriousViolations, shot, signIn, submitWithFiles } from "./lib.mjs";
 
 const env = demoEnvironment();
 
@@ -92,6 +94,67 @@ test("a refusal needs its reason, and a supplement round trip pauses and resumes
   await desk.goto(`${env.server.base}/can-bo/ho-so/${code}`);
   await act(desk, "supply_supplement");
   assert.match(await desk.locator(".notice-success").textContent(), /thời hạn tiếp tục/);
+});
+
+test("a desk officer takes a walk-in dossier at the counter, gets its code and the receipt PDF", async () => {
+  const desk = await officer("motcua.lacson");
+  await desk.goto(env.server.base + "/can-bo");
+  await desk.getByRole("navigation", { name: "Điều hướng chính" }).getByRole("link", { name: "Tiếp nhận hồ sơ" }).click();
+  await desk.waitForURL(/\/can-bo\/tiep-nhan$/);
+  await desk.getByLabel("Tên hoặc mã thủ tục").fill("dang ky khai sinh");
+  await desk.getByRole("button", { name: "Tìm thủ tục" }).click();
+  await desk.getByRole("link", { name: "Đăng ký khai sinh", exact: true }).click();
+  await desk.waitForURL(/\/can-bo\/tiep-nhan\/1\.001193$/);
+  assert.deepEqual(await seriousViolations(desk), [], "intake form accessibility");
+  await shot(desk, "console-intake");
+
+  // Sent with the applicant only: every missing answer and document is reported, the rest kept.
+  await desk.getByLabel("Họ và tên / tên tổ chức").fill("Đỗ Văn Quầy");
+  await desk.getByLabel("Số giấy tờ định danh").fill("001203009999");
+  await desk.getByRole("button", { name: "Tiếp nhận hồ sơ" }).click();
+  await desk.locator(".error-summary").waitFor();
+  assert.ok((await desk.locator(".error-summary li").count()) >= 5, "answers and documents");
+  assert.ok((await desk.locator(".field-error .error-message").count()) >= 5, "beside the fields");
+  assert.equal(await desk.getByLabel("Họ và tên / tên tổ chức").inputValue(), "Đỗ Văn Quầy");
+  assert.deepEqual(await seriousViolations(desk), [], "intake form with errors accessibility");
+  await shot(desk, "console-intake-errors");
+
+  await desk.getByLabel("Số điện thoại (không bắt buộc)").fill("0912 000 111");
+  await desk.getByLabel("Họ, chữ đệm và tên của trẻ").fill("Đỗ Minh Quân");
+  await desk.getByLabel("Ngày, tháng, năm sinh").fill("2026-10-05");
+  await desk.getByLabel("Nam", { exact: true }).check();
+  await desk.getByLabel("Nơi sinh").fill("Bệnh viện đa khoa tỉnh Lạc Hồng");
+  await desk.getByLabel("Họ, chữ đệm và tên người mẹ").fill("Vũ Thị Mai");
+  for (const c of ["to-khai", "giay-chung-sinh", "cccd"]) {
+    const file = join(env.server.dir, `quay-${c}.pdf`);
+    writeFileSync(file, samplePdf(c));
+    await desk.locator(`#tep-${c}`).setInputFiles(file);
+  }
+  await desk.getByLabel(/Ghi chú của cán bộ tiếp nhận/).fill("Đã đối chiếu bản chính CCCD");
+  await desk.getByRole("button", { name: "Tiếp nhận hồ sơ" }).click();
+  await desk.waitForURL(/\/bien-nhan$/);
+  const code = (await desk.locator("#ma-ho-so").textContent()).trim();
+  assert.match(code, /^000\.00\.31\.H99-\d{6}-\d{4,5}$/);
+  const text = await desk.locator("main").textContent();
+  assert.match(text, /Đã tiếp nhận hồ sơ/);
+  assert.match(text, /Hẹn trả kết quả/);
+  assert.match(text, /quay-giay-chung-sinh\.pdf/);
+  assert.deepEqual(await seriousViolations(desk), [], "receipt page accessibility");
+  await shot(desk, "console-intake-receipt");
+
+  // The receipt (Mẫu 01) as PDF, with the officer's session.
+  const href = await desk.getByRole("link", { name: "In giấy tiếp nhận" }).getAttribute("href");
+  const pdf = await desk.request.get(env.server.base + href);
+  assert.equal(pdf.status(), 200);
+  assert.equal(pdf.headers()["content-type"], "application/pdf");
+  assert.equal((await pdf.body()).subarray(0, 5).toString(), "%PDF-");
+
+  // Accepted at once: the dossier is in the process, with the note in its history.
+  await desk.getByRole("link", { name: `Mở hồ sơ ${code}` }).click();
+  await desk.waitForURL(new RegExp(`/can-bo/ho-so/${code.replace(/\./g, "\\.")}$`));
+  const dossier = await desk.locator("main").textContent();
+  assert.match(dossier, /Trực tiếp tại quầy/);
+  assert.match(dossier, /Đã đối chiếu bản chính CCCD/);
 });
 
 test("the console at 360 px and with the keyboard", async () => {

@@ -145,6 +145,7 @@ async fn fill(store: &Arc<dyn Store>, files: &Attachments, data_dir: &Path) -> M
                 request_hash: "ab".repeat(32),
             }),
             holder: Some((commune.id, Role::DeskOfficer)),
+            note: (i % 2 == 1).then(|| "Người nộp mang bản chính để đối chiếu".to_owned()),
         };
         let CreateOutcome::Created(r) = store.create_dossier(&new).await.unwrap() else { panic!("a new dossier") };
         for a in &attachments {
@@ -224,6 +225,7 @@ async fn fill(store: &Arc<dyn Store>, files: &Attachments, data_dir: &Path) -> M
         reused: vec![("thanh-phan-0".into(), stored[0].id)],
         idempotency: None,
         holder: Some((commune.id, Role::DeskOfficer)),
+        note: None,
     };
     let CreateOutcome::Created(r) = store.create_dossier(&reuse).await.unwrap() else { panic!("a new dossier") };
     made.codes.push(r.code);

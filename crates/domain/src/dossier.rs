@@ -212,6 +212,29 @@ pub struct UploadedFile {
     pub size: u64,
 }
 
+/// Longest note a submission may carry.
+pub const NOTE_MAX_CHARS: usize = 2000;
+
+/// The note sent with a submission (the counter officer's note at intake): NFC, trimmed, line
+/// breaks kept; an empty note is none. Too long, or with control or invisible characters, it is
+/// refused.
+pub fn check_note(note: Option<&str>) -> Result<Option<String>, FieldError> {
+    let Some(v) = note.map(|n| text::nfc(&n.replace("\r\n", "\n"))).map(|n| n.trim().to_owned()) else {
+        return Ok(None);
+    };
+    let err = |m: String| Err(field_error("/note", "Ghi chú", m));
+    if v.is_empty() {
+        return Ok(None);
+    }
+    if v.chars().count() > NOTE_MAX_CHARS {
+        return err(format!("Không được dài quá {NOTE_MAX_CHARS} ký tự"));
+    }
+    if text::has_control_chars(&v.replace(['\n', '\t'], " ")) || text::has_invisible_chars(&v) {
+        return err("Chứa ký tự điều khiển hoặc ký tự ẩn không hợp lệ".into());
+    }
+    Ok(Some(v))
+}
+
 /// Most files one component may carry (a scanned paper in several images).
 pub const MAX_FILES_PER_COMPONENT: usize = 20;
 
@@ -483,6 +506,20 @@ mod tests {
             email: Some("an@example.vn".into()),
             address: None,
         }
+    }
+
+    #[test]
+    fn notes_are_trimmed_and_checked() {
+        assert_eq!(check_note(None), Ok(None));
+        assert_eq!(check_note(Some("  \r\n ")), Ok(None));
+        assert_eq!(
+            check_note(Some(" Mang bản chính\r\nđể đối chiếu ")),
+            Ok(Some("Mang bản chính\nđể đối chiếu".into()))
+        );
+        assert_eq!(check_note(Some(&"a".repeat(NOTE_MAX_CHARS))).map(|n| n.map(|n| n.len())), Ok(Some(NOTE_MAX_CHARS)));
+        assert_eq!(check_note(Some(&"a".repeat(NOTE_MAX_CHARS + 1))).unwrap_err().field, "/note");
+        assert!(check_note(Some("có\u{202e}ẩn")).is_err());
+        assert!(check_note(Some("có\u{7}chuông")).is_err());
     }
 
     #[test]

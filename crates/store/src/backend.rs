@@ -297,7 +297,7 @@ macro_rules! impl_store {
             }
             sqlx::query(
                 "INSERT INTO dossier_history (dossier_id, seq, at, actor_kind, actor_id, org_unit_id, action, from_state, to_state, note, step, due_at)
-                 VALUES ($1, 1, $2, $3, $4, $5, 'submit', NULL, $6, NULL, $7, $8)",
+                 VALUES ($1, 1, $2, $3, $4, $5, 'submit', NULL, $6, $7, $8, $9)",
             )
             .bind(new.id)
             .bind(new.received_at)
@@ -305,6 +305,7 @@ macro_rules! impl_store {
             .bind(new.actor.id)
             .bind(new.actor_unit_id)
             .bind(state.as_str())
+            .bind(&new.note)
             .bind(initial_step(state))
             .bind(new.due_at)
             .execute(&mut **tx)

@@ -106,6 +106,8 @@ pub struct NewDossier {
     pub idempotency: Option<IdempotencyKey>,
     /// Who must act first (see `domain::workflow::holder`).
     pub holder: Option<(Uuid, cqs_domain::auth::Role)>,
+    /// A note written with the first history row (the counter officer's note at intake).
+    pub note: Option<String>,
 }
 
 /// A client's `Idempotency-Key`, scoped to the caller, with the hash of the request it came with.

@@ -221,6 +221,7 @@ pub(crate) fn new_dossier(f: &Fixture, day: NaiveDate) -> NewDossier {
         reused: vec![],
         idempotency: None,
         holder: Some((f.unit_id, Role::DeskOfficer)),
+        note: None,
     }
 }
 

@@ -10,7 +10,7 @@ use cqs_domain::auth::Principal;
 use cqs_domain::catalog::select_in_force;
 use cqs_domain::dossier::{
     Actor, ActorKind, ApplicantInput, Attachment, Channel, Dossier, DossierState, HistoryEntry, UploadedFile,
-    check_submission, local_date, safe_file_name, sniff,
+    check_note, check_submission, local_date, safe_file_name, sniff,
 };
 use cqs_domain::ids::{AgencyCode, ProcedureCode};
 use cqs_store::files::PendingFile;
@@ -43,6 +43,10 @@ pub struct SubmitRequest {
     /// `GET /api/v1/me/documents/offers`): each names a stored document of the applicant.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reuse: Vec<cqs_domain::docstore::Reuse>,
+    /// A note kept with the first history row, for staff (the counter officer's note at
+    /// intake); never shown to the public or the applicant. At most 2,000 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Multipart body for documentation: the JSON part and the files.
@@ -258,11 +262,13 @@ pub async fn create(
     uploaded.extend(reused);
     let applicant = body.applicant.clone().check();
     let form_check = check_submission(&version.spec, &form, body.channel, &body.form_data, &uploaded);
-    let applicant = match (applicant, form_check) {
-        (Ok(a), Ok(())) => a,
-        (a, f) => {
+    let note = check_note(body.note.as_deref());
+    let (applicant, note) = match (applicant, form_check, note) {
+        (Ok(a), Ok(()), Ok(n)) => (a, n),
+        (a, f, n) => {
             let mut errors = a.err().unwrap_or_default();
             errors.extend(f.err().unwrap_or_default());
+            errors.extend(n.err());
             return Err(ApiError::validation(errors));
         }
     };
@@ -324,6 +330,7 @@ pub async fn create(
             .collect(),
         reused: body.reuse.iter().map(|r| (r.component.clone(), r.document_id)).collect(),
         holder: initial_holder(&state, &version, &unit, body.channel).await?,
+        note,
         idempotency: idem.map(|key| IdempotencyKey {
             scope: caller.scope_key(),
             key,

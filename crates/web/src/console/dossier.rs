@@ -352,7 +352,7 @@ async fn build(
 }
 
 /// The dossier with its context, if the caller may read it (the API's rule).
-async fn load(state: &AppState, caller: &Caller, code: &str) -> Result<Context, PageError> {
+pub(super) async fn load(state: &AppState, caller: &Caller, code: &str) -> Result<Context, PageError> {
     let ctx = Context::load(state, code).await.map_err(|e| match e.status {
         StatusCode::BAD_REQUEST => PageError::not_found(),
         _ => e.into(),

@@ -1,12 +1,14 @@
 //! The staff console (hệ thống một cửa điện tử): the inbox, the dossier page with the actions
-//! the officer may take, the unit's statistics. Every page is for staff only; handlers call the
-//! API's own functions (`api::inbox::list`, `api::workflow::{apply, available_actions}`, the
-//! dossier loaders, `api::statistics::unit_report`), so who may see and do what is decided in
-//! one place.
+//! the officer may take, counter intake of a walk-in applicant's dossier with its receipt, the
+//! unit's statistics. Every page is for staff only; handlers call the API's own functions
+//! (`api::inbox::list`, `api::workflow::{apply, available_actions}`, the dossier loaders,
+//! `api::dossiers::create`, `api::statistics::unit_report`), so who may see and do what is
+//! decided in one place.
 
 mod dashboard;
 mod dossier;
 mod inbox;
+pub mod intake;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -23,6 +25,14 @@ pub fn router() -> Router<AppState> {
         .route("/can-bo/ho-so/{code}", get(dossier::page))
         .route("/can-bo/ho-so/{code}/thao-tac", post(dossier::act))
         .route("/can-bo/ho-so/{code}/tep/{id}", get(dossier::file))
+        .route("/can-bo/ho-so/{code}/bien-nhan", get(intake::receipt))
+        .route(intake::START, get(intake::choose))
+        // The handler limits each file and the total as a submission does; this lifts axum's
+        // 2 MB default.
+        .route(
+            "/can-bo/tiep-nhan/{code}",
+            get(intake::form).post(intake::take).layer(axum::extract::DefaultBodyLimit::max(256 * 1024 * 1024)),
+        )
 }
 
 /// Staff only: anyone else is sent to the staff sign-in page (anonymous), which brings them

@@ -5,6 +5,7 @@
 
 pub mod assets;
 pub mod chart;
+pub mod eform;
 pub mod fmt;
 
 use askama::Template;

@@ -2,6 +2,7 @@
 
 mod account_pages;
 mod codes;
+mod counter;
 mod deadlines;
 mod docstore;
 mod eid;
