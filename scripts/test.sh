@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, every test on SQLite and PostgreSQL,
-# a smoke run of the benchmark harness, the crash-safety run and a short run of the parser fuzz
-# targets. Installs and starts what it needs.
+# a smoke run of the benchmark harness, the crash-safety run, API fuzzing with schemathesis and a
+# short run of the parser fuzz targets. Installs and starts what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -112,6 +112,16 @@ ensure_cargo_fuzz() {
   fi
 }
 
+# schemathesis (PyPI) for the API fuzzing run (scripts/api-fuzz.sh).
+ensure_schemathesis() {
+  if ! python3 -c 'import schemathesis' >/dev/null 2>&1; then
+    log "installing schemathesis"
+    python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+    python3 -m pip install --quiet --disable-pip-version-check schemathesis 2>/dev/null ||
+      python3 -m pip install --quiet --disable-pip-version-check --break-system-packages schemathesis
+  fi
+}
+
 ensure_browser() {
   if ! command -v chromium >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     log "installing Chromium and Node.js for the browser tests"
@@ -153,6 +163,10 @@ target/debug/cqs-bench --cqs target/debug/cqs --backend postgres --pg-admin-url 
 
 log "tests (SQLite and PostgreSQL)"
 cargo nextest run --workspace --all-targets --no-fail-fast
+
+log "API fuzzing: schemathesis on every operation as four callers (scripts/api-fuzz.sh)"
+ensure_schemathesis
+scripts/api-fuzz.sh 25 target/debug/cqs
 
 log "parser fuzzing: every target for 15 s (fuzz/, docs/reliability.md)"
 ensure_cargo_fuzz

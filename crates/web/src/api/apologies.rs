@@ -13,6 +13,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiQuery};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ApologyParams {
     /// Agency code of the unit; by default the caller's first unit.

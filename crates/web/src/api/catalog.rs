@@ -58,6 +58,7 @@ pub struct ProcedurePage {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ProcedureQuery {
     /// Words to find in the name, code or summary; case and diacritics are ignored
@@ -132,7 +133,8 @@ pub fn handled_by(spec: &ProcedureSpec, unit: &OrgUnit) -> bool {
 
 /// List procedures in force, with search that ignores case and diacritics.
 #[utoipa::path(get, path = "/api/v1/procedures", tag = "catalog", params(ProcedureQuery),
-    responses((status = 200, body = ProcedurePage), (status = 400, body = crate::error::Problem)))]
+    responses((status = 200, body = ProcedurePage), (status = 400, body = crate::error::Problem),
+        (status = 404, body = crate::error::Problem, description = "Không có đơn vị mang mã `unit`")))]
 pub async fn list_procedures(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ProcedureQuery>,
@@ -167,6 +169,7 @@ pub async fn list_procedures(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct VersionQuery {
     /// A specific version number; by default the published version in force today.

@@ -73,6 +73,7 @@ pub async fn download_mine(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OfferParams {
     /// Procedure code, e.g. 1.001193; required.

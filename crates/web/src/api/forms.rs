@@ -81,6 +81,7 @@ pub async fn download(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterParams {
     /// Agency code of the unit; by default the caller's first unit.

@@ -18,6 +18,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiQuery};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InboxParams {
     /// Agency code of the unit; by default the caller's first unit.
@@ -96,7 +97,8 @@ pub async fn staff_unit(state: &AppState, caller: &Caller, unit: Option<&str>) -
 /// Dossiers awaiting action at one of the caller's units, sorted by due date.
 #[utoipa::path(get, path = "/api/v1/inbox", tag = "dossiers", params(InboxParams),
     responses((status = 200, body = InboxPage), (status = 400, body = crate::error::Problem),
-        (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)),
+        (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
+        (status = 404, body = crate::error::Problem, description = "Không có đơn vị mang mã `unit`")),
     security(("api_key" = []), ("session" = [])))]
 pub async fn inbox(
     State(state): State<AppState>,

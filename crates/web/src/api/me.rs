@@ -58,6 +58,7 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MyDossiersParams {
     pub cursor: Option<String>,

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod mfa;
 pub mod oauth;
 pub mod organizations;
+pub mod problems;
 pub mod ratings;
 pub mod results;
 pub mod security;
@@ -183,6 +184,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 fn documented(submission_limit: usize) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut api) = api_routes(submission_limit).split_for_parts();
     crate::idempotency::document(&mut api);
+    problems::document(&mut api);
     (router, api)
 }
 

@@ -220,6 +220,7 @@ pub async fn mine(caller: Caller) -> Result<Json<Vec<Membership>>, ApiError> {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DossierParams {
     pub cursor: Option<String>,

@@ -17,6 +17,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiQuery};
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StatisticsParams {
     /// Agency code of the unit; by default the caller's first unit.

@@ -45,14 +45,20 @@ impl From<RequestError> for ApiError {
     }
 }
 
+/// An identifier in the path or the query that does not parse is a bad address (400), like any
+/// other parameter; the same identifier in a body is a field error (422, above).
+pub fn address_id(e: XRoadIdError) -> ApiError {
+    ApiError::bad_request("invalid_exchange_id", e.to_string())
+}
+
 /// A subsystem named by four path segments.
 pub fn client_from_path((i, c, m, s): &(String, String, String, String)) -> Result<ClientId, ApiError> {
-    Ok(ClientId::new(MemberId::new(i, c, m)?, s)?)
+    ClientId::new(MemberId::new(i, c, m).map_err(address_id)?, s).map_err(address_id)
 }
 
 /// A service named by five path segments.
 pub fn service_from_path((i, c, m, s, svc): &(String, String, String, String, String)) -> Result<ServiceId, ApiError> {
-    Ok(ServiceId::new(ClientId::new(MemberId::new(i, c, m)?, s)?, svc)?)
+    ServiceId::new(client_from_path(&(i.clone(), c.clone(), m.clone(), s.clone()))?, svc).map_err(address_id)
 }
 
 /// The org unit of a registered member (its admins act for it), if it has one.

@@ -205,6 +205,7 @@ impl From<Service> for ServiceView {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceParams {
     /// Only services of this provider subsystem (`INSTANCE/CLASS/MEMBER/SUBSYSTEM`).
@@ -222,7 +223,7 @@ pub async fn list_services(
     ApiQuery(p): ApiQuery<ServiceParams>,
 ) -> Result<Json<Vec<ServiceView>>, ApiError> {
     may_read(&caller.0)?;
-    let provider = p.provider.as_deref().map(ClientId::parse).transpose()?;
+    let provider = p.provider.as_deref().map(ClientId::parse).transpose().map_err(super::address_id)?;
     let list = state
         .store
         .exchange_services()
@@ -295,6 +296,7 @@ pub async fn upsert_service(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct GrantParams {
     /// Also list revoked grants.

@@ -106,6 +106,7 @@ pub async fn create(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     pub state: Option<RequestState>,
@@ -145,8 +146,8 @@ pub async fn list(
     }
     let q = AccessRequestQuery {
         state: p.state,
-        provider: p.provider.as_deref().map(ClientId::parse).transpose()?,
-        client: p.client.as_deref().map(ClientId::parse).transpose()?,
+        provider: p.provider.as_deref().map(ClientId::parse).transpose().map_err(super::address_id)?,
+        client: p.client.as_deref().map(ClientId::parse).transpose().map_err(super::address_id)?,
         service: None,
         limit,
     };
