@@ -751,6 +751,13 @@ macro_rules! impl_store {
                 rows.iter().map(version_from_row).collect()
             }
 
+            async fn all_procedure_versions(&self) -> Result<Vec<ProcedureVersion>> {
+                let rows = sqlx::query("SELECT * FROM procedure_versions ORDER BY code, version")
+                    .fetch_all(self.read_pool())
+                    .await?;
+                rows.iter().map(version_from_row).collect()
+            }
+
             async fn create_user(&self, user: &NewUser) -> Result<User> {
                 let id = Uuid::now_v7();
                 let mut tx = self.begin_write().await?;
@@ -815,6 +822,46 @@ macro_rules! impl_store {
                     disabled: r.try_get("disabled")?,
                     grants: grants_of(&mut conn, id).await?,
                 }))
+            }
+
+            async fn users(&self) -> Result<Vec<User>> {
+                let mut conn = self.read_pool().acquire().await?;
+                let rows = sqlx::query("SELECT * FROM users ORDER BY username").fetch_all(&mut *conn).await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    let id: Uuid = r.try_get("id")?;
+                    out.push(User {
+                        id,
+                        username: r.try_get("username")?,
+                        full_name: r.try_get("full_name")?,
+                        email: r.try_get("email")?,
+                        disabled: r.try_get("disabled")?,
+                        grants: grants_of(&mut conn, id).await?,
+                    });
+                }
+                Ok(out)
+            }
+
+            async fn set_user_grants(&self, user_id: Uuid, grants: &[RoleGrant]) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let found: Option<Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
+                    .bind(user_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if found.is_none() {
+                    return Err(StoreError::NotFound("tài khoản cán bộ"));
+                }
+                sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+                for g in grants {
+                    sqlx::query("INSERT INTO user_roles (user_id, role, org_unit_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                        .bind(user_id)
+                        .bind(g.role.as_str())
+                        .bind(g.org_unit_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn create_api_key(&self, key: &NewApiKey) -> Result<()> {

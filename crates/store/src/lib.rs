@@ -154,11 +154,18 @@ pub trait Store:
     async fn procedure_versions(&self, code: &str) -> Result<Vec<cqs_domain::catalog::ProcedureVersion>>;
     /// Every published version of every procedure (the catalog is small: thousands at most).
     async fn published_versions(&self) -> Result<Vec<cqs_domain::catalog::ProcedureVersion>>;
+    /// Every version of every procedure, drafts and withdrawn ones included, by code then
+    /// version (the admin pages list them).
+    async fn all_procedure_versions(&self) -> Result<Vec<cqs_domain::catalog::ProcedureVersion>>;
 
     // Staff and API keys.
     async fn create_user(&self, user: &NewUser) -> Result<User>;
     async fn user_by_username(&self, username: &str) -> Result<Option<User>>;
     async fn user_by_id(&self, id: uuid::Uuid) -> Result<Option<User>>;
+    /// Every staff account with its grants, by username.
+    async fn users(&self) -> Result<Vec<User>>;
+    /// Replaces a staff account's role grants, all at once. `NotFound` for an unknown account.
+    async fn set_user_grants(&self, user_id: uuid::Uuid, grants: &[cqs_domain::auth::RoleGrant]) -> Result<()>;
     async fn create_api_key(&self, key: &NewApiKey) -> Result<()>;
     async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKeyRecord>>;
     /// Records use of a key at most once per `min_interval`, to keep reads from turning into writes.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use cqs_domain::auth::{Role, RoleGrant, Scope};
-use cqs_domain::catalog::ProcedureSpec;
+use cqs_domain::catalog::{ProcedureSpec, VersionStatus};
 use cqs_domain::dossier::{Actor, ActorKind, Applicant, ApplicantKind, Channel, DossierState};
 use cqs_domain::ids::{AgencyCode, IdentityKind};
 use cqs_domain::org::{OrgUnitKind, OrgUnitSpec};
@@ -133,6 +133,7 @@ conformance!(
     an_action_adds_its_files_in_its_transaction,
     ratings_are_given_once_with_their_event,
     unit_facts_cover_the_period,
+    admin_lists_every_version_and_replaces_grants,
 );
 
 fn code(s: &str) -> AgencyCode {
@@ -283,6 +284,37 @@ async fn procedure_versions_are_numbered_and_deduplicated(store: Arc<dyn Store>)
     assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), vec![1, 2]);
     assert_eq!(versions[1].spec.name, "Đăng ký khai sinh (sửa đổi)");
     assert_eq!(store.published_versions().await.unwrap().len(), 2);
+}
+
+async fn admin_lists_every_version_and_replaces_grants(store: Arc<dyn Store>) {
+    store.add_procedure_versions(&[spec("Đăng ký khai sinh")], true).await.unwrap();
+    store.add_procedure_versions(&[spec("Đăng ký khai sinh (sửa đổi)")], false).await.unwrap();
+    let all = store.all_procedure_versions().await.unwrap();
+    assert_eq!(
+        all.iter().map(|v| (v.version, v.status)).collect::<Vec<_>>(),
+        vec![(1, VersionStatus::Published), (2, VersionStatus::Draft)],
+        "drafts are listed with the published ones"
+    );
+
+    let f = fixture(&store).await;
+    let desk = RoleGrant { role: Role::DeskOfficer, org_unit_id: f.unit_id };
+    let b = store
+        .create_user(&NewUser { username: "b.can.bo".into(), full_name: "B".into(), email: None, grants: vec![desk] })
+        .await
+        .unwrap();
+    let a = store
+        .create_user(&NewUser { username: "a.can.bo".into(), full_name: "A".into(), email: None, grants: vec![] })
+        .await
+        .unwrap();
+    let names = |us: Vec<User>| us.into_iter().map(|u| (u.username, u.grants.len())).collect::<Vec<_>>();
+    assert_eq!(names(store.users().await.unwrap()), vec![("a.can.bo".into(), 0), ("b.can.bo".into(), 1)]);
+    let lead = RoleGrant { role: Role::Leader, org_unit_id: f.unit_id };
+    store.set_user_grants(b.id, &[lead, lead]).await.unwrap();
+    assert_eq!(store.user_by_id(b.id).await.unwrap().unwrap().grants, vec![lead], "replaced, duplicates once");
+    store.set_user_grants(b.id, &[]).await.unwrap();
+    assert!(store.user_by_id(b.id).await.unwrap().unwrap().grants.is_empty());
+    assert!(store.user_by_id(a.id).await.unwrap().unwrap().grants.is_empty());
+    assert!(matches!(store.set_user_grants(Uuid::now_v7(), &[lead]).await, Err(StoreError::NotFound(_))));
 }
 
 async fn dossier_creation_writes_history_outbox_and_code(store: Arc<dyn Store>) {
