@@ -2,11 +2,8 @@
 
 use chrono::Utc;
 use cqs_domain::auth::{RoleGrant, Scope};
-use cqs_domain::catalog::ProcedureSpec;
 use cqs_store::{NewApiKey, Store};
 use uuid::Uuid;
-
-use crate::import::{self, RowError};
 
 /// Creates an API key and returns its token, which is shown once and never stored.
 pub async fn issue_key(
@@ -43,46 +40,5 @@ pub async fn parse_grant(store: &dyn Store, s: &str) -> anyhow::Result<RoleGrant
     Ok(RoleGrant { role, org_unit_id: unit.id })
 }
 
-/// Outcome of an import: either the specs written, or every row problem found.
-pub enum ImportOutcome {
-    Imported { added: usize, unchanged: usize },
-    Checked { rows: usize },
-    Rejected(Vec<RowError>),
-}
-
-/// Reads, checks and (unless `dry_run`) imports a CSV or XLSX catalog, all or nothing.
-pub async fn import_procedures(
-    store: &dyn Store,
-    file_name: &str,
-    bytes: &[u8],
-    publish: bool,
-    dry_run: bool,
-) -> anyhow::Result<ImportOutcome> {
-    let table = if file_name.to_ascii_lowercase().ends_with(".xlsx") {
-        import::read_xlsx(bytes)
-    } else {
-        import::read_csv(bytes)
-    };
-    let specs: Vec<ProcedureSpec> = match table.and_then(|t| import::parse_table(&t)) {
-        Ok(s) => s,
-        Err(errors) => return Ok(ImportOutcome::Rejected(errors)),
-    };
-    let units = store.org_units().await?;
-    let fields = store.fields().await?;
-    let mut errors = Vec::new();
-    for s in &specs {
-        for p in cqs_web::rules::spec_problems(s, &units, &fields) {
-            errors
-                .push(RowError { row: 0, column: p.field, message: format!("thủ tục {}: {}", s.code, p.message) });
-        }
-    }
-    if !errors.is_empty() {
-        return Ok(ImportOutcome::Rejected(errors));
-    }
-    if dry_run {
-        return Ok(ImportOutcome::Checked { rows: specs.len() });
-    }
-    let added = store.add_procedure_versions(&specs, publish).await?;
-    let created = added.iter().filter(|a| a.created).count();
-    Ok(ImportOutcome::Imported { added: created, unchanged: added.len() - created })
-}
+/// The catalog import, shared with the admin page's upload.
+pub use cqs_web::catalog_import::{ImportOutcome, import_procedures};

@@ -266,7 +266,9 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
             let bytes = std::fs::read(&file)?;
             let name = file.to_string_lossy();
             match commands::import_procedures(store.as_ref(), &name, &bytes, publish, dry_run).await? {
-                ImportOutcome::Imported { added, unchanged } => {
+                ImportOutcome::Imported(versions) => {
+                    let added = versions.iter().filter(|v| v.created).count();
+                    let unchanged = versions.len() - added;
                     println!("Đã nhập {added} phiên bản thủ tục mới ({unchanged} không thay đổi).")
                 }
                 ImportOutcome::Checked { rows } => {

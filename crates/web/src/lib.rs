@@ -6,6 +6,7 @@
 pub mod account;
 pub mod api;
 pub mod auth;
+pub mod catalog_import;
 pub mod console;
 pub mod documents;
 pub mod error;

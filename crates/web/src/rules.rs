@@ -14,6 +14,18 @@ use crate::error::ApiError;
 pub struct Rules {
     pub calendar: WorkingCalendar,
     pub statuses: StatusTable,
+    /// The yearly notices the calendar was built from, each with where it came from (the admin
+    /// pages show them); years without one use the computed Labour Code holidays.
+    pub notices: Vec<YearNotice>,
+}
+
+/// One year's government notice as loaded, and its origin.
+#[derive(Debug, Clone)]
+pub struct YearNotice {
+    pub decision: cqs_domain::calendar::YearDecision,
+    /// The operator's file (`<dir>/calendar/<year>.json`) that replaced or added the year;
+    /// `None` for a notice shipped with the binary.
+    pub file: Option<String>,
 }
 
 /// The status mapping shipped with the binary.
@@ -39,7 +51,11 @@ impl Rules {
         let mappings: Vec<StatusMapping> =
             serde_json::from_str(&mapping_text).map_err(|e| format!("status-mapping.json: {e}"))?;
         let statuses = StatusTable::new(mappings).map_err(|e| e.to_string())?;
-        let mut decisions = cqs_domain::calendar::embedded_decisions().map_err(|e| e.to_string())?;
+        let mut decisions: Vec<YearNotice> = cqs_domain::calendar::embedded_decisions()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|decision| YearNotice { decision, file: None })
+            .collect();
         if let Some(cal_dir) = dir.map(|d| d.join("calendar")).filter(|p| p.is_dir()) {
             let mut paths: Vec<_> = std::fs::read_dir(&cal_dir)
                 .map_err(|e| format!("{}: {e}", cal_dir.display()))?
@@ -50,16 +66,17 @@ impl Rules {
             for p in paths {
                 let d: cqs_domain::calendar::YearDecision =
                     serde_json::from_str(&read(&p)?).map_err(|e| format!("{}: {e}", p.display()))?;
-                decisions.retain(|x| x.year != d.year);
-                decisions.push(d);
+                decisions.retain(|x| x.decision.year != d.year);
+                decisions.push(YearNotice { decision: d, file: Some(p.display().to_string()) });
             }
         }
         let time = match dir.map(|d| d.join("working-time.json")).filter(|p| p.exists()) {
             Some(p) => WorkingTime::from_json(&read(&p)?).map_err(|e| format!("{}: {e}", p.display()))?,
             None => WorkingTime::embedded(),
         };
-        let calendar = WorkingCalendar::new(time, &decisions).map_err(|e| e.to_string())?;
-        Ok(Self { calendar, statuses })
+        let years: Vec<_> = decisions.iter().map(|n| n.decision.clone()).collect();
+        let calendar = WorkingCalendar::new(time, &years).map_err(|e| e.to_string())?;
+        Ok(Self { calendar, statuses, notices: decisions })
     }
 
     /// The legal due moment of a dossier received at `received`. For an online dossier this is

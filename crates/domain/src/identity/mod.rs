@@ -85,10 +85,13 @@ pub enum SecurityEventKind {
     /// A person's identity at an e-ID provider was linked to an account (the detail names the
     /// provider and whether the account was found by its verified identity number or opened).
     EidLinked,
+    /// An administrator created a staff account or changed its role grants (the detail names
+    /// the account and the grants, never a password).
+    StaffChanged,
 }
 
 impl SecurityEventKind {
-    pub const ALL: [SecurityEventKind; 18] = [
+    pub const ALL: [SecurityEventKind; 19] = [
         Self::SignInSucceeded,
         Self::SignInFailed,
         Self::SignInLocked,
@@ -107,6 +110,7 @@ impl SecurityEventKind {
         Self::OrganizationChanged,
         Self::ApiKeyChanged,
         Self::EidLinked,
+        Self::StaffChanged,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -128,6 +132,7 @@ impl SecurityEventKind {
             Self::OrganizationChanged => "organization_changed",
             Self::ApiKeyChanged => "api_key_changed",
             Self::EidLinked => "eid_linked",
+            Self::StaffChanged => "staff_changed",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

@@ -3,8 +3,10 @@
 //! unit's statistics. Every page is for staff only; handlers call the API's own functions
 //! (`api::inbox::list`, `api::workflow::{apply, available_actions}`, the dossier loaders,
 //! `api::dossiers::create`, `api::statistics::unit_report`), so who may see and do what is
-//! decided in one place.
+//! decided in one place. The administration pages (`admin`, `/can-bo/quan-tri`) are for the
+//! root unit's administrators.
 
+pub mod admin;
 mod dashboard;
 mod dossier;
 mod inbox;
@@ -20,6 +22,7 @@ use crate::ui::PageError;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(admin::router())
         .route("/can-bo", get(inbox::inbox))
         .route("/can-bo/thong-ke", get(dashboard::dashboard))
         .route("/can-bo/ho-so/{code}", get(dossier::page))

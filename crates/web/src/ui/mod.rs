@@ -38,6 +38,9 @@ pub struct Chrome {
     /// The session's CSRF token, which every form posts back and htmx sends as a header
     /// (empty without a session: the guard then asks for none).
     pub csrf: String,
+    /// Whether the viewer holds the administrator role somewhere (the navigation shows
+    /// "Quản trị"; the pages themselves check the role at the root unit).
+    pub admin: bool,
 }
 
 impl Chrome {
@@ -50,6 +53,7 @@ impl Chrome {
             viewer: None,
             citizen: false,
             csrf: String::new(),
+            admin: false,
         }
     }
 
@@ -63,6 +67,9 @@ impl Chrome {
             self.viewer = Some(s.display_name.clone());
             self.csrf = s.csrf_token.clone();
             self.citizen = s.account.kind == cqs_domain::identity::AccountKind::Citizen;
+        }
+        if let cqs_domain::auth::Principal::Staff { grants, .. } = &caller.0 {
+            self.admin = grants.iter().any(|g| g.role == cqs_domain::auth::Role::Admin);
         }
         self
     }

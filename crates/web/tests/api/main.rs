@@ -1,6 +1,7 @@
 //! In-process API tests: the real router on a real SQLite store in a temporary directory.
 
 mod account_pages;
+mod admin_pages;
 mod api_fuzz;
 mod codes;
 mod counter;

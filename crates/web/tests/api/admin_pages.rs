@@ -1,0 +1,321 @@
+//! The administration pages (`/can-bo/quan-tri`) as a browser without JavaScript uses them:
+//! only the root unit's administrators get in; a catalog file with errors gives the row report
+//! and writes nothing, a clean one adds drafts that are then published through the API's own
+//! function; staff accounts are created and their roles changed, each recorded in the security
+//! log; an org unit with a malformed code is refused beside the field.
+
+use super::*;
+
+const HOME: &str = "/can-bo/quan-tri";
+const PAGES: [&str; 5] =
+    [HOME, "/can-bo/quan-tri/thu-tuc", "/can-bo/quan-tri/can-bo", "/can-bo/quan-tri/don-vi", "/can-bo/quan-tri/lich"];
+
+fn html(r: &Resp) -> String {
+    String::from_utf8(r.body.clone()).unwrap()
+}
+
+fn location(r: &Resp) -> &str {
+    r.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default()
+}
+
+fn request(path: &str, method: &str, auth: Option<(&str, &str)>) -> axum::http::request::Builder {
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::HOST, "127.0.0.1:8080")
+        .header(header::ORIGIN, "http://127.0.0.1:8080");
+    match auth {
+        None => req,
+        Some(("key", k)) => req.header(header::AUTHORIZATION, format!("Bearer {k}")),
+        Some((_, cookie)) => req.header(header::COOKIE, cookie),
+    }
+}
+
+async fn open(app: &App, key: Option<&str>, path: &str) -> Resp {
+    app.call(request(path, "GET", key.map(|k| ("key", k))).body(Body::empty()).unwrap()).await
+}
+
+async fn post_form(app: &App, key: &str, path: &str, fields: &[(&str, &str)]) -> Resp {
+    let body = fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", cqs_web::portal::encode(k), cqs_web::portal::encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let req = request(path, "POST", Some(("key", key)))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap();
+    app.call(req).await
+}
+
+async fn upload(app: &App, key: &str, file_name: &str, bytes: &[u8]) -> Resp {
+    let boundary = "----cqsAdminBoundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"tep\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let req = request("/can-bo/quan-tri/thu-tuc", "POST", Some(("key", key)))
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+        .body(Body::from(body))
+        .unwrap();
+    app.call(req).await
+}
+
+/// A CSV of the table, every cell quoted.
+fn csv_of(table: &[Vec<String>]) -> Vec<u8> {
+    table
+        .iter()
+        .map(|r| r.iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect::<Vec<_>>().join(","))
+        .collect::<Vec<_>>()
+        .join("\r\n")
+        .into_bytes()
+}
+
+/// Two new procedures in the import format.
+fn catalog() -> Vec<Vec<String>> {
+    let mut a = spec();
+    a.code = cqs_domain::ids::ProcedureCode::parse("1.009001").unwrap();
+    a.name = "Đăng ký kết hôn".into();
+    let mut b = spec();
+    b.code = cqs_domain::ids::ProcedureCode::parse("1.009002").unwrap();
+    b.name = "Đăng ký giám hộ".into();
+    cqs_import::read_csv(cqs_import::to_csv(&[a, b]).as_bytes()).unwrap()
+}
+
+#[tokio::test]
+async fn only_the_root_units_administrators_get_in() {
+    let app = app().await;
+    for p in PAGES {
+        let r = open(&app, None, p).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{p}");
+        assert_eq!(location(&r), format!("/can-bo/dang-nhap?tiep={}", cqs_web::portal::encode(p)));
+        for who in [&app.desk_x, &app.leader_x, &app.portal] {
+            assert_eq!(open(&app, Some(who), p).await.status, StatusCode::FORBIDDEN, "{p}");
+        }
+        let r = open(&app, Some(&app.admin), p).await;
+        assert_eq!(r.status, StatusCode::OK, "{p}");
+        assert!(html(&r).contains(r#"href="/can-bo/quan-tri" aria-current="page""#), "{p}: the navigation has it");
+    }
+    // An officer's navigation has no "Quản trị".
+    assert!(!html(&open(&app, Some(&app.desk_x), "/can-bo").await).contains(r#"href="/can-bo/quan-tri""#));
+    let citizen = super::identity_support::citizen(&app, "001203007654", "0977000111").await;
+    for p in PAGES {
+        let r = app.call(request(p, "GET", Some(("cookie", &citizen.cookie))).body(Body::empty()).unwrap()).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{p}");
+    }
+    // Writes too: an officer cannot publish, create accounts or change units.
+    let r = post_form(&app, &app.desk_x, "/can-bo/quan-tri/don-vi", &[("code", "000.00.50.H99")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(upload(&app, &app.desk_x, "a.csv", &csv_of(&catalog())).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.store.all_procedure_versions().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_file_with_errors_gives_the_row_report_and_writes_nothing() {
+    let app = app().await;
+    let mut table = catalog();
+    let col = |name: &str| table[0].iter().position(|c| c == name).unwrap();
+    let (from, name) = (col("effective_from"), col("name"));
+    table[2][from] = "32/13/2025".into();
+    table[1][name] = String::new();
+    let r = upload(&app, &app.admin, "danh mục.csv", &csv_of(&table)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = html(&r);
+    for s in [
+        "Không nhập thủ tục nào",
+        "Báo cáo lỗi",
+        "<td data-label=\"Dòng\">2</td>",
+        "<td data-label=\"Dòng\">3</td>",
+        "effective_from",
+    ] {
+        assert!(page.contains(s), "{s}: {page}");
+    }
+    assert_eq!(app.store.all_procedure_versions().await.unwrap().len(), 3, "nothing written");
+    // Not a catalog file, or no file at all.
+    let r = upload(&app, &app.admin, "anh.png", b"\x89PNG").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&r).contains("Tệp phải có đuôi .csv hoặc .xlsx"));
+}
+
+#[tokio::test]
+async fn a_clean_file_adds_drafts_that_are_then_published() {
+    let app = app().await;
+    let r = upload(&app, &app.admin, "danh-muc.csv", &csv_of(&catalog())).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", html(&r));
+    let page = html(&r);
+    assert!(page.contains("2 phiên bản nháp mới") && page.contains("1.009001 – phiên bản 1"), "{page}");
+    assert!(page.contains(r#"action="/can-bo/quan-tri/thu-tuc/1.009002/1/cong-bo""#), "{page}");
+    let draft = app.store.procedure_versions("1.009001").await.unwrap();
+    assert_eq!(draft[0].status, cqs_domain::catalog::VersionStatus::Draft);
+    // The portal does not show a draft.
+    assert_eq!(app.get("/api/v1/procedures/1.009001", None).await.status, StatusCode::NOT_FOUND);
+
+    let r = post_form(&app, &app.admin, "/can-bo/quan-tri/thu-tuc/1.009001/1/cong-bo", &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(location(&r).starts_with("/can-bo/quan-tri/thu-tuc?da_cong_bo="));
+    let v = app.store.procedure_versions("1.009001").await.unwrap();
+    assert_eq!(v[0].status, cqs_domain::catalog::VersionStatus::Published);
+    assert_eq!(app.get("/api/v1/procedures/1.009001", None).await.status, StatusCode::OK);
+    // Publishing twice: the API's answer (no draft left).
+    let again = post_form(&app, &app.admin, "/can-bo/quan-tri/thu-tuc/1.009001/1/cong-bo", &[]).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    let list = html(&open(&app, Some(&app.admin), "/can-bo/quan-tri/thu-tuc").await);
+    assert!(list.contains("Đăng ký giám hộ") && list.contains("Bản nháp") && list.contains("Đã công bố"));
+}
+
+#[tokio::test]
+async fn accounts_are_created_and_their_roles_changed_in_the_security_log() {
+    let app = app().await;
+    let path = "/can-bo/quan-tri/can-bo";
+    // Errors beside the fields, nothing created.
+    let r = post_form(
+        &app,
+        &app.admin,
+        path,
+        &[("username", "Sai Ten"), ("full_name", ""), ("password", "ngan"), ("role", "leader")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = html(&r);
+    for s in [
+        "Có lỗi cần sửa",
+        r##"href="#username""##,
+        r##"href="#full_name""##,
+        r##"href="#password""##,
+        "Chọn đơn vị của vai trò",
+    ] {
+        assert!(page.contains(s), "{s}: {page}");
+    }
+    assert!(app.store.user_by_username("Sai Ten").await.unwrap().is_none());
+
+    let password = "Hoa-sen-nở-2026!";
+    let fields = [
+        ("username", "tran.thi.binh"),
+        ("full_name", "Trần Thị Bình"),
+        ("email", ""),
+        ("password", password),
+        ("role", "desk_officer"),
+        ("unit", "000.00.31.H99"),
+    ];
+    let r = post_form(&app, &app.admin, path, &fields).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+    assert_eq!(location(&r), "/can-bo/quan-tri/can-bo/tran.thi.binh?moi=1");
+    let u = app.store.user_by_username("tran.thi.binh").await.unwrap().unwrap();
+    let x = app.store.org_unit_by_code("000.00.31.H99").await.unwrap().unwrap().id;
+    let y = app.store.org_unit_by_code("000.00.32.H99").await.unwrap().unwrap().id;
+    assert_eq!(u.grants, vec![RoleGrant { role: Role::DeskOfficer, org_unit_id: x }]);
+    assert!(app.store.user_password_hash(u.id).await.unwrap().is_some_and(|h| h.starts_with("$argon2id$")));
+    // The same username again is refused.
+    let r = post_form(&app, &app.admin, path, &fields).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&r).contains("Tên đăng nhập này đã có người dùng"));
+
+    let page = html(&open(&app, Some(&app.admin), "/can-bo/quan-tri/can-bo/tran.thi.binh?moi=1").await);
+    assert!(page.contains("Đã tạo tài khoản") && page.contains("Cán bộ tiếp nhận (một cửa)"), "{page}");
+    // Drop the desk role (its box not sent), add leader at Y.
+    let r = post_form(
+        &app,
+        &app.admin,
+        "/can-bo/quan-tri/can-bo/tran.thi.binh",
+        &[("them_vai_tro", "leader"), ("them_don_vi", "000.00.32.H99")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+    let u = app.store.user_by_id(u.id).await.unwrap().unwrap();
+    assert_eq!(u.grants, vec![RoleGrant { role: Role::Leader, org_unit_id: y }]);
+    // A role without its unit is refused beside the field.
+    let r = post_form(&app, &app.admin, "/can-bo/quan-tri/can-bo/tran.thi.binh", &[("them_vai_tro", "clerk")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&r).contains("Chọn đơn vị của vai trò"));
+
+    let events = app.get("/api/v1/security-events?kind=staff_changed", Some(&app.admin)).await.json();
+    let details: Vec<&str> =
+        events["items"].as_array().unwrap().iter().map(|e| e["detail"].as_str().unwrap()).collect();
+    assert_eq!(details.len(), 2, "{events}");
+    assert!(
+        details
+            .iter()
+            .any(|d| d.contains("tạo tài khoản tran.thi.binh bởi admin; vai trò: desk_officer@000.00.31.H99"))
+    );
+    assert!(details.iter().any(|d| d.contains("desk_officer@000.00.31.H99 → leader@000.00.32.H99")));
+    assert!(!events.to_string().contains(password));
+
+    // Resetting the second step is recorded by the shared function.
+    let r = post_form(&app, &app.admin, "/can-bo/quan-tri/can-bo/tran.thi.binh/xac-thuc", &[]).await;
+    assert_eq!((r.status, location(&r)), (StatusCode::SEE_OTHER, "/can-bo/quan-tri/can-bo/tran.thi.binh?da=xac-thuc"));
+    let events = app.get("/api/v1/security-events?kind=mfa_reset", Some(&app.admin)).await.json();
+    assert_eq!(events["items"].as_array().unwrap().len(), 1);
+    // The administrator cannot take their own administrator role away.
+    let r = post_form(&app, &app.admin, "/can-bo/quan-tri/can-bo/admin", &[]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn org_units_are_added_and_edited_and_a_bad_code_is_refused() {
+    let app = app().await;
+    let path = "/can-bo/quan-tri/don-vi";
+    let before = app.store.org_units().await.unwrap().len();
+    let bad = [
+        ("sua", ""),
+        ("code", "31.H99"),
+        ("name", "UBND xã Hoa Sen"),
+        ("kind", "commune"),
+        ("parent", "000.00.00.H99"),
+        ("valid_from", "2025-07-01"),
+    ];
+    let r = post_form(&app, &app.admin, path, &bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = html(&r);
+    assert!(page.contains("Mã định danh không đúng dạng QCVN 102") && page.contains(r##"href="#code""##), "{page}");
+    assert!(page.contains(r#"value="UBND xã Hoa Sen""#), "what was typed is kept");
+    assert_eq!(app.store.org_units().await.unwrap().len(), before);
+
+    let mut good = bad;
+    good[1] = ("code", "000.00.33.H99");
+    let r = post_form(&app, &app.admin, path, &good).await;
+    assert_eq!((r.status, location(&r)), (StatusCode::SEE_OTHER, "/can-bo/quan-tri/don-vi?da_luu=000.00.33.H99"));
+    let added = app.store.org_unit_by_code("000.00.33.H99").await.unwrap().unwrap();
+    assert_eq!(added.name, "UBND xã Hoa Sen");
+
+    // Edit: rename and move under the department; the code stays.
+    let edit = [
+        ("sua", "000.00.33.H99"),
+        ("code", "000.00.33.H99"),
+        ("name", "UBND phường Hoa Sen"),
+        ("kind", "commune"),
+        ("parent", "000.00.05.H99"),
+        ("valid_from", "2025-07-01"),
+    ];
+    let r = post_form(&app, &app.admin, path, &edit).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+    let edited = app.store.org_unit_by_code("000.00.33.H99").await.unwrap().unwrap();
+    let dept = app.store.org_unit_by_code("000.00.05.H99").await.unwrap().unwrap();
+    assert_eq!((edited.id, edited.name.as_str(), edited.parent_id), (added.id, "UBND phường Hoa Sen", Some(dept.id)));
+    // A unit cannot be put under itself.
+    let mut cycle = edit;
+    cycle[4] = ("parent", "000.00.33.H99");
+    assert_eq!(post_form(&app, &app.admin, path, &cycle).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let form = html(&open(&app, Some(&app.admin), "/can-bo/quan-tri/don-vi?sua=000.00.33.H99").await);
+    assert!(form.contains("Sửa đơn vị 000.00.33.H99") && form.contains(r#"value="UBND phường Hoa Sen""#));
+}
+
+#[tokio::test]
+async fn the_calendar_shows_a_years_days_off_and_make_up_days_with_their_source() {
+    let app = app().await;
+    let page = html(&open(&app, Some(&app.admin), "/can-bo/quan-tri/lich?nam=2026").await);
+    for s in [
+        "Lịch làm việc năm 2026",
+        "đi kèm phần mềm (rules/calendar/2026.json)",
+        "02/09/2026",
+        "01/01/2026",
+        "Trang này chỉ để xem",
+    ] {
+        assert!(page.contains(s), "{s}: {page}");
+    }
+    let computed = html(&open(&app, Some(&app.admin), "/can-bo/quan-tri/lich?nam=2035").await);
+    assert!(computed.contains("Bộ luật Lao động 2019") && computed.contains("02/09/2035"), "{computed}");
+    let r = open(&app, Some(&app.admin), "/can-bo/quan-tri/lich?nam=1990").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
