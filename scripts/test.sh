@@ -112,8 +112,9 @@ ensure_cargo_fuzz() {
   fi
 }
 
-# schemathesis (PyPI) for the API fuzzing run (scripts/api-fuzz.sh).
+# schemathesis (PyPI) for the API fuzzing run (scripts/api-fuzz.sh), which also calls curl.
 ensure_schemathesis() {
+  command -v curl >/dev/null 2>&1 || apt_install curl
   if ! python3 -c 'import schemathesis' >/dev/null 2>&1; then
     log "installing schemathesis"
     python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
