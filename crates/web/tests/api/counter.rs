@@ -44,28 +44,8 @@ async fn open(app: &App, who: &Who<'_>, path: &str) -> Resp {
 /// The intake form as a browser posts it: the fields in order (the CSRF field first when
 /// given), then one part per file.
 async fn send(app: &App, who: &Who<'_>, path: &str, fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> Resp {
-    let boundary = "----cqsCounterBoundary";
-    let mut body = Vec::new();
-    for (k, v) in fields {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
-        );
-    }
-    for (k, name, bytes) in files {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    let req = request(path, "POST", who)
-        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-        .body(Body::from(body))
-        .unwrap();
+    let (content_type, body) = super::identity_support::multipart(fields, files);
+    let req = request(path, "POST", who).header(header::CONTENT_TYPE, content_type).body(Body::from(body)).unwrap();
     app.call(req).await
 }
 

@@ -29,29 +29,12 @@ pub async fn own_dossier(app: &App, b: &Browser, identity: &str) -> String {
 
 /// The supplement form as a browser posts it: fields in order, files as parts.
 async fn supply(app: &App, b: &Browser, code: &str, fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> Resp {
-    let boundary = "----cqsFormBoundary7MA4YWxk";
-    let mut body = Vec::new();
-    for (k, v) in fields {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
-        );
-    }
-    for (k, name, bytes) in files {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let (content_type, body) = super::identity_support::multipart(fields, files);
     let req = Request::post(format!("/ho-so-cua-toi/{code}/bo-sung"))
         .header(header::HOST, "127.0.0.1:8080")
         .header(header::ORIGIN, "http://127.0.0.1:8080")
         .header(header::COOKIE, &b.cookie)
-        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+        .header(header::CONTENT_TYPE, content_type)
         .body(Body::from(body))
         .unwrap();
     app.call(req).await
