@@ -112,6 +112,22 @@ ensure_cargo_fuzz() {
   fi
 }
 
+# moto's S3 server mode (PyPI `moto[server]`): the S3-compatible server the file-storage tests
+# start (crates/store/tests/s3.rs) and the cluster run uses (cqs-bench --cluster).
+ensure_moto() {
+  if ! python3 -c 'import moto.server' >/dev/null 2>&1; then
+    log "installing moto[server]"
+    python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+    python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' 2>/dev/null ||
+      python3 -m pip install --quiet --disable-pip-version-check --break-system-packages 'moto[server]'
+  fi
+}
+
+# nginx in front of the cluster run's nodes (cqs-bench --cluster uses deploy/nginx/cqs.conf).
+ensure_nginx() {
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || apt_install nginx-light
+}
+
 # schemathesis (PyPI) for the API fuzzing run (scripts/api-fuzz.sh), which also calls curl.
 ensure_schemathesis() {
   command -v curl >/dev/null 2>&1 || apt_install curl
@@ -138,6 +154,8 @@ ensure_document_tools
 ensure_nats
 ensure_smtp_server
 ensure_oidc_provider
+ensure_moto
+ensure_nginx
 trap drop_test_databases EXIT
 
 if ! cargo nextest --version >/dev/null 2>&1; then
@@ -161,6 +179,12 @@ target/debug/cqs-bench --cqs target/debug/cqs --backend postgres --pg-admin-url 
 log "crash safety: SIGKILL under load, restart, check every acknowledged request (SQLite, PostgreSQL)"
 target/debug/cqs-bench --cqs target/debug/cqs --backend sqlite --crash-rounds 8
 target/debug/cqs-bench --cqs target/debug/cqs --backend postgres --pg-admin-url "$CQS_TEST_POSTGRES_URL" --crash-rounds 8
+
+log "cluster: 3 nodes on PostgreSQL, files on S3 (moto), events on NATS, behind nginx; SIGKILL of one"
+target/debug/cqs-bench --cqs target/debug/cqs --cluster 3 --pg-admin-url "$CQS_TEST_POSTGRES_URL"
+
+log "soak smoke: the mixed workload at half its peak for 20 s (figures in docs/reliability.md come from 30 min)"
+target/debug/cqs-bench --cqs target/debug/cqs --backend sqlite --seconds 3 --concurrency 16 --soak-secs 20 --soak-window-secs 5
 
 log "tests (SQLite and PostgreSQL)"
 cargo nextest run --workspace --all-targets --no-fail-fast

@@ -23,14 +23,14 @@ use crate::server::{Database, Server};
 
 /// One submission the clients made, and what they know of it.
 #[derive(Debug, Clone)]
-struct Submission {
-    key: String,
+pub(crate) struct Submission {
+    pub(crate) key: String,
     /// Makes the body (the applicant's number); a retry sends the same.
-    serial: u64,
-    file: Arc<Vec<u8>>,
-    code: Option<String>,
+    pub(crate) serial: u64,
+    pub(crate) file: Arc<Vec<u8>>,
+    pub(crate) code: Option<String>,
     /// The accept action was sent (with this key) and whether it was answered.
-    accept: Option<(String, bool)>,
+    pub(crate) accept: Option<(String, bool)>,
 }
 
 #[derive(Debug, Default)]
@@ -44,7 +44,7 @@ pub struct Figures {
     pub files_checked: usize,
 }
 
-struct Ctx {
+pub(crate) struct Ctx {
     http: reqwest::Client,
     portal: String,
     desk: String,
@@ -61,11 +61,40 @@ fn pdf(rng: &mut impl Rng) -> Vec<u8> {
     bytes
 }
 
+/// A new submission under `key`, with a random PDF of 2-200 KB.
+pub(crate) fn submission(key: String, serial: u64, rng: &mut impl Rng) -> Submission {
+    Submission { key, serial, file: Arc::new(pdf(rng)), code: None, accept: None }
+}
+
 fn sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Ctx {
+    /// The clients' context against the server at `base`: the benchmark procedure's PDF
+    /// component and a valid form for it.
+    pub(crate) async fn prepare(http: reqwest::Client, base: &str, portal: &str, desk: &str) -> anyhow::Result<Self> {
+        let p: serde_json::Value =
+            http.get(format!("{base}/api/v1/procedures/{}", crate::load::BENCH_PROCEDURE)).send().await?.json().await?;
+        let component = p["spec"]["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["file_types"].as_array().is_some_and(|t| t.iter().any(|t| t == "pdf")))
+            .and_then(|c| c["code"].as_str())
+            .ok_or_else(|| anyhow::anyhow!("the bench procedure takes no PDF"))?
+            .to_owned();
+        let form = crate::load::Client::with_http(http.clone(), base, portal).form().await?;
+        Ok(Self {
+            http,
+            portal: portal.to_owned(),
+            desk: desk.to_owned(),
+            procedure: crate::load::BENCH_PROCEDURE.into(),
+            component,
+            form,
+        })
+    }
+
     fn body(&self, i: u64) -> serde_json::Value {
         serde_json::json!({
             "procedure_code": self.procedure, "receiving_unit": "000.00.31.H99", "channel": "online",
@@ -77,7 +106,7 @@ impl Ctx {
 
     /// Sends the submission; `Ok(Some(code))` when answered 2xx, `Ok(None)` when the server
     /// answered "still in progress", `Err` when no answer came (the server died).
-    async fn submit(&self, base: &str, s: &Submission) -> anyhow::Result<Option<String>> {
+    pub(crate) async fn submit(&self, base: &str, s: &Submission) -> anyhow::Result<Option<String>> {
         let form = reqwest::multipart::Form::new()
             .part(
                 "dossier",
@@ -108,7 +137,23 @@ impl Ctx {
 
     /// Sends the accept action; `Ok(true)` when answered 200, `Ok(false)` when the key is still
     /// held by a request that died (retry later), `Err` on no answer or a wrong answer.
-    async fn accept(&self, base: &str, code: &str, key: &str) -> anyhow::Result<bool> {
+    pub(crate) async fn accept(&self, base: &str, code: &str, key: &str) -> anyhow::Result<bool> {
+        match self.accept_answer(base, code, key).await? {
+            None => Ok(false),
+            Some(status) if status.is_success() => Ok(true),
+            Some(status) => anyhow::bail!("accept of {code} with {key} answered {status}"),
+        }
+    }
+
+    /// Sends the accept action and returns its status: `None` when the key is still held by a
+    /// request that died, a 2xx or a 409 for a stale version; `Err` on no answer or any other
+    /// answer.
+    pub(crate) async fn accept_answer(
+        &self,
+        base: &str,
+        code: &str,
+        key: &str,
+    ) -> anyhow::Result<Option<reqwest::StatusCode>> {
         let r = self
             .http
             .post(format!("{base}/api/v1/dossiers/{code}/actions"))
@@ -120,10 +165,13 @@ impl Ctx {
         let status = r.status();
         let v: serde_json::Value = r.json().await?;
         if status == reqwest::StatusCode::CONFLICT && v["code"] == "idempotency_key_in_use" {
-            return Ok(false);
+            return Ok(None);
         }
-        anyhow::ensure!(status.is_success(), "accept of {code} answered {status}: {v}");
-        Ok(true)
+        anyhow::ensure!(
+            status.is_success() || status == reqwest::StatusCode::CONFLICT,
+            "accept of {code} answered {status}: {v}"
+        );
+        Ok(Some(status))
     }
 }
 
@@ -132,28 +180,8 @@ pub async fn run(bin: &std::path::Path, db: &Database, rounds: usize, workers: u
     // A short request timeout, so claims of requests killed mid-way free up quickly.
     let mut srv = Server::start_with(bin, db, &[("CQS_LIMITS__REQUEST_TIMEOUT_SECS", "5")]).await?;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build()?;
-    let p: serde_json::Value = http
-        .get(format!("{}/api/v1/procedures/{}", srv.base_url, crate::load::BENCH_PROCEDURE))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let component = p["spec"]["components"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["file_types"].as_array().is_some_and(|t| t.iter().any(|t| t == "pdf")))
-        .and_then(|c| c["code"].as_str())
-        .ok_or_else(|| anyhow::anyhow!("the bench procedure takes no PDF"))?
-        .to_owned();
-    let ctx = Arc::new(Ctx {
-        http,
-        portal: srv.token.clone(),
-        desk: srv.token_named("Khóa của motcua.lacson")?,
-        procedure: crate::load::BENCH_PROCEDURE.into(),
-        component,
-        form: crate::load::Client::new(&srv.base_url, &srv.token)?.form().await?,
-    });
+    let desk = srv.token_named("Khóa của motcua.lacson")?;
+    let ctx = Arc::new(Ctx::prepare(http, &srv.base_url, &srv.token, &desk).await?);
     let store = cqs_store::open(&cqs_store::StoreOptions::new(db.store_url())).await?;
     let before = store.count_dossiers().await?;
     let all: Arc<Mutex<Vec<Submission>>> = Arc::default();
@@ -163,37 +191,9 @@ pub async fn run(bin: &std::path::Path, db: &Database, rounds: usize, workers: u
         let alive = Arc::new(AtomicBool::new(true));
         let mut tasks = Vec::new();
         for w in 0..workers {
-            let (ctx, all, alive, counter) = (ctx.clone(), all.clone(), alive.clone(), counter.clone());
-            let base = srv.base_url.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut rng = rand::rngs::StdRng::from_os_rng();
-                while alive.load(Ordering::Relaxed) {
-                    let i = counter.fetch_add(1, Ordering::Relaxed);
-                    let mut s = Submission {
-                        key: format!("crash-{round}-{w}-{i}"),
-                        serial: i,
-                        file: Arc::new(pdf(&mut rng)),
-                        code: None,
-                        accept: None,
-                    };
-                    let answered = ctx.submit(&base, &s).await;
-                    if let Ok(code) = &answered {
-                        s.code = code.clone();
-                        if rng.random_bool(0.6)
-                            && let Some(code) = code.clone()
-                        {
-                            let key = format!("accept-{}", s.key);
-                            let ok = ctx.accept(&base, &code, &key).await.unwrap_or(false);
-                            s.accept = Some((key, ok));
-                        }
-                    }
-                    let died = answered.is_err() || s.accept.as_ref().is_some_and(|a| !a.1);
-                    all.lock().await.push(s);
-                    if died {
-                        break;
-                    }
-                }
-            }));
+            let client =
+                Worker { ctx: ctx.clone(), base: srv.base_url.clone(), all: all.clone(), counter: counter.clone() };
+            tasks.push(tokio::spawn(client.run(format!("crash-{round}-{w}"), alive.clone(), true)));
         }
         let wait = Duration::from_millis(rand::rng().random_range(300..2_000));
         tokio::time::sleep(wait).await;
@@ -213,10 +213,60 @@ pub async fn run(bin: &std::path::Path, db: &Database, rounds: usize, workers: u
     figures.cut_off = figures.submissions - figures.acknowledged_before_kill;
     figures.actions = subs.iter().filter(|s| s.accept.is_some()).count();
     figures.actions_cut_off = subs.iter().filter(|s| s.accept.as_ref().is_some_and(|a| !a.1)).count();
+    settle(&ctx, &srv.base_url, &mut subs).await?;
+    figures.files_checked = check_whole(&ctx, &srv.base_url, &subs).await?;
+    let total = store.count_dossiers().await? - before;
+    anyhow::ensure!(total == subs.len() as i64, "{total} dossiers for {} submission keys", subs.len());
+    check_no_orphans(db, store.as_ref()).await?;
+    drop(srv);
+    Ok(figures)
+}
+
+/// One client: submits a dossier with a file, and accepts 60 % of those answered, over and
+/// over while `alive`, recording everything in `all`.
+pub(crate) struct Worker {
+    pub ctx: Arc<Ctx>,
+    pub base: String,
+    pub all: Arc<Mutex<Vec<Submission>>>,
+    pub counter: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Worker {
+    /// Keys start with `tag`. With `stop_on_failure` the client stops at its first request
+    /// that got no answer (its server died); without, it goes on (another node answers next).
+    pub(crate) async fn run(self, tag: String, alive: Arc<AtomicBool>, stop_on_failure: bool) {
+        let mut rng = rand::rngs::StdRng::from_os_rng();
+        while alive.load(Ordering::Relaxed) {
+            let i = self.counter.fetch_add(1, Ordering::Relaxed);
+            let mut s = submission(format!("{tag}-{i}"), i, &mut rng);
+            let answered = self.ctx.submit(&self.base, &s).await;
+            if let Ok(code) = &answered {
+                s.code = code.clone();
+                if rng.random_bool(0.6)
+                    && let Some(code) = code.clone()
+                {
+                    let key = format!("accept-{}", s.key);
+                    let ok = self.ctx.accept(&self.base, &code, &key).await.unwrap_or(false);
+                    s.accept = Some((key, ok));
+                }
+            }
+            let failed = answered.is_err() || s.accept.as_ref().is_some_and(|a| !a.1);
+            self.all.lock().await.push(s);
+            if failed && stop_on_failure {
+                break;
+            }
+        }
+    }
+}
+
+/// Retries every submission and action that got no answer, with its key, as its client
+/// would; a key still held by a request that died frees itself when its claim's lease ends
+/// (request timeout + 5 s).
+pub(crate) async fn settle(ctx: &Ctx, base: &str, subs: &mut [Submission]) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     for (i, s) in subs.iter_mut().enumerate() {
         loop {
-            match ctx.submit(&srv.base_url, s).await {
+            match ctx.submit(base, s).await {
                 Ok(Some(code)) => {
                     anyhow::ensure!(
                         s.code.as_ref().is_none_or(|c| *c == code),
@@ -231,16 +281,27 @@ pub async fn run(bin: &std::path::Path, db: &Database, rounds: usize, workers: u
             }
         }
         if let (Some(code), Some((key, false))) = (&s.code, &s.accept) {
-            while !ctx.accept(&srv.base_url, code, key).await? {
-                anyhow::ensure!(Instant::now() < deadline, "accept {key} still in progress");
-                tokio::time::sleep(Duration::from_millis(500)).await;
+            loop {
+                match ctx.accept(base, code, key).await {
+                    Ok(true) => break,
+                    Ok(false) | Err(_) if Instant::now() < deadline => {
+                        tokio::time::sleep(Duration::from_millis(500)).await
+                    }
+                    other => anyhow::bail!("accept {key} still not answered: {other:?}"),
+                }
             }
         }
     }
-    // Everything is there, whole and once.
-    for s in &subs {
+    Ok(())
+}
+
+/// Every submission is there whole and once: its dossier, its one file with the same SHA-256
+/// and bytes, its history; returns how many files were checked.
+pub(crate) async fn check_whole(ctx: &Ctx, base: &str, subs: &[Submission]) -> anyhow::Result<usize> {
+    let mut checked = 0;
+    for s in subs {
         let code = s.code.as_deref().expect("retried until answered");
-        let path = format!("{}/api/v1/dossiers/{code}", srv.base_url);
+        let path = format!("{base}/api/v1/dossiers/{code}");
         let d: serde_json::Value = ctx.read(&path).await?.json().await?;
         let files = d["attachments"].as_array().cloned().unwrap_or_default();
         anyhow::ensure!(files.len() == 1, "{code} has {} attachments", files.len());
@@ -248,17 +309,13 @@ pub async fn run(bin: &std::path::Path, db: &Database, rounds: usize, workers: u
         let id = files[0]["id"].as_str().unwrap_or_default();
         let bytes = ctx.read(&format!("{path}/attachments/{id}")).await?.bytes().await?;
         anyhow::ensure!(bytes.as_ref() == s.file.as_slice(), "{code}: the file's bytes differ");
-        figures.files_checked += 1;
+        checked += 1;
         let h: serde_json::Value = ctx.read(&format!("{path}/history")).await?.json().await?;
         let actions: Vec<&str> = h.as_array().into_iter().flatten().filter_map(|e| e["action"].as_str()).collect();
         let expected: &[&str] = if s.accept.is_some() { &["submit", "accept"] } else { &["submit"] };
         anyhow::ensure!(actions == expected, "{code}: history {actions:?}, expected {expected:?}");
     }
-    let total = store.count_dossiers().await? - before;
-    anyhow::ensure!(total == subs.len() as i64, "{total} dossiers for {} submission keys", subs.len());
-    check_no_orphans(db, store.as_ref()).await?;
-    drop(srv);
-    Ok(figures)
+    Ok(checked)
 }
 
 /// Nothing under `pending/` (the start-up reconciliation settled it), and every stored object is

@@ -16,6 +16,25 @@ pub const BENCH_PROCEDURE: &str = "2.000635";
 pub enum Op {
     Submit,
     Lookup,
+    /// A desk officer's inbox, first page (needs [`Client::with_officer`]).
+    Inbox,
+    /// A desk officer accepts a dossier submitted earlier in the run (a submission when none
+    /// is waiting).
+    Accept,
+}
+
+impl Op {
+    /// The soak's mix, by request number: of every 20 requests, 10 citizen lookups, 5 inbox
+    /// reads, 3 submissions and 2 accept actions (a counter's busy day: many more people ask
+    /// where their dossier is than hand one in).
+    pub fn mixed(n: usize) -> Self {
+        match n % 20 {
+            0..10 => Op::Lookup,
+            10..15 => Op::Inbox,
+            15..18 => Op::Submit,
+            _ => Op::Accept,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -25,6 +44,10 @@ pub struct Client {
     token: String,
     /// Codes of dossiers created so far, for lookups.
     codes: Arc<Mutex<Vec<String>>>,
+    /// Codes of dossiers still waiting to be accepted.
+    waiting: Arc<Mutex<Vec<String>>>,
+    /// A desk officer's key, for inbox reads and accept actions.
+    officer: Option<String>,
     next: Arc<AtomicUsize>,
 }
 
@@ -54,16 +77,33 @@ fn submission(i: usize, form: &serde_json::Value) -> serde_json::Value {
 
 impl Client {
     pub fn new(base: &str, token: &str) -> anyhow::Result<Self> {
-        Ok(Self {
-            http: reqwest::Client::builder().pool_max_idle_per_host(1024).build()?,
+        Ok(Self::with_http(reqwest::Client::builder().pool_max_idle_per_host(1024).build()?, base, token))
+    }
+
+    /// A client on an HTTP client of the caller's (one that trusts a test CA, say).
+    pub fn with_http(http: reqwest::Client, base: &str, token: &str) -> Self {
+        Self {
+            http,
             base: base.to_owned(),
             token: token.to_owned(),
             codes: Arc::default(),
+            waiting: Arc::default(),
+            officer: None,
             next: Arc::default(),
-        })
+        }
     }
 
-    async fn once(&self, op: Op, form: &serde_json::Value) -> anyhow::Result<()> {
+    /// The same client, also acting as the desk officer with this key.
+    pub fn with_officer(mut self, token: &str) -> Self {
+        self.officer = Some(token.to_owned());
+        self
+    }
+
+    fn officer(&self) -> anyhow::Result<&str> {
+        self.officer.as_deref().ok_or_else(|| anyhow::anyhow!("no officer key for inbox and actions"))
+    }
+
+    pub(crate) async fn once(&self, op: Op, form: &serde_json::Value) -> anyhow::Result<()> {
         match op {
             Op::Submit => {
                 let i = self.next.fetch_add(1, Ordering::Relaxed);
@@ -78,7 +118,34 @@ impl Client {
                 anyhow::ensure!(r.status() == 201, "submit answered {}", r.status());
                 let v: serde_json::Value = r.json().await?;
                 let code = v["code"].as_str().unwrap_or_default().to_owned();
-                self.codes.lock().await.push(code);
+                self.codes.lock().await.push(code.clone());
+                if self.officer.is_some() {
+                    self.waiting.lock().await.push(code);
+                }
+            }
+            Op::Inbox => {
+                let r = self
+                    .http
+                    .get(format!("{}/api/v1/inbox?limit=50", self.base))
+                    .bearer_auth(self.officer()?)
+                    .send()
+                    .await?;
+                anyhow::ensure!(r.status() == 200, "inbox answered {}", r.status());
+                r.bytes().await?;
+            }
+            Op::Accept => {
+                let Some(code) = self.waiting.lock().await.pop() else {
+                    return Box::pin(self.once(Op::Submit, form)).await;
+                };
+                let r = self
+                    .http
+                    .post(format!("{}/api/v1/dossiers/{code}/actions", self.base))
+                    .bearer_auth(self.officer()?)
+                    .json(&serde_json::json!({"expected_version": 1, "action": {"type": "accept"}}))
+                    .send()
+                    .await?;
+                anyhow::ensure!(r.status() == 200, "accept of {code} answered {}", r.status());
+                r.bytes().await?;
             }
             Op::Lookup => {
                 let code = {
@@ -120,7 +187,7 @@ impl Client {
     }
 }
 
-fn report(mut lat_us: Vec<u64>, errors: usize, elapsed: Duration) -> Report {
+pub(crate) fn report(mut lat_us: Vec<u64>, errors: usize, elapsed: Duration) -> Report {
     lat_us.sort_unstable();
     let pct = |p: f64| {
         if lat_us.is_empty() { f64::NAN } else { lat_us[((lat_us.len() - 1) as f64 * p) as usize] as f64 / 1000.0 }
@@ -149,11 +216,11 @@ pub async fn closed_loop(client: &Client, op: Op, concurrency: usize, dur: Durat
 }
 
 /// One request of a closed-loop client, given the client's index and its iteration.
-type Request = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>;
+pub(crate) type Request = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>;
 
 /// `concurrency` clients each sending `request` back to back for `dur`; the first error of each
 /// client is printed, all are counted.
-async fn run_clients<F>(concurrency: usize, dur: Duration, label: &str, request: F) -> anyhow::Result<Report>
+pub(crate) async fn run_clients<F>(concurrency: usize, dur: Duration, label: &str, request: F) -> anyhow::Result<Report>
 where
     F: Fn(usize, usize) -> Request + Send + Sync + 'static,
 {

@@ -4,11 +4,13 @@
 //! measured in the same run, so figures can be read as a fraction of what the database allows.
 //! Results print as Markdown rows for `docs/benchmarks.md`.
 
+mod cluster;
 mod crash;
 mod load;
 mod raw;
 mod seed;
 mod server;
+mod soak;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -50,6 +52,30 @@ struct Args {
     /// Concurrent clients during the crash-safety run.
     #[arg(long, default_value_t = 6)]
     crash_clients: usize,
+    /// Instead of measuring: the soak, the mixed workload at half its measured peak for this
+    /// many seconds (1800 for the published figure), reported window by window (see `soak.rs`).
+    #[arg(long, default_value_t = 0)]
+    soak_secs: u64,
+    /// Length of one reported window of the soak.
+    #[arg(long, default_value_t = 60)]
+    soak_window_secs: u64,
+    /// Instead of measuring: the cluster run with this many nodes on PostgreSQL behind nginx,
+    /// one of them killed midway (see `cluster.rs`).
+    #[arg(long, default_value_t = 0)]
+    cluster: usize,
+    /// Seconds of load in the cluster run (the kill comes halfway).
+    #[arg(long, default_value_t = 16)]
+    cluster_seconds: u64,
+    /// With --cluster: measure throughput behind nginx with 1, 2 ... N nodes instead of the
+    /// kill-and-check run.
+    #[arg(long)]
+    cluster_scale: bool,
+    /// The nginx configuration the cluster runs behind (its addresses are rewritten).
+    #[arg(long, default_value = "deploy/nginx/cqs.conf")]
+    nginx_template: PathBuf,
+    /// NATS server for the cluster's events; without one the nodes use the in-process bus.
+    #[arg(long, env = "CQS_TEST_NATS_URL")]
+    nats_url: Option<String>,
 }
 
 #[tokio::main]
@@ -74,6 +100,12 @@ async fn main() -> anyhow::Result<()> {
             f.files_checked
         );
         return Ok(());
+    }
+    if args.soak_secs > 0 {
+        return soak(&args).await;
+    }
+    if args.cluster > 0 {
+        return cluster(&args).await;
     }
     let secs = if args.smoke { 1 } else { args.seconds };
     let dur = Duration::from_secs(secs);
@@ -197,5 +229,112 @@ async fn main() -> anyhow::Result<()> {
         println!("deadline sweep {} (`cqs deadlines sweep`): {:.1} s; {report}", i + 1, took.as_secs_f64());
     }
     anyhow::ensure!(submit_peak.ok > 0 && lookup_peak.ok > 0, "no request succeeded");
+    Ok(())
+}
+
+/// The soak run: a server with the demo data, the mixed workload's peak, then half of it for
+/// `--soak-secs`; prints one row per window and a summary.
+async fn soak(args: &Args) -> anyhow::Result<()> {
+    let db = server::Database::create(&args.backend, &args.pg_admin_url).await?;
+    let srv = server::Server::start(&args.cqs, &db).await?;
+    let client =
+        load::Client::new(&srv.base_url, &srv.token)?.with_officer(&srv.token_named("Khóa của motcua.lacson")?);
+    let outcome = soak::run(
+        &client,
+        args.concurrency,
+        Duration::from_secs(args.seconds),
+        Duration::from_secs(args.soak_secs),
+        Duration::from_secs(args.soak_window_secs.max(1)),
+        || srv.rss_mb(),
+    )
+    .await;
+    drop(srv);
+    db.drop().await?;
+    let s = outcome?;
+    let date = chrono::Utc::now().format("%Y-%m-%d");
+    println!(
+        "soak ({}, {date}): mixed peak {:.0} req/s with {} clients (p95 {:.2} ms); soak at {:.0} req/s for {} s",
+        args.backend, s.peak.throughput, args.concurrency, s.peak.p95, s.rate, args.soak_secs
+    );
+    println!();
+    println!("| from s | req/s | p50 ms | p95 ms | p99 ms | errors | server RSS MB |");
+    println!("|---|---|---|---|---|---|---|");
+    for w in &s.windows {
+        let r = &w.report;
+        println!(
+            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.0} |",
+            w.start_s, r.throughput, r.p50, r.p95, r.p99, r.errors, w.rss_mb
+        );
+    }
+    let ok: usize = s.windows.iter().map(|w| w.report.ok).sum();
+    let errors: usize = s.windows.iter().map(|w| w.report.errors).sum();
+    let max_rss = s.windows.iter().map(|w| w.rss_mb).fold(s.rss_before_mb, f64::max);
+    println!();
+    println!(
+        "{ok} requests answered, {errors} failed; server memory {:.0} MB before the soak, {:.0} MB at the end, {max_rss:.0} MB at most",
+        s.rss_before_mb,
+        s.windows.last().map_or(f64::NAN, |w| w.rss_mb)
+    );
+    anyhow::ensure!(ok > 0, "no request succeeded");
+    Ok(())
+}
+
+/// The cluster run: the kill-and-check run, or with --cluster-scale the throughput behind nginx
+/// with 1 ..= N nodes.
+async fn cluster(args: &Args) -> anyhow::Result<()> {
+    let template = std::fs::read_to_string(&args.nginx_template)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.nginx_template.display()))?;
+    let mut c =
+        cluster::Cluster::start(&args.cqs, &args.pg_admin_url, args.nats_url.as_deref(), args.cluster, &template)
+            .await?;
+    let bus = if args.nats_url.is_some() { "NATS JetStream" } else { "in-process bus" };
+    let outcome = if args.cluster_scale {
+        cluster_scale(args, &mut c, &template).await
+    } else {
+        let started = std::time::Instant::now();
+        cluster::run_checks(&mut c, args.crash_clients, Duration::from_secs(args.cluster_seconds), &template).await.map(|f| {
+            println!(
+                "cluster ({} nodes on PostgreSQL, files on S3 (moto), events on {bus}, behind nginx): {} s; {} submissions with a file ({} cut off by the kill or a dead node and retried with their keys), {} accept actions, {} two-node accept races each won exactly once; SIGKILL of the node holding {:?}, taken over after {:.1} s; {} dossier events published and counted once; {} files checked by SHA-256 and bytes through nginx; no file pending or orphaned in the bucket after the node's restart",
+                f.nodes,
+                started.elapsed().as_secs(),
+                f.submissions,
+                f.cut_off,
+                f.actions,
+                f.races,
+                f.killed_jobs,
+                f.takeover.as_secs_f64(),
+                f.events,
+                f.files_checked
+            );
+        })
+    };
+    c.drop_all().await?;
+    outcome
+}
+
+/// Peak submissions and inbox reads behind nginx with the first 1, 2 ... N nodes, and the
+/// nodes' memory idle and loaded.
+async fn cluster_scale(args: &Args, c: &mut cluster::Cluster, template: &str) -> anyhow::Result<()> {
+    let dur = Duration::from_secs(if args.smoke { 1 } else { args.seconds });
+    let conc = if args.smoke { 8 } else { args.concurrency };
+    let idle: Vec<f64> = c.nodes.iter().map(|n| n.rss_mb()).collect();
+    let date = chrono::Utc::now().format("%Y-%m-%d");
+    println!("| date | nodes | scenario | clients | req/s | p50 ms | p95 ms | p99 ms | errors |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for n in 1..=c.nodes.len() {
+        c.front(n, template).await?;
+        let client = load::Client::with_http(c.http.clone(), &c.url, &c.portal).with_officer(&c.desk);
+        let submit = load::closed_loop(&client, load::Op::Submit, conc, dur).await?;
+        let inbox = load::closed_loop(&client, load::Op::Inbox, conc, dur).await?;
+        for (what, r) in [("submit", &submit), ("officer inbox", &inbox)] {
+            println!(
+                "| {date} | {n} | {what}, peak, through nginx (TLS) | {conc} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+                r.throughput, r.p50, r.p95, r.p99, r.errors
+            );
+        }
+    }
+    let loaded: Vec<f64> = c.nodes.iter().map(|n| n.rss_mb()).collect();
+    println!();
+    println!("node resident memory, idle after start: {idle:.0?} MB; after the runs: {loaded:.0?} MB");
     Ok(())
 }

@@ -41,7 +41,7 @@ pub struct Server {
     credentials: String,
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
@@ -154,16 +154,21 @@ impl Server {
 
     /// Resident set size of the server process, from /proc.
     pub fn rss_mb(&self) -> f64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmRSS:"))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|kb| kb.parse::<f64>().ok())
-            })
-            .map_or(f64::NAN, |kb| kb / 1024.0)
+        rss_mb_of(self.child.id())
     }
+}
+
+/// Resident set size of a process, from /proc; NaN when it cannot be read.
+pub(crate) fn rss_mb_of(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 impl Drop for Server {
@@ -173,7 +178,7 @@ impl Drop for Server {
     }
 }
 
-fn token_in(credentials: &str, name: &str) -> anyhow::Result<String> {
+pub(crate) fn token_in(credentials: &str, name: &str) -> anyhow::Result<String> {
     credentials
         .lines()
         .find(|l| l.starts_with(name))

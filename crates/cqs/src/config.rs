@@ -55,6 +55,27 @@ pub struct Config {
     pub notify: NotifySettings,
     pub documents: DocumentsSettings,
     pub eid: EidSettings,
+    pub files: FilesSettings,
+}
+
+/// Where stored files go (`[files]`): a local folder (`<data_dir>/files`, the default) or an
+/// S3-compatible bucket that every node of a cluster shares.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesSettings {
+    /// The bucket; empty keeps files in the local folder.
+    pub s3_bucket: String,
+    /// `https://s3.example.vn` for an S3-compatible server (MinIO, Ceph, a cloud's S3); empty
+    /// for AWS itself.
+    pub s3_endpoint: String,
+    pub s3_region: String,
+    /// Credentials; empty to take them from the usual `AWS_*` environment variables.
+    pub s3_access_key_id: String,
+    pub s3_secret_access_key: String,
+    /// Allow a plain-HTTP endpoint (a server on the same private network, or a test server).
+    pub s3_allow_http: bool,
+    /// Prefix inside the bucket, so installations can share one bucket.
+    pub s3_prefix: String,
 }
 
 /// Sign-in through external e-ID providers with OpenID Connect (`[eid]` and one
@@ -285,12 +306,13 @@ impl Default for Config {
             },
             documents: DocumentsSettings::default(),
             eid: EidSettings::default(),
+            files: FilesSettings::default(),
         }
     }
 }
 
 /// Top-level settings keys, the only `CQS_*` variables read as configuration.
-const SETTINGS: [&str; 21] = [
+const SETTINGS: [&str; 22] = [
     "listen",
     "data_dir",
     "database_url",
@@ -312,6 +334,7 @@ const SETTINGS: [&str; 21] = [
     "notify",
     "documents",
     "eid",
+    "files",
 ];
 
 /// Whether an environment key (after `CQS_`) names a setting or a nested setting.
@@ -319,7 +342,8 @@ fn is_setting(key: &str) -> bool {
     SETTINGS.iter().any(|s| {
         key.get(..s.len()).is_some_and(|head| head.eq_ignore_ascii_case(s))
             && matches!(key.as_bytes().get(s.len()), None | Some(b'.' | b'_'))
-            && (key.len() == s.len() || matches!(*s, "limits" | "exchange" | "auth" | "notify" | "documents" | "eid"))
+            && (key.len() == s.len()
+                || matches!(*s, "limits" | "exchange" | "auth" | "notify" | "documents" | "eid" | "files"))
     })
 }
 
@@ -490,6 +514,37 @@ impl Config {
             (!e.http_proxy.is_empty()).then_some(e.http_proxy.as_str()),
         )
         .map_err(|m| anyhow::anyhow!("eid: {m}"))
+    }
+
+    /// The file storage the configuration names: the S3-compatible bucket when one is set,
+    /// else the local folder `<data_dir>/files`.
+    pub fn attachments(&self) -> anyhow::Result<cqs_store::files::Attachments> {
+        let f = &self.files;
+        if f.s3_bucket.is_empty() {
+            return Ok(cqs_store::files::Attachments::open(self.data_dir.join("files"))?);
+        }
+        let mut b = object_store::aws::AmazonS3Builder::from_env()
+            .with_bucket_name(&f.s3_bucket)
+            .with_allow_http(f.s3_allow_http)
+            // A file is created once under a fresh key; S3's conditional put (If-None-Match)
+            // makes that a guarantee, as a local folder does.
+            .with_conditional_put(object_store::aws::S3ConditionalPut::ETagMatch);
+        if !f.s3_endpoint.is_empty() {
+            b = b.with_endpoint(&f.s3_endpoint).with_virtual_hosted_style_request(false);
+        }
+        if !f.s3_region.is_empty() {
+            b = b.with_region(&f.s3_region);
+        }
+        if !f.s3_access_key_id.is_empty() {
+            b = b.with_access_key_id(&f.s3_access_key_id).with_secret_access_key(&f.s3_secret_access_key);
+        }
+        let s3 = b.build().map_err(|e| anyhow::anyhow!("cấu hình kho tệp S3 ([files]) không hợp lệ: {e}"))?;
+        let store: std::sync::Arc<dyn object_store::ObjectStore> = if f.s3_prefix.is_empty() {
+            std::sync::Arc::new(s3)
+        } else {
+            std::sync::Arc::new(object_store::prefix::PrefixStore::new(s3, f.s3_prefix.as_str()))
+        };
+        Ok(cqs_store::files::Attachments::named(store, "s3"))
     }
 
     pub fn store_url(&self) -> String {

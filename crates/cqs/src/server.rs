@@ -15,18 +15,24 @@ pub async fn open(cfg: &Config) -> anyhow::Result<(Arc<dyn Store>, FileStore)> {
     opts.sqlite_synchronous_full = cfg.sqlite_synchronous == "full";
     opts.max_connections = cfg.max_connections;
     let store = cqs_store::open(&opts).await.map_err(|e| anyhow::anyhow!("không mở được cơ sở dữ liệu: {e}"))?;
-    // Files live in `<data_dir>/files` by default. This is the one place that chooses the
-    // attachments backend: an S3-compatible store plugs in here as
-    // `Attachments::new(Arc::new(<object_store builder>))`.
-    let files = FileStore::open(cfg.data_dir.join("files"))?;
+    // Files live in `<data_dir>/files` by default, or in the S3-compatible bucket `[files]`
+    // names (`Config::attachments`, the one place that chooses).
+    let files: FileStore = cfg.attachments()?;
     Ok((store, files))
 }
 
-/// Promotes pending files a committed row references and deletes the rest.
-pub async fn reconcile_files(store: &Arc<dyn Store>, files: &FileStore) -> anyhow::Result<()> {
+/// Promotes pending files a committed row references and deletes the rest. Files on shared
+/// storage (S3) are settled only once older than `shared_grace`: other nodes may be in the middle
+/// of requests that wrote them.
+pub async fn reconcile_files(
+    store: &Arc<dyn Store>,
+    files: &FileStore,
+    shared_grace: std::time::Duration,
+) -> anyhow::Result<()> {
     let s = store.clone();
+    let min_age = if files.kind() == "local" { std::time::Duration::ZERO } else { shared_grace };
     let (promoted, deleted) = files
-        .reconcile(move |key| {
+        .reconcile_older_than(min_age, move |key| {
             let s = s.clone();
             async move { s.storage_key_exists(&key).await.unwrap_or(true) }
         })
@@ -77,7 +83,9 @@ pub async fn with_bus(cfg: &Config, state: cqs_web::AppState) -> anyhow::Result<
 const JOBS_STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub async fn serve(cfg: &Config, store: Arc<dyn Store>, files: FileStore) -> anyhow::Result<()> {
-    reconcile_files(&store, &files).await?;
+    // A request lives at most the request timeout; its idempotency claim 5 s longer.
+    let grace = std::time::Duration::from_secs(cfg.limits.request_timeout_secs + 5);
+    reconcile_files(&store, &files, grace).await?;
     let gateway = cqs_exchange::Gateway::start(store.clone(), cfg.exchange.clone(), &cfg.data_dir.join("exchange"))
         .await
         .map_err(|e| anyhow::anyhow!("không khởi động được cổng trao đổi dữ liệu: {e}"))?;

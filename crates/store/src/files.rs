@@ -37,6 +37,8 @@ pub struct Attachments {
     store: Arc<dyn ObjectStore>,
     /// Set for a local folder: writes are fsynced there before they count.
     local_root: Option<PathBuf>,
+    /// What readiness output calls it.
+    kind: &'static str,
 }
 
 /// The pre-`object_store` name, kept for callers that only open a local folder.
@@ -77,13 +79,18 @@ impl Attachments {
         std::fs::create_dir_all(root.join("pending"))?;
         std::fs::create_dir_all(root.join("objects"))?;
         let fs = LocalFileSystem::new_with_prefix(&root).map_err(std::io::Error::other)?;
-        Ok(Self { store: Arc::new(fs), local_root: Some(root) })
+        Ok(Self { store: Arc::new(fs), local_root: Some(root), kind: "local" })
     }
 
     /// Any object store (S3-compatible, in memory for tests). Its own durability applies: an
     /// S3 PUT is durable once acknowledged.
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
-        Self { store, local_root: None }
+        Self::named(store, "object-store")
+    }
+
+    /// [`Attachments::new`] with the name readiness output gives it (`s3`).
+    pub fn named(store: Arc<dyn ObjectStore>, kind: &'static str) -> Self {
+        Self { store, local_root: None, kind }
     }
 
     /// Makes a local write durable: the file, then its folder.
@@ -273,9 +280,9 @@ impl Attachments {
         Ok(bytes)
     }
 
-    /// `local` for a folder, `object-store` otherwise (for readiness output).
+    /// `local` for a folder, `s3` for a bucket, `object-store` otherwise (readiness output).
     pub fn kind(&self) -> &'static str {
-        if self.local_root.is_some() { "local" } else { "object-store" }
+        self.kind
     }
 
     /// Whether files can be written now (for readiness checks): a small probe is written and
@@ -313,14 +320,38 @@ impl Attachments {
     }
 
     /// Settles every pending file: promoted when `referenced(key)` says a committed row uses it,
-    /// deleted otherwise. Returns (promoted, deleted).
+    /// deleted otherwise. Returns (promoted, deleted). For storage no other process writes to
+    /// (a node's own folder, at start-up).
     pub async fn reconcile<F, Fut>(&self, referenced: F) -> Result<(usize, usize), FileError>
     where
         F: Fn(String) -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
+        self.reconcile_older_than(std::time::Duration::ZERO, referenced).await
+    }
+
+    /// [`Attachments::reconcile`] for pending files last written more than `min_age` ago. On
+    /// storage several nodes share, a younger pending file may belong to a request another node
+    /// is still handling: deleting it would lose the file its row is about to name. A request
+    /// lives no longer than the request timeout, so that (plus a margin) is the age to pass.
+    pub async fn reconcile_older_than<F, Fut>(
+        &self,
+        min_age: std::time::Duration,
+        referenced: F,
+    ) -> Result<(usize, usize), FileError>
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
         let (mut promoted, mut deleted) = (0, self.remove_staging_leftovers()?);
-        for key in self.pending_keys().await? {
+        let settled_before =
+            chrono::Duration::from_std(min_age).ok().and_then(|age| chrono::Utc::now().checked_sub_signed(age));
+        let prefix = Path::from("pending");
+        let metas: Vec<_> = self.store.list(Some(&prefix)).try_collect().await?;
+        for meta in
+            metas.into_iter().filter(|m| min_age.is_zero() || settled_before.is_some_and(|t| m.last_modified < t))
+        {
+            let Some(key) = meta.location.filename().map(str::to_owned) else { continue };
             if valid_key(&key) && referenced(key.clone()).await {
                 self.promote(&key).await?;
                 promoted += 1;
@@ -388,5 +419,17 @@ mod tests {
     #[tokio::test]
     async fn any_object_store_behaves_the_same() {
         settle(&Attachments::new(Arc::new(object_store::memory::InMemory::new()))).await;
+    }
+
+    #[tokio::test]
+    async fn young_pending_files_on_shared_storage_are_left_to_their_request() {
+        let fs = Attachments::new(Arc::new(object_store::memory::InMemory::new()));
+        let young = fs.put_pending(b"%PDF-1.7 in flight".to_vec()).await.unwrap();
+        let none = |_: String| async { false };
+        let grace = std::time::Duration::from_secs(60);
+        assert_eq!(fs.reconcile_older_than(grace, none).await.unwrap(), (0, 0));
+        assert_eq!(fs.pending_keys().await.unwrap(), vec![young.key.clone()]);
+        assert_eq!(fs.reconcile_older_than(std::time::Duration::ZERO, none).await.unwrap(), (0, 1));
+        assert!(fs.pending_keys().await.unwrap().is_empty());
     }
 }
