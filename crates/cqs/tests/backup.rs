@@ -499,6 +499,21 @@ async fn fill(store: &Arc<dyn Store>, files: &Attachments, data_dir: &Path) -> M
         .await
         .unwrap();
 
+    // Exchange monitoring: one node's counts of a minute.
+    let mut tally = cqs_domain::exchange::monitor::Tally::default();
+    tally.record(1_500, 20, 300);
+    store
+        .put_exchange_stats(&[cqs_store::exchange_stats::StatRow {
+            minute: t0(),
+            node: "node-1".into(),
+            service: service.id.to_string(),
+            client: client.to_string(),
+            outcome: "ok".into(),
+            tally,
+        }])
+        .await
+        .unwrap();
+
     // Cluster: a job lease, events relayed, claimed and counted.
     store.acquire_lease("outbox-relay", "node-1", t0(), std::time::Duration::from_secs(30)).await.unwrap().unwrap();
     let events = store.pending_events(3).await.unwrap();

@@ -29,6 +29,8 @@ pub struct Config {
     pub log_batch_max: usize,
     /// Days the message log is kept (whole batches are deleted after); 0 keeps it for ever.
     pub log_retention_days: u32,
+    /// Days the per-minute monitoring counts are kept; 0 keeps them for ever.
+    pub stats_retention_days: u32,
 }
 
 impl Default for Config {
@@ -44,6 +46,7 @@ impl Default for Config {
             log_queue: 8192,
             log_batch_max: 512,
             log_retention_days: 0,
+            stats_retention_days: 400,
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod limiter;
 pub mod log;
 pub mod mediate;
 pub mod metaservices;
+pub mod monitor;
 pub mod registry;
 
 use std::sync::Arc;
@@ -32,6 +33,8 @@ pub struct Gateway {
     limiter: limiter::Limiter,
     http: reqwest::Client,
     pub log: log::MessageLog,
+    /// Counts of calls for operational monitoring (`monitor`).
+    pub monitor: Arc<monitor::Monitor>,
 }
 
 /// Why the gateway could not start.
@@ -76,10 +79,19 @@ impl Gateway {
             .build()?;
         let key = log::NodeKey::load_or_create(key_dir, &config.instance, &config.node_id)?;
         let log = log::MessageLog::start(store.clone(), key, config.log_queue, config.log_batch_max).await?;
-        if config.log_retention_days > 0 {
-            spawn_retention(store.clone(), config.log_retention_days);
-        }
-        Ok(Arc::new(Self { limiter: limiter::Limiter::new(store.clone()), config, store, registry, tokens, http, log }))
+        spawn_retention(store.clone(), config.log_retention_days, config.stats_retention_days);
+        let monitor = Arc::new(monitor::Monitor::new(&log.node));
+        monitor.spawn_flush(store.clone());
+        Ok(Arc::new(Self {
+            limiter: limiter::Limiter::new(store.clone()),
+            config,
+            store,
+            registry,
+            tokens,
+            http,
+            log,
+            monitor,
+        }))
     }
 
     /// Reloads the registry at once (after a change made on this node).
@@ -104,17 +116,28 @@ impl Gateway {
     }
 }
 
-/// Deletes message-log batches older than the retention, once an hour.
-fn spawn_retention(store: Arc<dyn Store>, days: u32) {
+/// Deletes message-log batches and monitoring counts older than their retention (0 keeps them),
+/// once an hour.
+fn spawn_retention(store: Arc<dyn Store>, log_days: u32, stats_days: u32) {
+    if log_days == 0 && stats_days == 0 {
+        return;
+    }
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        let before = |days: u32| chrono::Utc::now() - chrono::Duration::days(i64::from(days));
         loop {
             tick.tick().await;
-            let before = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
-            match store.delete_log_before(before).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(records = n, days, "message log records past retention deleted"),
-                Err(e) => tracing::warn!(error = %e, "message log retention failed; retrying in an hour"),
+            if log_days > 0 {
+                match store.delete_log_before(before(log_days)).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(records = n, days = log_days, "message log records past retention deleted"),
+                    Err(e) => tracing::warn!(error = %e, "message log retention failed; retrying in an hour"),
+                }
+            }
+            if stats_days > 0
+                && let Err(e) = store.delete_exchange_stats_before(before(stats_days)).await
+            {
+                tracing::warn!(error = %e, "monitoring counts retention failed; retrying in an hour");
             }
         }
     });

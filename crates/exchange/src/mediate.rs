@@ -35,6 +35,15 @@ const FILTERED: [&str; 11] = [
     "server",
 ];
 
+/// How far a call got, for monitoring: the service and client once known, the bodies' sizes.
+#[derive(Debug, Default)]
+struct Seen {
+    service: String,
+    client: String,
+    bytes_in: u64,
+    bytes_out: u64,
+}
+
 /// What the gateway knows about a call once it is parsed (also what the message log records).
 #[derive(Debug, Clone)]
 pub struct Call {
@@ -89,22 +98,45 @@ pub fn parse_target(uri: &axum::http::Uri) -> Result<(ServiceId, String), XRoadE
 }
 
 impl Gateway {
-    /// Serves one `/r1/...` request from a local client.
+    /// Serves one `/r1/...` request from a local client, and counts it for monitoring.
     pub async fn mediate(&self, req: Request<Body>) -> Response {
+        let started = Instant::now();
         let accept = header_str(req.headers(), "accept").map(str::to_owned);
         let request_id = uuid::Uuid::now_v7();
-        match self.mediate_inner(req, request_id).await {
-            Ok(r) => r,
-            Err(e) => e.with_detail(request_id.to_string()).for_accept(accept.as_deref()).into_response(),
-        }
+        let mut seen = Seen::default();
+        let (response, error) = match self.mediate_inner(req, request_id, &mut seen).await {
+            Ok(r) => (r, None),
+            Err(e) => {
+                let kind = e.kind;
+                (e.with_detail(request_id.to_string()).for_accept(accept.as_deref()).into_response(), Some(kind))
+            }
+        };
+        let outcome = crate::monitor::outcome(response.status().as_u16(), error);
+        self.monitor.record(
+            chrono::Utc::now(),
+            &seen.service,
+            &seen.client,
+            outcome,
+            started.elapsed(),
+            seen.bytes_in,
+            seen.bytes_out,
+        );
+        response
     }
 
-    async fn mediate_inner(&self, req: Request<Body>, request_id: uuid::Uuid) -> Result<Response, XRoadError> {
+    async fn mediate_inner(
+        &self,
+        req: Request<Body>,
+        request_id: uuid::Uuid,
+        seen: &mut Seen,
+    ) -> Result<Response, XRoadError> {
         let started = Instant::now();
         let (parts, body) = req.into_parts();
         let (service, path) = parse_target(&parts.uri)?;
+        seen.service = service.to_string();
         let view = self.registry.view();
         let (client, credential) = authenticate(&view, &self.tokens, &parts.headers)?;
+        seen.client = client.to_string();
         let call = Call {
             message_id: client_value(&parts.headers, "x-road-id")?.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             user_id: client_value(&parts.headers, "x-road-userid")?,
@@ -180,6 +212,7 @@ impl Gateway {
             return Err(too_large(max));
         }
         let body = axum::body::to_bytes(body, max).await.map_err(|_| too_large(max))?;
+        seen.bytes_in = body.len() as u64;
         let hash = self.request_hash(&call, &client, parts.headers.get(header::CONTENT_TYPE), &body);
         let url = format!(
             "{}{}{}",
@@ -215,6 +248,7 @@ impl Gateway {
             }
         }
         let resp_body = read_limited(res, max).await?;
+        seen.bytes_out = resp_body.len() as u64;
         let entry = crate::log::Entry {
             v: 1,
             node: String::new(),

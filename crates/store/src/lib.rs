@@ -12,6 +12,7 @@ pub mod docstore;
 pub mod documents;
 pub mod eid;
 pub mod exchange;
+pub mod exchange_stats;
 pub mod files;
 pub mod gauges;
 pub mod idempotency;
@@ -39,6 +40,7 @@ pub use docstore::{DocStore, VerifiedComponent};
 pub use documents::{Documents, IssuedDocument, NewIssuedDocument, RegisterEntry};
 pub use eid::{Eid, EidLink, EidLogin, NewEidLogin};
 pub use exchange::Exchange;
+pub use exchange_stats::ExchangeStats;
 pub use gauges::{Gauges, PoolStats};
 pub use idempotency::{Claim, HeldKey, Idempotency, RequestKey, StoredAnswer};
 pub use identity::{
@@ -116,6 +118,7 @@ pub trait Store:
     + Documents
     + Eid
     + Exchange
+    + ExchangeStats
     + Identity
     + Idempotency
     + Mfa

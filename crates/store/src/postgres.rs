@@ -55,6 +55,7 @@ crate::eid::impl_eid!(PgStore, sqlx::Postgres);
 crate::jobs::impl_jobs!(PgStore);
 crate::api_keys::impl_api_keys!(PgStore);
 crate::claims::impl_claims!(PgStore);
+crate::exchange_stats::impl_exchange_stats!(PgStore);
 crate::codes::impl_codes!(PgStore);
 crate::organizations::impl_organizations!(PgStore, sqlx::Postgres);
 crate::mfa::impl_mfa!(PgStore, sqlx::Postgres);

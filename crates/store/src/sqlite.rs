@@ -63,6 +63,7 @@ crate::eid::impl_eid!(SqliteStore, sqlx::Sqlite);
 crate::jobs::impl_jobs!(SqliteStore);
 crate::api_keys::impl_api_keys!(SqliteStore);
 crate::claims::impl_claims!(SqliteStore);
+crate::exchange_stats::impl_exchange_stats!(SqliteStore);
 crate::codes::impl_codes!(SqliteStore);
 crate::organizations::impl_organizations!(SqliteStore, sqlx::Sqlite);
 crate::mfa::impl_mfa!(SqliteStore, sqlx::Sqlite);

@@ -91,6 +91,7 @@ conformance_nodes!(
 );
 
 conformance!(
+    exchange_stats_are_kept_per_node_and_minute,
     org_units_upsert_is_idempotent_and_links_tree,
     procedure_versions_are_numbered_and_deduplicated,
     dossier_creation_writes_history_outbox_and_code,

@@ -34,10 +34,77 @@ pub fn percentile(counts: &[i64], q: f64) -> Option<i64> {
     BUCKETS_US.last().copied()
 }
 
+/// What one group of calls (a minute, a service, a client, an outcome ...) added up to. Tallies
+/// of different minutes and nodes merge by adding, buckets included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tally {
+    pub requests: i64,
+    pub bytes_in: i64,
+    pub bytes_out: i64,
+    /// Sum of the latencies, for the mean.
+    pub duration_us: i64,
+    /// Calls per latency bucket ([`BUCKET_COUNT`] of them).
+    pub buckets: Vec<i64>,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Self { requests: 0, bytes_in: 0, bytes_out: 0, duration_us: 0, buckets: vec![0; BUCKET_COUNT] }
+    }
+}
+
+impl Tally {
+    /// Counts one call.
+    pub fn record(&mut self, latency_us: i64, bytes_in: i64, bytes_out: i64) {
+        let latency_us = latency_us.max(0);
+        self.requests += 1;
+        self.bytes_in += bytes_in.max(0);
+        self.bytes_out += bytes_out.max(0);
+        self.duration_us = self.duration_us.saturating_add(latency_us);
+        self.buckets[bucket(latency_us)] += 1;
+    }
+
+    /// Adds another tally (of another minute, node or outcome). Buckets of another length (a
+    /// row written by a version with other buckets) are added as far as they go.
+    pub fn merge(&mut self, other: &Tally) {
+        self.requests += other.requests;
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+        self.duration_us = self.duration_us.saturating_add(other.duration_us);
+        for (mine, theirs) in self.buckets.iter_mut().zip(&other.buckets) {
+            *mine += theirs;
+        }
+    }
+
+    /// The mean latency in milliseconds, if anything was counted.
+    pub fn mean_ms(&self) -> Option<f64> {
+        (self.requests > 0).then(|| self.duration_us as f64 / self.requests as f64 / 1000.0)
+    }
+
+    /// A percentile of the latency in milliseconds (see [`percentile`]: errs high).
+    pub fn percentile_ms(&self, q: f64) -> Option<f64> {
+        percentile(&self.buckets, q).map(|us| us as f64 / 1000.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_tally_counts_calls_and_reads_back_their_latencies() {
+        let mut t = Tally::default();
+        t.record(150, 10, 200);
+        t.record(4_000, 0, 50);
+        t.record(-5, 0, 0);
+        assert_eq!((t.requests, t.bytes_in, t.bytes_out, t.duration_us), (3, 10, 250, 4_150));
+        assert_eq!(t.percentile_ms(0.5), Some(0.2));
+        assert_eq!(t.percentile_ms(1.0), Some(5.0));
+        assert!((t.mean_ms().unwrap() - 4_150.0 / 3.0 / 1000.0).abs() < 1e-9);
+        assert_eq!(Tally::default().mean_ms(), None);
+        assert_eq!(Tally::default().percentile_ms(0.5), None);
+    }
 
     #[test]
     fn buckets_and_percentiles() {
@@ -56,6 +123,19 @@ mod tests {
     }
 
     proptest! {
+        /// Tallies of parts merged equal the tally of the whole, however the calls were split.
+        #[test]
+        fn merging_parts_is_counting_the_whole(calls in prop::collection::vec((0i64..40_000_000, 0i64..1_000_000, 0i64..1_000_000), 0..200), cut in 0usize..200) {
+            let cut = cut.min(calls.len());
+            let (mut whole, mut a, mut b) = (Tally::default(), Tally::default(), Tally::default());
+            for (i, (lat, inb, outb)) in calls.iter().enumerate() {
+                whole.record(*lat, *inb, *outb);
+                if i < cut { a.record(*lat, *inb, *outb) } else { b.record(*lat, *inb, *outb) }
+            }
+            a.merge(&b);
+            prop_assert_eq!(a, whole);
+        }
+
         /// The estimate is never below the true percentile of the samples.
         #[test]
         fn percentiles_err_high(mut samples in prop::collection::vec(1i64..40_000_000, 1..300), q in 0.01f64..1.0) {

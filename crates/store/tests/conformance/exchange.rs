@@ -339,3 +339,45 @@ pub async fn exchange_log_batches_chain_and_expire(store: Arc<dyn Store>) {
 }
 
 const CLIENT_ID: &str = "VN-LH/GOV/000.00.31.H99/mot-cua";
+
+pub async fn exchange_stats_are_kept_per_node_and_minute(store: Arc<dyn Store>) {
+    use cqs_domain::exchange::monitor::Tally;
+    use cqs_store::exchange_stats::{StatQuery, StatRow};
+    let row = |minute: DateTime<Utc>, node: &str, client: &str, outcome: &str, calls: i64| {
+        let mut tally = Tally::default();
+        for i in 0..calls {
+            tally.record(1_000 * (i + 1), 10, 100);
+        }
+        StatRow {
+            minute,
+            node: node.into(),
+            service: "VN-LH/GOV/000.00.05.H99/ho-tich/khai-sinh".into(),
+            client: client.into(),
+            outcome: outcome.into(),
+            tally,
+        }
+    };
+    let (m0, m1, m2) = (t0(), t0() + Duration::minutes(1), t0() + Duration::minutes(2));
+    let a = "VN-LH/GOV/000.00.31.H99/mot-cua";
+    store
+        .put_exchange_stats(&[
+            row(m0, "n1", a, "ok", 3),
+            row(m0, "n2", a, "ok", 2),
+            row(m1, "n1", "", "Client.AuthenticationFailed", 1),
+        ])
+        .await
+        .unwrap();
+    // The same node writing the same key again replaces its row (a flush repeated).
+    store.put_exchange_stats(&[row(m0, "n1", a, "ok", 4)]).await.unwrap();
+    let q = |from, to, client: Option<&str>| StatQuery { from, to, service: None, client: client.map(str::to_owned) };
+    let all = store.exchange_stats(&q(m0, m2, None)).await.unwrap();
+    assert_eq!(all.len(), 3);
+    let n1 = all.iter().find(|r| r.node == "n1" && r.minute == m0).unwrap();
+    assert_eq!(n1.tally, row(m0, "n1", a, "ok", 4).tally, "buckets and sums round-trip");
+    assert_eq!(store.exchange_stats(&q(m0, m1, None)).await.unwrap().len(), 2, "`to` is exclusive");
+    assert_eq!(store.exchange_stats(&q(m0, m2, Some(a))).await.unwrap().len(), 2);
+    let other = StatQuery { service: Some("VN-LH/GOV/000.00.05.H99/ho-tich/khac".into()), ..q(m0, m2, None) };
+    assert!(store.exchange_stats(&other).await.unwrap().is_empty());
+    assert_eq!(store.delete_exchange_stats_before(m1).await.unwrap(), 2);
+    assert_eq!(store.exchange_stats(&q(m0, m2, None)).await.unwrap().len(), 1);
+}

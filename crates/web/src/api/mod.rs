@@ -135,6 +135,7 @@ pub fn api_routes(submission_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(exchange::requests::decide))
         .routes(routes!(exchange::gateway::token))
         .routes(routes!(exchange::log::evidence))
+        .routes(routes!(exchange::monitoring::monitoring))
         .routes(routes!(auth::sign_in))
         .routes(routes!(auth::sign_out))
         .routes(routes!(auth::register))

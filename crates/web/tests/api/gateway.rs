@@ -31,6 +31,7 @@ async fn provider() -> String {
 
 pub(crate) struct Gw {
     pub router: axum::Router,
+    pub gateway: std::sync::Arc<cqs_exchange::Gateway>,
     pub secret: String,
     pub provider_admin: String,
 }
@@ -45,7 +46,12 @@ pub(crate) async fn gateway(app: &App, config: cqs_exchange::Config) -> Gw {
         .unwrap()
         .to_owned();
     let gw = cqs_exchange::Gateway::start(app.store.clone(), config, &app.dir.path().join("exchange")).await.unwrap();
-    Gw { router: cqs_web::router(app.state.clone().with_exchange(gw)), secret, provider_admin: ex.provider_admin }
+    Gw {
+        router: cqs_web::router(app.state.clone().with_exchange(gw.clone())),
+        gateway: gw,
+        secret,
+        provider_admin: ex.provider_admin,
+    }
 }
 
 fn lh() -> cqs_exchange::Config {
@@ -297,4 +303,63 @@ async fn metaservices_errors_limits_and_sizes() {
     let codes: Vec<u16> = statuses.iter().map(|r| r.status.as_u16()).collect();
     assert!(codes[..3].iter().all(|c| *c == 200) && codes[3] == 429, "{codes:?}");
     assert!(statuses[3].headers.get("retry-after").is_some());
+}
+
+#[tokio::test]
+async fn monitoring_counts_every_call_by_service_client_and_outcome() {
+    let app = app().await;
+    let gw = gateway(&app, lh()).await;
+    let get = |path: &str, secret: &str| r1("GET", path, secret).body(Body::empty()).unwrap();
+    assert_eq!(call(&gw.router, get("/khai-sinh/1", &gw.secret)).await.status, StatusCode::FORBIDDEN);
+    grant(&app, &gw, json!({"client": CLIENT, "endpoint": {"method": "GET", "path": "/khai-sinh/*"}})).await;
+    for n in ["1", "2"] {
+        assert_eq!(call(&gw.router, get(&format!("/khai-sinh/{n}"), &gw.secret)).await.status, StatusCode::OK);
+    }
+    assert_eq!(call(&gw.router, get("/khai-sinh/loi", &gw.secret)).await.status, StatusCode::IM_A_TEAPOT);
+    assert_eq!(call(&gw.router, get("/khai-sinh/1", "sai-khoa")).await.status, StatusCode::UNAUTHORIZED);
+    gw.gateway.monitor.flush(app.store.as_ref(), chrono::Utc::now()).await.unwrap();
+
+    let now = chrono::Utc::now();
+    let period = format!(
+        "from={}&to={}",
+        (now - chrono::TimeDelta::hours(1)).format("%Y-%m-%dT%H:%M:%SZ"),
+        (now + chrono::TimeDelta::hours(1)).format("%Y-%m-%dT%H:%M:%SZ")
+    );
+    let r = app_get(&gw, &format!("/api/v1/exchange/monitoring?{period}"), &app.admin).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+    let rows = r.json()["rows"].as_array().unwrap().clone();
+    let pair = rows.iter().find(|x| x["service"] == SERVICE && x["client"] == CLIENT).unwrap();
+    assert_eq!(pair["requests"], 4);
+    assert_eq!(pair["errors"], 2);
+    assert_eq!(
+        pair["outcomes"],
+        json!({"ok": 2, "provider_error": 1, "Server.ServerProxy.AccessDenied": 1}),
+        "refused calls and the provider's own errors are told apart"
+    );
+    assert!(pair["latency"]["p50_ms"].as_f64().unwrap() > 0.0);
+    assert!(pair["latency"]["p99_ms"].as_f64().unwrap() >= pair["latency"]["p50_ms"].as_f64().unwrap());
+    assert!(pair["response_bytes"].as_i64().unwrap() > 0);
+    let stranger = rows.iter().find(|x| x["client"] == "").unwrap();
+    assert_eq!((stranger["service"].as_str(), stranger["requests"].as_i64()), (Some(SERVICE), Some(1)));
+    assert_eq!(stranger["outcomes"], json!({"Client.AuthenticationFailed": 1}));
+
+    // Only this client's calls; the provider's admin sees its service; a desk officer sees none.
+    let one = app_get(&gw, &format!("/api/v1/exchange/monitoring?{period}&client={CLIENT}"), &gw.provider_admin).await;
+    assert_eq!(one.json()["rows"].as_array().unwrap().len(), 1);
+    let none = app_get(&gw, &format!("/api/v1/exchange/monitoring?{period}"), &app.desk_x).await;
+    assert_eq!(none.status, StatusCode::OK);
+    assert!(none.json()["rows"].as_array().unwrap().is_empty());
+    // A period backwards or too long, a bad id, no caller.
+    let back =
+        app_get(&gw, "/api/v1/exchange/monitoring?from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z", &app.admin);
+    assert_eq!(back.await.status, StatusCode::BAD_REQUEST);
+    let long =
+        app_get(&gw, "/api/v1/exchange/monitoring?from=2026-01-01T00:00:00Z&to=2026-12-01T00:00:00Z", &app.admin);
+    assert_eq!(long.await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app_get(&gw, "/api/v1/exchange/monitoring?client=khong-hop-le", &app.admin).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let anon = call(&gw.router, Request::get("/api/v1/exchange/monitoring").body(Body::empty()).unwrap()).await;
+    assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
 }

@@ -546,6 +546,7 @@ async fn route_table_covers_every_route() {
         ("post", "/api/v1/exchange/access-requests/{id}/decision", 401),
         ("post", "/api/v1/exchange/token", 503),
         ("get", "/api/v1/exchange/log/{message_id}/evidence", 401),
+        ("get", "/api/v1/exchange/monitoring", 401),
         ("get", "/r1/{instance}/{class}/{member}/{subsystem}/{service}", 503),
         ("post", "/r1/{instance}/{class}/{member}/{subsystem}/{service}", 503),
         ("put", "/r1/{instance}/{class}/{member}/{subsystem}/{service}", 503),

@@ -4,6 +4,7 @@
 
 pub mod gateway;
 pub mod log;
+pub mod monitoring;
 pub mod registry;
 pub mod requests;
 
