@@ -93,9 +93,24 @@ pub async fn serve(cfg: &Config, store: Arc<dyn Store>, files: FileStore) -> any
         node: cqs_web::jobs::NodeId::generate(),
         lease_ttl: std::time::Duration::from_secs(cfg.lease_ttl_secs),
     };
-    let state = app_state(cfg, store.clone(), files)?.with_exchange(gateway).with_jobs(jobs);
+    let peers = match cfg.exchange.federation.listen.as_str() {
+        "" => None,
+        addr => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("không mở được cổng liên thông {addr}: {e}"))?,
+        ),
+    };
+    let state = app_state(cfg, store.clone(), files)?.with_exchange(gateway.clone()).with_jobs(jobs);
     let state = with_bus(cfg, state).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    if let Some(listener) = peers {
+        tracing::info!(address = %cfg.exchange.federation.listen, "federation listener (mutual TLS) open");
+        let mut until = stopped.clone();
+        tokio::spawn(cqs_exchange::federation::serve(gateway, listener, async move {
+            let _ = until.wait_for(|s| *s).await;
+        }));
+    }
     let tasks = cqs_web::jobs::spawn_all(&state, &cfg.schedule(), stopped);
     let (bus, node) = (state.bus.kind(), state.jobs.node.clone());
     let app = cqs_web::router(state);

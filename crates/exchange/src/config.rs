@@ -31,6 +31,8 @@ pub struct Config {
     pub log_retention_days: u32,
     /// Days the per-minute monitoring counts are kept; 0 keeps them for ever.
     pub stats_retention_days: u32,
+    /// Peer nodes and the mutual-TLS listener (`[exchange.federation]`); off by default.
+    pub federation: crate::federation::FederationConfig,
 }
 
 impl Default for Config {
@@ -47,6 +49,7 @@ impl Default for Config {
             log_batch_max: 512,
             log_retention_days: 0,
             stats_retention_days: 400,
+            federation: Default::default(),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod credentials;
 pub mod error;
 pub mod evidence;
+pub mod federation;
 pub mod limiter;
 pub mod log;
 pub mod mediate;
@@ -35,6 +36,8 @@ pub struct Gateway {
     pub log: log::MessageLog,
     /// Counts of calls for operational monitoring (`monitor`).
     pub monitor: Arc<monitor::Monitor>,
+    /// The peer nodes this node exchanges calls with over mutual TLS.
+    pub federation: federation::Federation,
 }
 
 /// Why the gateway could not start.
@@ -48,6 +51,8 @@ pub enum StartError {
     Key(#[from] std::io::Error),
     #[error("khóa ký mã truy cập không dùng được: {0}")]
     Token(#[from] jsonwebtoken::errors::Error),
+    #[error(transparent)]
+    Federation(#[from] federation::FederationError),
 }
 
 /// A token handed out at login.
@@ -66,6 +71,7 @@ impl Gateway {
         config: Config,
         key_dir: &std::path::Path,
     ) -> Result<Arc<Self>, StartError> {
+        let federation = federation::Federation::load(&config.federation, &config.instance)?;
         let registry = Registry::load(store.clone()).await?;
         registry.follow(Duration::from_millis(config.registry_refresh_ms.max(50)));
         let fresh = hex::encode(rand::rng().random::<[u8; 32]>());
@@ -91,6 +97,7 @@ impl Gateway {
             http,
             log,
             monitor,
+            federation,
         }))
     }
 

@@ -48,6 +48,9 @@ pub struct LogRecord {
     pub response_body_sha256: String,
     pub response_bytes: u64,
     pub duration_us: u64,
+    /// The federation peer the call came from or went to; absent for a call within this node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
 }
 
 /// What a call hands the log (the writer adds node and number).

@@ -1,9 +1,10 @@
 //! One mediated call (PR-REST): parse the service id from the path, authenticate the client,
-//! route to a local provider (or, for another instance, to its peer node), check the grant and the
-//! client's limits, forward the request with the X-Road headers, and answer with the provider's
-//! response plus `X-Road-Client`, `X-Road-Service`, `X-Road-Id`, `X-Road-Request-Id` and
-//! `X-Road-Request-Hash`. Failures inside the platform are X-Road errors; the provider's own
-//! answers, errors included, pass through untouched.
+//! route to a local provider (or, for another instance, to its peer node over mutual TLS; see
+//! `federation`), check the grant and the client's limits, forward the request with the X-Road
+//! headers, and answer with the provider's response plus `X-Road-Client`, `X-Road-Service`,
+//! `X-Road-Id`, `X-Road-Request-Id` and `X-Road-Request-Hash`. Failures inside the platform are
+//! X-Road errors; the provider's own answers, errors included, pass through untouched, and so do
+//! a peer node's X-Road errors.
 
 use std::time::Instant;
 
@@ -19,6 +20,8 @@ use sha2::Digest;
 use crate::Gateway;
 use crate::credentials::{CredentialKind, authenticate};
 use crate::error::XRoadError;
+use crate::federation::{Peer, PeerIdentity};
+use crate::registry::RegistryView;
 
 /// Headers never forwarded in either direction: hop-by-hop ones, and those that leak the origin.
 const FILTERED: [&str; 11] = [
@@ -42,6 +45,8 @@ struct Seen {
     client: String,
     bytes_in: u64,
     bytes_out: u64,
+    /// The X-Road error type a peer node answered with, passed through.
+    remote_error: Option<String>,
 }
 
 /// What the gateway knows about a call once it is parsed (also what the message log records).
@@ -56,6 +61,85 @@ pub struct Call {
     pub request_id: uuid::Uuid,
     pub user_id: Option<String>,
     pub issue: Option<String>,
+}
+
+impl Call {
+    /// The call a request makes, with the X-Road headers its client chose.
+    fn read(
+        service: ServiceId,
+        path: String,
+        parts: &axum::http::request::Parts,
+        request_id: uuid::Uuid,
+    ) -> Result<Self, XRoadError> {
+        Ok(Call {
+            message_id: client_value(&parts.headers, "x-road-id")?.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            user_id: client_value(&parts.headers, "x-road-userid")?,
+            issue: client_value(&parts.headers, "x-road-issue")?,
+            service,
+            path,
+            query: parts.uri.query().map(str::to_owned),
+            method: parts.method.clone(),
+            request_id,
+        })
+    }
+
+    /// `path?query` as the provider receives it.
+    fn target(&self) -> String {
+        format!("{}{}", self.path, self.query.as_ref().map(|q| format!("?{q}")).unwrap_or_default())
+    }
+}
+
+/// The request headers that go on to the provider: not hop-by-hop ones, not the client's
+/// credentials, not the X-Road ones (the gateway sets those itself).
+fn forwardable(headers: &HeaderMap, credential: Option<CredentialKind>) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    for (name, value) in headers {
+        let n = name.as_str();
+        let credential_header = match credential {
+            Some(CredentialKind::Secret) => n == "x-secretkey" || n == "x-systemid",
+            Some(CredentialKind::Bearer) => n == "authorization",
+            None => false,
+        };
+        if !FILTERED.contains(&n) && !credential_header && !n.starts_with("x-road-") && n != "user-agent" {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+/// The response headers that go back to the client.
+fn returnable(headers: &HeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    for (name, value) in headers {
+        let n = name.as_str();
+        if !FILTERED.contains(&n) && !n.starts_with("x-road-") {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+/// Reads a request body, refusing one larger than `max` (by its length header or as it comes).
+async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, XRoadError> {
+    if headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok()).is_some_and(|n| n > max)
+    {
+        return Err(too_large(max));
+    }
+    axum::body::to_bytes(body, max).await.map_err(|_| too_large(max))
+}
+
+fn response(status: StatusCode, headers: HeaderMap, body: Bytes) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
+/// An X-Road error type a peer reported, kept only if it looks like one (it becomes a metric
+/// label).
+fn error_type(v: &HeaderValue) -> Option<String> {
+    let s = v.to_str().ok()?;
+    (!s.is_empty() && s.len() <= 80 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')).then(|| s.to_owned())
 }
 
 fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -100,18 +184,40 @@ pub fn parse_target(uri: &axum::http::Uri) -> Result<(ServiceId, String), XRoadE
 impl Gateway {
     /// Serves one `/r1/...` request from a local client, and counts it for monitoring.
     pub async fn mediate(&self, req: Request<Body>) -> Response {
-        let started = Instant::now();
+        let (started, request_id) = (Instant::now(), uuid::Uuid::now_v7());
         let accept = header_str(req.headers(), "accept").map(str::to_owned);
-        let request_id = uuid::Uuid::now_v7();
         let mut seen = Seen::default();
-        let (response, error) = match self.mediate_inner(req, request_id, &mut seen).await {
-            Ok(r) => (r, None),
+        let result = self.mediate_inner(req, request_id, &mut seen).await;
+        self.answered(started, accept, request_id, seen, result)
+    }
+
+    /// Serves one `/r1/...` request a federation peer forwarded for one of its clients, and
+    /// counts it for monitoring.
+    pub async fn serve_peer(&self, peer: &PeerIdentity, req: Request<Body>) -> Response {
+        let (started, request_id) = (Instant::now(), uuid::Uuid::now_v7());
+        let accept = header_str(req.headers(), "accept").map(str::to_owned);
+        let mut seen = Seen::default();
+        let result = self.serve_peer_inner(peer, req, request_id, &mut seen).await;
+        self.answered(started, accept, request_id, seen, result)
+    }
+
+    /// Turns the outcome of a call into its response, and counts it.
+    fn answered(
+        &self,
+        started: Instant,
+        accept: Option<String>,
+        request_id: uuid::Uuid,
+        seen: Seen,
+        result: Result<Response, XRoadError>,
+    ) -> Response {
+        let (response, error) = match result {
+            Ok(r) => (r, seen.remote_error),
             Err(e) => {
-                let kind = e.kind;
+                let kind = e.kind.to_owned();
                 (e.with_detail(request_id.to_string()).for_accept(accept.as_deref()).into_response(), Some(kind))
             }
         };
-        let outcome = crate::monitor::outcome(response.status().as_u16(), error);
+        let outcome = crate::monitor::outcome(response.status().as_u16(), error.as_deref());
         self.monitor.record(
             chrono::Utc::now(),
             &seen.service,
@@ -124,40 +230,131 @@ impl Gateway {
         response
     }
 
+    fn max_body(&self) -> usize {
+        self.config.max_body_kb * 1024
+    }
+
     async fn mediate_inner(
         &self,
         req: Request<Body>,
         request_id: uuid::Uuid,
         seen: &mut Seen,
     ) -> Result<Response, XRoadError> {
-        let started = Instant::now();
         let (parts, body) = req.into_parts();
         let (service, path) = parse_target(&parts.uri)?;
         seen.service = service.to_string();
         let view = self.registry.view();
         let (client, credential) = authenticate(&view, &self.tokens, &parts.headers)?;
         seen.client = client.to_string();
-        let call = Call {
-            message_id: client_value(&parts.headers, "x-road-id")?.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
-            user_id: client_value(&parts.headers, "x-road-userid")?,
-            issue: client_value(&parts.headers, "x-road-issue")?,
-            service,
-            path,
-            query: parts.uri.query().map(str::to_owned),
-            method: parts.method.clone(),
-            request_id,
-        };
+        let call = Call::read(service, path, &parts, request_id)?;
         let now = chrono::Utc::now();
+        let headers = forwardable(&parts.headers, Some(credential));
+        if call.service.instance() != self.config.instance {
+            let peer = self.federation.peer(call.service.instance()).ok_or_else(|| {
+                XRoadError::new(
+                    StatusCode::NOT_FOUND,
+                    "Server.ClientProxy.UnknownInstance",
+                    format!("Nút này không kết nối với hệ thống {}", call.service.instance()),
+                )
+            })?;
+            if !call.service.is_metaservice() {
+                self.admit(&view, &client, &call.service, now).await?;
+            }
+            let body = read_body(&parts.headers, body, self.max_body()).await?;
+            seen.bytes_in = body.len() as u64;
+            return self.forward(peer, &call, &client, headers, body, seen).await;
+        }
         if call.service.is_metaservice() {
             return crate::metaservices::answer(&view, &call.service, &client, call.query.as_deref(), now);
         }
-        if call.service.instance() != self.config.instance {
+        self.provide(&view, &call, &client, &parts.headers, headers, body, seen, None).await
+    }
+
+    async fn serve_peer_inner(
+        &self,
+        peer: &PeerIdentity,
+        req: Request<Body>,
+        request_id: uuid::Uuid,
+        seen: &mut Seen,
+    ) -> Result<Response, XRoadError> {
+        let (parts, body) = req.into_parts();
+        let (service, path) = parse_target(&parts.uri)?;
+        seen.service = service.to_string();
+        if service.instance() != self.config.instance {
             return Err(XRoadError::new(
                 StatusCode::NOT_FOUND,
-                "Server.ClientProxy.UnknownInstance",
-                format!("Nút này không kết nối với hệ thống {}", call.service.instance()),
+                "Server.ServerProxy.UnknownInstance",
+                format!("Nút này chỉ phục vụ hệ thống {}, không chuyển tiếp sang nút khác", self.config.instance),
             ));
         }
+        let client = header_str(&parts.headers, "x-road-client")
+            .ok_or_else(|| XRoadError::bad_client("Thiếu X-Road-Client"))
+            .and_then(|v| {
+                ClientId::parse(v).map_err(|e| XRoadError::bad_client(format!("X-Road-Client không hợp lệ: {e}")))
+            })?;
+        seen.client = client.to_string();
+        if client.instance() != peer.instance {
+            tracing::warn!(target: "security", peer = %peer.name, client = %client, "federation peer called for a client of another instance");
+            return Err(XRoadError::access_denied(format!(
+                "Nút {} chỉ được gọi thay cho các hệ thống thuộc {}",
+                peer.name, peer.instance
+            )));
+        }
+        let call = Call::read(service, path, &parts, request_id)?;
+        let view = self.registry.view();
+        if call.service.is_metaservice() {
+            let now = chrono::Utc::now();
+            return crate::metaservices::answer(&view, &call.service, &client, call.query.as_deref(), now);
+        }
+        let headers = forwardable(&parts.headers, None);
+        self.provide(&view, &call, &client, &parts.headers, headers, body, seen, Some(&peer.name)).await
+    }
+
+    /// Checks the client's call limits for `service` (shared by every node through the store).
+    async fn admit(
+        &self,
+        view: &RegistryView,
+        client: &ClientId,
+        service: &ServiceId,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), XRoadError> {
+        let limits: Vec<_> = view
+            .limits
+            .get(client)
+            .into_iter()
+            .flatten()
+            .filter(|l| l.service.as_ref().is_none_or(|s| s == service))
+            .collect();
+        if !limits.is_empty()
+            && let Err(r) = self.limiter.admit(&limits, now).await?
+        {
+            let mut e = XRoadError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Client.RateLimitExceeded",
+                format!("{client} đã dùng hết số lượt gọi cho phép trong một {}", window_vi(r.window)),
+            );
+            e.retry_after = Some(r.retry_after_secs);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Calls a provider of this node's instance for `client` (local, or a peer's when `via`
+    /// names the peer): the service must be callable and granted, the client within its limits.
+    #[allow(clippy::too_many_arguments)]
+    async fn provide(
+        &self,
+        view: &RegistryView,
+        call: &Call,
+        client: &ClientId,
+        incoming: &HeaderMap,
+        mut headers: HeaderMap,
+        body: Body,
+        seen: &mut Seen,
+        via: Option<&str>,
+    ) -> Result<Response, XRoadError> {
+        let started = Instant::now();
+        let now = chrono::Utc::now();
         let svc = view
             .services
             .get(&call.service)
@@ -172,8 +369,8 @@ impl Gateway {
         }
         let segs = segments(&call.path).unwrap_or_default();
         if !cqs_domain::exchange::grant::is_allowed(
-            view.grants_of(&call.service, &client),
-            &client,
+            view.grants_of(&call.service, client),
+            client,
             &call.service,
             call.method.as_str(),
             &segs,
@@ -184,71 +381,104 @@ impl Gateway {
                 call.method, call.path, call.service
             )));
         }
-        let limits: Vec<_> = view
-            .limits
-            .get(&client)
-            .into_iter()
-            .flatten()
-            .filter(|l| l.service.as_ref().is_none_or(|s| s == &call.service))
-            .collect();
-        if !limits.is_empty()
-            && let Err(r) = self.limiter.admit(&limits, now).await?
-        {
-            let mut e = XRoadError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Client.RateLimitExceeded",
-                format!("{client} đã dùng hết số lượt gọi cho phép trong một {}", window_vi(r.window)),
-            );
-            e.retry_after = Some(r.retry_after_secs);
-            return Err(e);
-        }
-        let max = self.config.max_body_kb * 1024;
-        if parts
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
-            .is_some_and(|n| n > max)
-        {
-            return Err(too_large(max));
-        }
-        let body = axum::body::to_bytes(body, max).await.map_err(|_| too_large(max))?;
+        self.admit(view, client, &call.service, now).await?;
+        let max = self.max_body();
+        let body = read_body(incoming, body, max).await?;
         seen.bytes_in = body.len() as u64;
-        let hash = self.request_hash(&call, &client, parts.headers.get(header::CONTENT_TYPE), &body);
-        let url = format!(
-            "{}{}{}",
-            svc.base_url,
-            call.path,
-            call.query.as_ref().map(|q| format!("?{q}")).unwrap_or_default()
-        );
+        let hash = self.request_hash(call, client, incoming.get(header::CONTENT_TYPE), &body);
+        let url = format!("{}{}", svc.base_url, call.target());
         let mut out = reqwest::Request::new(
             reqwest::Method::from_bytes(call.method.as_str().as_bytes())
                 .map_err(|_| XRoadError::bad_request("Phương thức không hợp lệ"))?,
             reqwest::Url::parse(&url).map_err(|_| XRoadError::internal())?,
         );
         *out.timeout_mut() = Some(std::time::Duration::from_millis(svc.timeout_ms as u64));
-        let h = out.headers_mut();
-        for (name, value) in &parts.headers {
-            let n = name.as_str();
-            let credential_header = match credential {
-                CredentialKind::Secret => n == "x-secretkey" || n == "x-systemid",
-                CredentialKind::Bearer => n == "authorization",
-            };
-            if !FILTERED.contains(&n) && !credential_header && !n.starts_with("x-road-") && n != "user-agent" {
-                h.append(name.clone(), value.clone());
-            }
+        self.xroad_headers(&mut headers, call, client, None);
+        *out.headers_mut() = headers;
+        if !body.is_empty() {
+            *out.body_mut() = Some(body.clone().into());
         }
-        self.xroad_headers(h, &call, &client, None);
         let res = self.http.execute(out).await.map_err(provider_error)?;
         let status = res.status();
-        let mut headers = HeaderMap::new();
-        for (name, value) in res.headers() {
-            let n = name.as_str();
-            if !FILTERED.contains(&n) && !n.starts_with("x-road-") {
-                headers.append(name.clone(), value.clone());
-            }
-        }
+        let mut headers = returnable(res.headers());
         let resp_body = read_limited(res, max).await?;
         seen.bytes_out = resp_body.len() as u64;
+        self.record(call, client, &hash, &body, status, &resp_body, started, via).await?;
+        self.xroad_headers(&mut headers, call, client, Some(&hash));
+        tracing::debug!(service = %call.service, status = status.as_u16(), us = started.elapsed().as_micros() as u64, "mediated");
+        Ok(response(status, headers, resp_body))
+    }
+
+    /// Sends a call for a service of another instance to the peer node that serves it. The
+    /// peer's X-Road errors come back as they are; an answer that reached the provider is
+    /// logged here too, once the peer's request hash matches this node's.
+    async fn forward(
+        &self,
+        peer: &Peer,
+        call: &Call,
+        client: &ClientId,
+        mut headers: HeaderMap,
+        body: Bytes,
+        seen: &mut Seen,
+    ) -> Result<Response, XRoadError> {
+        let started = Instant::now();
+        let hash = self.request_hash(call, client, headers.get(header::CONTENT_TYPE), &body);
+        let url = format!("{}/r1/{}{}", peer.config.url.trim_end_matches('/'), call.service, call.target());
+        let mut out = reqwest::Request::new(
+            reqwest::Method::from_bytes(call.method.as_str().as_bytes())
+                .map_err(|_| XRoadError::bad_request("Phương thức không hợp lệ"))?,
+            reqwest::Url::parse(&url).map_err(|_| XRoadError::internal())?,
+        );
+        *out.timeout_mut() = Some(self.federation.timeout);
+        self.xroad_headers(&mut headers, call, client, None);
+        *out.headers_mut() = headers;
+        if !body.is_empty() {
+            *out.body_mut() = Some(body.clone().into());
+        }
+        let res = peer.http.execute(out).await.map_err(|e| peer_error(e, &peer.config.name))?;
+        let status = res.status();
+        let remote_error = res.headers().get("x-road-error").and_then(error_type);
+        let remote_hash = res.headers().get("x-road-request-hash").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let mut headers = returnable(res.headers());
+        let resp_body = read_limited(res, self.max_body()).await?;
+        seen.bytes_out = resp_body.len() as u64;
+        if let Some(kind) = remote_error {
+            if let Ok(v) = HeaderValue::from_str(&kind) {
+                headers.insert(HeaderName::from_static("x-road-error"), v);
+            }
+            seen.remote_error = Some(kind);
+            return Ok(response(status, headers, resp_body));
+        }
+        if call.service.is_metaservice() {
+            return Ok(response(status, headers, resp_body));
+        }
+        if remote_hash.as_deref() != Some(hash.as_str()) {
+            tracing::warn!(target: "security", peer = %peer.config.name, "federation peer reported another request hash");
+            return Err(XRoadError::new(
+                StatusCode::BAD_GATEWAY,
+                "Server.ClientProxy.InvalidRequestHash",
+                format!("Nút {} xác nhận một yêu cầu khác với yêu cầu đã gửi", peer.config.name),
+            ));
+        }
+        self.record(call, client, &hash, &body, status, &resp_body, started, Some(&peer.config.name)).await?;
+        self.xroad_headers(&mut headers, call, client, Some(&hash));
+        Ok(response(status, headers, resp_body))
+    }
+
+    /// Appends the exchange to the message log; the answer goes out only once its record is
+    /// committed (see `log`).
+    #[allow(clippy::too_many_arguments)]
+    async fn record(
+        &self,
+        call: &Call,
+        client: &ClientId,
+        hash: &str,
+        body: &[u8],
+        status: StatusCode,
+        resp_body: &[u8],
+        started: Instant,
+        peer: Option<&str>,
+    ) -> Result<(), XRoadError> {
         let entry = crate::log::Entry {
             v: 1,
             node: String::new(),
@@ -262,22 +492,16 @@ impl Gateway {
             path: call.path.clone(),
             user_id: call.user_id.clone(),
             issue: call.issue.clone(),
-            request_hash: hash.clone(),
-            request_body_sha256: hex::encode(sha2::Sha256::digest(&body)),
+            request_hash: hash.to_owned(),
+            request_body_sha256: hex::encode(sha2::Sha256::digest(body)),
             request_bytes: body.len() as u64,
             status: status.as_u16(),
-            response_body_sha256: hex::encode(sha2::Sha256::digest(&resp_body)),
+            response_body_sha256: hex::encode(sha2::Sha256::digest(resp_body)),
             response_bytes: resp_body.len() as u64,
             duration_us: started.elapsed().as_micros() as u64,
+            peer: peer.map(str::to_owned),
         };
-        // The answer goes out only once its record is committed (see `log`).
-        self.log.append(entry).await.map_err(|_| XRoadError::database())?;
-        self.xroad_headers(&mut headers, &call, &client, Some(&hash));
-        tracing::debug!(service = %call.service, status = status.as_u16(), us = started.elapsed().as_micros() as u64, "mediated");
-        let mut response = Response::new(Body::from(resp_body));
-        *response.status_mut() = status;
-        *response.headers_mut() = headers;
-        Ok(response)
+        self.log.append(entry).await.map_err(|_| XRoadError::database())
     }
 
     /// `X-Road-Request-Hash` of a call: see `domain::exchange::chain::request_hash`.
@@ -288,12 +512,7 @@ impl Gateway {
         content_type: Option<&HeaderValue>,
         body: &[u8],
     ) -> String {
-        let line = format!(
-            "{} {}{}",
-            call.method,
-            call.path,
-            call.query.as_ref().map(|q| format!("?{q}")).unwrap_or_default()
-        );
+        let line = format!("{} {}", call.method, call.target());
         let client = client.to_string();
         let service = call.service.to_string();
         let mut hs: Vec<(&str, &str)> =
@@ -349,6 +568,23 @@ fn too_large(max: usize) -> XRoadError {
         "Client.MessageTooLarge",
         format!("Nội dung vượt quá {} KB cho phép", max / 1024),
     )
+}
+
+fn peer_error(e: reqwest::Error, peer: &str) -> XRoadError {
+    if e.is_timeout() {
+        XRoadError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "Server.ClientProxy.Timeout",
+            format!("Nút {peer} không trả lời kịp"),
+        )
+    } else {
+        tracing::warn!(error = %e, peer, "federation peer unreachable");
+        XRoadError::new(
+            StatusCode::BAD_GATEWAY,
+            "Server.ClientProxy.NetworkError",
+            format!("Không kết nối được nút {peer}"),
+        )
+    }
 }
 
 fn provider_error(e: reqwest::Error) -> XRoadError {

@@ -9,7 +9,7 @@ use super::exchange::{CLIENT, SERVICE, registry};
 use super::*;
 
 /// A provider that echoes what it received; `/loi` answers 418 as the provider's own error.
-async fn provider() -> String {
+pub(crate) async fn provider() -> String {
     async fn echo(req: AxumRequest) -> axum::response::Response {
         use axum::response::IntoResponse;
         let (parts, body) = req.into_parts();

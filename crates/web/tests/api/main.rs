@@ -10,6 +10,7 @@ mod docstore;
 mod eid;
 mod events;
 mod exchange;
+mod federation;
 mod forms;
 mod gateway;
 mod hostile;
