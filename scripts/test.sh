@@ -183,6 +183,9 @@ target/debug/cqs-bench --cqs target/debug/cqs --backend postgres --pg-admin-url 
 log "cluster: 3 nodes on PostgreSQL, files on S3 (moto), events on NATS, behind nginx; SIGKILL of one"
 target/debug/cqs-bench --cqs target/debug/cqs --cluster 3 --pg-admin-url "$CQS_TEST_POSTGRES_URL"
 
+log "exchange gateway smoke: direct, nginx, one node, two nodes federated over mutual TLS"
+target/debug/cqs-bench --cqs target/debug/cqs --gateway --smoke
+
 log "soak smoke: the mixed workload at half its peak for 20 s (figures in docs/reliability.md come from 30 min)"
 target/debug/cqs-bench --cqs target/debug/cqs --backend sqlite --seconds 3 --concurrency 16 --soak-secs 20 --soak-window-secs 5
 

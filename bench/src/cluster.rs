@@ -167,9 +167,47 @@ impl Drop for Node {
     }
 }
 
-struct Nginx {
+pub(crate) struct Nginx {
     child: Child,
     dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    /// Starts nginx (`worker_processes auto`, no access log) in a folder of its own with `site`
+    /// inside its `http` block.
+    pub(crate) fn start(site: &str) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        std::fs::write(dir.path().join("site.conf"), site)?;
+        let d = dir.path().display();
+        let root = std::fs::read_to_string("/proc/self/status")?.lines().any(|l| l.starts_with("Uid:\t0\t"));
+        let main = format!(
+            "{user}daemon off;\nworker_processes auto;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+             events {{ worker_connections 4096; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  \
+             proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  \
+             scgi_temp_path {d}/scgi;\n  include {d}/site.conf;\n}}\n",
+            user = if root { "user root;\n" } else { "" }
+        );
+        std::fs::write(dir.path().join("nginx.conf"), main)?;
+        let nginx = ["nginx", "/usr/sbin/nginx"]
+            .into_iter()
+            .find(|b| Command::new(b).arg("-v").stderr(Stdio::null()).status().is_ok())
+            .ok_or_else(|| anyhow::anyhow!("nginx is not installed (apt-get install nginx-light)"))?;
+        let child = Command::new(nginx)
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(dir.path().join("nginx.conf"))
+            .stdout(Stdio::null())
+            .spawn()?;
+        Ok(Self { child, dir })
+    }
+
+    /// What nginx wrote to its error log.
+    pub(crate) fn errors(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
+    }
 }
 
 impl Drop for Nginx {
@@ -213,7 +251,7 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn run(cmd: &mut Command, what: &str) -> anyhow::Result<String> {
+pub(crate) fn run(cmd: &mut Command, what: &str) -> anyhow::Result<String> {
     let out = cmd.output()?;
     anyhow::ensure!(out.status.success(), "{what} failed: {}", String::from_utf8_lossy(&out.stderr));
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -325,44 +363,18 @@ impl Cluster {
     /// (Re)starts nginx in front of the first `n` nodes.
     pub async fn front(&mut self, n: usize, template: &str) -> anyhow::Result<()> {
         self.nginx = None;
-        let dir = tempfile::tempdir()?;
         let (http, https) = (free_port()?, free_port()?);
         let tls = self.shared.path().join("tls");
         let (cert, key) = find_node_cert(&tls, "lb")?;
         let addrs: Vec<String> =
             self.nodes[..n].iter().map(|n| n.base.trim_start_matches("http://").to_owned()).collect();
         let site = nginx_config(template, &addrs, http, https, &cert, &key)?;
-        std::fs::write(dir.path().join("cqs.conf"), site)?;
-        let d = dir.path().display();
-        let root = std::fs::read_to_string("/proc/self/status")?.lines().any(|l| l.starts_with("Uid:\t0\t"));
-        let main = format!(
-            "{user}daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
-             events {{ worker_connections 1024; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  \
-             proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  \
-             scgi_temp_path {d}/scgi;\n  include {d}/cqs.conf;\n}}\n",
-            user = if root { "user root;\n" } else { "" }
-        );
-        std::fs::write(dir.path().join("nginx.conf"), main)?;
-        let nginx = ["nginx", "/usr/sbin/nginx"]
-            .into_iter()
-            .find(|b| Command::new(b).arg("-v").stderr(Stdio::null()).status().is_ok())
-            .ok_or_else(|| anyhow::anyhow!("nginx is not installed (apt-get install nginx-light)"))?;
-        let child = Command::new(nginx)
-            .arg("-e")
-            .arg(dir.path().join("error.log"))
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-c")
-            .arg(dir.path().join("nginx.conf"))
-            .stdout(Stdio::null())
-            .spawn()?;
-        let front = Nginx { child, dir };
+        let front = Nginx::start(&site)?;
         self.url = format!("https://127.0.0.1:{https}");
         let started = Instant::now();
         while !self.http.get(format!("{}/healthz", self.url)).send().await.is_ok_and(|r| r.status().is_success()) {
             if started.elapsed() > Duration::from_secs(20) {
-                let log = std::fs::read_to_string(front.dir.path().join("error.log")).unwrap_or_default();
-                anyhow::bail!("nginx did not answer: {log}");
+                anyhow::bail!("nginx did not answer: {}", front.errors());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -390,7 +402,7 @@ impl Cluster {
 }
 
 /// The certificate chain and key `cqs dev-ca --node NAME` wrote under `tls`.
-fn find_node_cert(tls: &Path, name: &str) -> anyhow::Result<(PathBuf, PathBuf)> {
+pub(crate) fn find_node_cert(tls: &Path, name: &str) -> anyhow::Result<(PathBuf, PathBuf)> {
     for dir in std::iter::once(tls.to_owned()).chain(std::fs::read_dir(tls)?.filter_map(|e| e.ok()).map(|e| e.path())) {
         let (cert, key) = (dir.join(format!("{name}.crt.pem")), dir.join(format!("{name}.key.pem")));
         if cert.exists() && key.exists() {
@@ -400,7 +412,7 @@ fn find_node_cert(tls: &Path, name: &str) -> anyhow::Result<(PathBuf, PathBuf)> 
     anyhow::bail!("no certificate for {name} under {}", tls.display())
 }
 
-async fn wait_ready(http: &reqwest::Client, base: &str) -> anyhow::Result<()> {
+pub(crate) async fn wait_ready(http: &reqwest::Client, base: &str) -> anyhow::Result<()> {
     let started = Instant::now();
     while !http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
         anyhow::ensure!(started.elapsed() < Duration::from_secs(60), "node {base} did not become ready");

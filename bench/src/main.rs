@@ -6,6 +6,7 @@
 
 mod cluster;
 mod crash;
+mod gateway;
 mod load;
 mod raw;
 mod seed;
@@ -76,6 +77,10 @@ struct Args {
     /// NATS server for the cluster's events; without one the nodes use the in-process bus.
     #[arg(long, env = "CQS_TEST_NATS_URL")]
     nats_url: Option<String>,
+    /// Instead of measuring the portal: the exchange gateway against a provider called directly,
+    /// through nginx, through one node and through two federated nodes (see `gateway.rs`).
+    #[arg(long)]
+    gateway: bool,
 }
 
 #[tokio::main]
@@ -106,6 +111,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if args.cluster > 0 {
         return cluster(&args).await;
+    }
+    if args.gateway {
+        return gateway(&args).await;
     }
     let secs = if args.smoke { 1 } else { args.seconds };
     let dur = Duration::from_secs(secs);
@@ -336,5 +344,37 @@ async fn cluster_scale(args: &Args, c: &mut cluster::Cluster, template: &str) ->
     let loaded: Vec<f64> = c.nodes.iter().map(|n| n.rss_mb()).collect();
     println!();
     println!("node resident memory, idle after start: {idle:.0?} MB; after the runs: {loaded:.0?} MB");
+    Ok(())
+}
+
+/// The exchange gateway beside a direct call and nginx, with one client and with many.
+async fn gateway(args: &Args) -> anyhow::Result<()> {
+    let dur = Duration::from_secs(if args.smoke { 1 } else { args.seconds });
+    let conc = if args.smoke { 8 } else { args.concurrency };
+    let rows = gateway::run_paths(&args.cqs, conc, dur).await?;
+    let date = chrono::Utc::now().format("%Y-%m-%d");
+    println!("| date | path to the provider | clients | req/s | p50 ms | p95 ms | p99 ms | errors |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for r in &rows {
+        let x = &r.report;
+        println!(
+            "| {date} | {} | {} | {:.0} | {:.3} | {:.3} | {:.3} | {} |",
+            r.path, r.clients, x.throughput, x.p50, x.p95, x.p99, x.errors
+        );
+    }
+    let find = |name: &str, clients: usize| rows.iter().find(|r| r.path.starts_with(name) && r.clients == clients);
+    if let (Some(direct), Some(node), Some(two), Some(nginx), Some(node_n)) =
+        (find("direct", 1), find("one", 1), find("two", 1), find("nginx", conc), find("one", conc))
+    {
+        println!();
+        println!(
+            "one node adds {:.3} ms at p50 (two federated nodes {:.3} ms); with {conc} clients one node reaches {:.0} % of nginx's throughput",
+            node.report.p50 - direct.report.p50,
+            two.report.p50 - direct.report.p50,
+            100.0 * node_n.report.throughput / nginx.report.throughput
+        );
+    }
+    let failed: usize = rows.iter().map(|r| r.report.errors).sum();
+    anyhow::ensure!(failed == 0, "{failed} calls failed");
     Ok(())
 }

@@ -7,8 +7,14 @@
 use super::*;
 
 const HOME: &str = "/can-bo/quan-tri";
-const PAGES: [&str; 5] =
-    [HOME, "/can-bo/quan-tri/thu-tuc", "/can-bo/quan-tri/can-bo", "/can-bo/quan-tri/don-vi", "/can-bo/quan-tri/lich"];
+const PAGES: [&str; 6] = [
+    HOME,
+    "/can-bo/quan-tri/thu-tuc",
+    "/can-bo/quan-tri/can-bo",
+    "/can-bo/quan-tri/don-vi",
+    "/can-bo/quan-tri/lich",
+    "/can-bo/quan-tri/lgsp",
+];
 
 fn html(r: &Resp) -> String {
     String::from_utf8(r.body.clone()).unwrap()
@@ -318,4 +324,33 @@ async fn the_calendar_shows_a_years_days_off_and_make_up_days_with_their_source(
     assert!(computed.contains("Bộ luật Lao động 2019") && computed.contains("02/09/2035"), "{computed}");
     let r = open(&app, Some(&app.admin), "/can-bo/quan-tri/lich?nam=1990").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn the_exchange_page_shows_the_registry_and_the_requests_waiting() {
+    use super::exchange::{CLIENT, SERVICE, registry};
+    let app = app().await;
+    let empty = html(&open(&app, Some(&app.admin), "/can-bo/quan-tri/lgsp").await);
+    assert!(empty.contains("Chưa có thành viên nào") && empty.contains("Không có yêu cầu nào đang chờ"));
+    let ex = registry(&app, "http://127.0.0.1:9/api").await;
+    let ask = serde_json::json!({"client": CLIENT, "service": SERVICE, "purpose": "Đối chiếu giấy khai sinh khi tiếp nhận hồ sơ",
+        "legal_basis": "Luật Hộ tịch số 60/2014/QH13"});
+    let req = request("/api/v1/exchange/access-requests", "POST", Some(("key", &ex.client_admin)))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(ask.to_string()))
+        .unwrap();
+    assert_eq!(app.call(req).await.status, StatusCode::CREATED);
+    let page = html(&open(&app, Some(&app.admin), "/can-bo/quan-tri/lgsp").await);
+    for text in ["Sở Tư pháp", "VN-LH/GOV/000.00.05.H99/ho-tich", "Tra cứu khai sinh", "Sở Tư pháp tỉnh Lạc Hồng",
+        "Đối chiếu giấy khai sinh khi tiếp nhận hồ sơ", CLIENT, "chưa cấp khóa bí mật", "1 yêu cầu chờ trả lời"]
+    {
+        assert!(page.contains(text), "the page lacks {text}");
+    }
+    assert!(!page.contains("Quá hạn"), "the request is not late yet");
+    // Two working days later and more, it is.
+    app.clock.set(chrono::Utc::now() + chrono::Duration::days(10));
+    let late = html(&open(&app, Some(&app.admin), "/can-bo/quan-tri/lgsp").await);
+    assert!(late.contains("Quá hạn"));
+    // A member's own admin is not the operator.
+    assert_eq!(open(&app, Some(&ex.provider_admin), "/can-bo/quan-tri/lgsp").await.status, StatusCode::FORBIDDEN);
 }

@@ -1,10 +1,11 @@
 //! The administration pages ("Quản trị", `/can-bo/quan-tri`): the procedure catalog with the
-//! CSV/XLSX import and publishing, staff accounts and their roles, org units and the working
-//! calendar. Only an administrator of the province's root unit may open them, the same rule the
+//! CSV/XLSX import and publishing, staff accounts and their roles, org units, the working
+//! calendar and the data-sharing platform's registry. Only an administrator of the province's root unit may open them, the same rule the
 //! API applies to catalog writes (`Principal::may_write_catalog`); every change goes through the
 //! store functions and API functions the CLI and the JSON API use.
 
 mod calendar;
+mod exchange;
 mod procedures;
 mod units;
 mod users;
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/can-bo/quan-tri/can-bo/{username}/xac-thuc", post(users::reset_mfa))
         .route("/can-bo/quan-tri/don-vi", get(units::list).post(units::save))
         .route("/can-bo/quan-tri/lich", get(calendar::page))
+        .route(exchange::PATH, get(exchange::page))
 }
 
 /// Administrators of the root unit only: anonymous visitors are sent to the staff sign-in page,
