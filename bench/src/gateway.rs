@@ -70,7 +70,13 @@ fn node_config(instance: &str, listen: u16, cert: &Path, key: &Path, ca: &Path, 
 }
 
 /// An admin call on a node with its root administrator's key; the answer's JSON.
-async fn admin(http: &reqwest::Client, srv: &Server, token: &str, path: &str, body: serde_json::Value) -> anyhow::Result<serde_json::Value> {
+async fn admin(
+    http: &reqwest::Client,
+    srv: &Server,
+    token: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
     let r = http.post(format!("{}{path}", srv.base_url)).bearer_auth(token).json(&body).send().await?;
     let status = r.status();
     let text = r.text().await?;
@@ -80,13 +86,19 @@ async fn admin(http: &reqwest::Client, srv: &Server, token: &str, path: &str, bo
 
 /// Registers the provider's service on the province's node (granted to its own client and to
 /// the national one) and the national client on the national node; returns both secrets.
-async fn register(http: &reqwest::Client, lh: &Server, tw: &Server, provider: &str) -> anyhow::Result<(String, String)> {
+async fn register(
+    http: &reqwest::Client,
+    lh: &Server,
+    tw: &Server,
+    provider: &str,
+) -> anyhow::Result<(String, String)> {
     let (lh_key, tw_key) = (lh.token_named("Khóa của quantri")?, tw.token_named("Khóa của quantri")?);
     for id in ["VN-LH/GOV/000.00.05.H99", "VN-LH/GOV/000.00.31.H99"] {
         admin(http, lh, &lh_key, "/api/v1/exchange/members", serde_json::json!({"id": id, "name": "Cơ quan"})).await?;
     }
     for id in [PROVIDER, LH_CLIENT] {
-        admin(http, lh, &lh_key, "/api/v1/exchange/subsystems", serde_json::json!({"id": id, "name": "Hệ thống"})).await?;
+        admin(http, lh, &lh_key, "/api/v1/exchange/subsystems", serde_json::json!({"id": id, "name": "Hệ thống"}))
+            .await?;
     }
     let spec = serde_json::json!({"code": "khai-sinh", "title": "Tra cứu khai sinh", "version": "1.0.0",
         "owner": "Sở Tư pháp", "base_url": format!("{provider}/api"), "timeout_ms": 5000});
@@ -95,19 +107,22 @@ async fn register(http: &reqwest::Client, lh: &Server, tw: &Server, provider: &s
         let grant = serde_json::json!({"client": client});
         admin(http, lh, &lh_key, &format!("/api/v1/exchange/services/{SERVICE}/grants"), grant).await?;
     }
-    let lh_secret = admin(http, lh, &lh_key, &format!("/api/v1/exchange/subsystems/{LH_CLIENT}/secret"), serde_json::json!({}))
-        .await?["secret"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let lh_secret =
+        admin(http, lh, &lh_key, &format!("/api/v1/exchange/subsystems/{LH_CLIENT}/secret"), serde_json::json!({}))
+            .await?["secret"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
     let member = serde_json::json!({"id": "VN-TW/GOV/000.00.31.H99", "name": "UBND xã"});
     admin(http, tw, &tw_key, "/api/v1/exchange/members", member).await?;
-    admin(http, tw, &tw_key, "/api/v1/exchange/subsystems", serde_json::json!({"id": TW_CLIENT, "name": "Một cửa"})).await?;
-    let tw_secret = admin(http, tw, &tw_key, &format!("/api/v1/exchange/subsystems/{TW_CLIENT}/secret"), serde_json::json!({}))
-        .await?["secret"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    admin(http, tw, &tw_key, "/api/v1/exchange/subsystems", serde_json::json!({"id": TW_CLIENT, "name": "Một cửa"}))
+        .await?;
+    let tw_secret =
+        admin(http, tw, &tw_key, &format!("/api/v1/exchange/subsystems/{TW_CLIENT}/secret"), serde_json::json!({}))
+            .await?["secret"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
     anyhow::ensure!(!lh_secret.is_empty() && !tw_secret.is_empty(), "no secret issued");
     Ok((lh_secret, tw_secret))
 }

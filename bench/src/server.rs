@@ -69,7 +69,8 @@ impl Server {
         if !db.url.is_empty() {
             base.arg("--database-url").arg(&db.url);
         }
-        base.env("CQS_LOG", "warn");
+        // CQS_BENCH_SERVER_LOG sets the server's log filter when investigating (default: warnings).
+        base.env("CQS_LOG", std::env::var("CQS_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()));
         // The sweeper is measured on its own (see `sweep`): its first pass over a bulk load
         // would otherwise write hundreds of thousands of notices during the inbox measurement.
         base.env("CQS_SWEEP_INTERVAL_SECS", "0");

@@ -117,6 +117,48 @@ async fn renew(state: &AppState, job: &str, generation: i64) -> bool {
     }
 }
 
+/// Drives `run` to its end, calling `renew` at `renew_at` and every `every` after; `None` when a
+/// renewal fails or the node stops. The run is still polled while a renewal is under way: a run
+/// in the middle of a write holds the SQLite writer connection, which the renewal needs too, so
+/// awaiting the renewal alone would wait on the run it keeps from finishing (found by the soak:
+/// every write stalled for the pool's 30 s acquire timeout, until the renewal gave up).
+async fn run_renewing<T, F>(
+    run: impl std::future::Future<Output = T>,
+    renew_at: &mut Instant,
+    every: Duration,
+    mut renew: impl FnMut() -> F,
+    stop: &mut Stop,
+) -> Option<T>
+where
+    F: std::future::Future<Output = bool>,
+{
+    tokio::pin!(run);
+    loop {
+        tokio::select! {
+            r = &mut run => return Some(r),
+            _ = sleep_until(*renew_at) => {
+                let renewal = renew();
+                tokio::pin!(renewal);
+                let mut finished = None;
+                let renewed = loop {
+                    tokio::select! {
+                        ok = &mut renewal => break ok,
+                        r = &mut run, if finished.is_none() => finished = Some(r),
+                    }
+                };
+                if !renewed {
+                    return None;
+                }
+                *renew_at = Instant::now() + every;
+                if finished.is_some() {
+                    return finished;
+                }
+            }
+            _ = until_stopped(stop) => return None,
+        }
+    }
+}
+
 /// Runs the job while the lease holds; returns when it is lost or the node stops.
 async fn hold(state: &AppState, job: &'static str, every: Duration, generation: i64, stop: &mut Stop, work: &Work) {
     let renew_every = state.jobs.lease_ttl / 3;
@@ -127,20 +169,9 @@ async fn hold(state: &AppState, job: &'static str, every: Duration, generation: 
     let mut recorded: Option<Instant> = None;
     loop {
         if Instant::now() >= next_run {
-            let run = work(state.clone());
-            tokio::pin!(run);
-            let outcome = loop {
-                tokio::select! {
-                    r = &mut run => break Some(r),
-                    _ = sleep_until(renew_at) => {
-                        if !renew(state, job, generation).await {
-                            break None;
-                        }
-                        renew_at = Instant::now() + renew_every;
-                    }
-                    _ = until_stopped(stop) => break None,
-                }
-            };
+            let outcome =
+                run_renewing(work(state.clone()), &mut renew_at, renew_every, || renew(state, job, generation), stop)
+                    .await;
             let Some(outcome) = outcome else { break };
             let now = Instant::now();
             if outcome.is_err() || recorded.is_none_or(|t| now - t >= record_every) {
@@ -173,5 +204,65 @@ async fn hold(state: &AppState, job: &'static str, every: Duration, generation: 
         && let Err(e) = state.store.release_lease(job, state.jobs.node.as_str(), state.clock.now()).await
     {
         tracing::warn!(job, error = %e, "job lease not released; another node takes it when it runs out");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// A run holding a resource the renewal also needs (as a run mid-write holds SQLite's one
+    /// writer connection) must not stall the renewal, nor the renewal the run.
+    #[tokio::test]
+    async fn a_renewal_does_not_wait_on_the_run_it_interrupts() {
+        let writer = Arc::new(tokio::sync::Mutex::new(()));
+        let w = writer.clone();
+        let run = async move {
+            let _held = w.lock().await;
+            sleep(Duration::from_millis(300)).await;
+            7
+        };
+        let renewals = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let renew = || {
+            let (w, n) = (writer.clone(), renewals.clone());
+            async move {
+                let _held = w.lock().await;
+                n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                true
+            }
+        };
+        let (_keep, mut stop) = watch::channel(false);
+        let mut renew_at = Instant::now() + Duration::from_millis(100);
+        let every = Duration::from_millis(100);
+        let out =
+            tokio::time::timeout(Duration::from_secs(5), run_renewing(run, &mut renew_at, every, renew, &mut stop))
+                .await;
+        assert_eq!(out.expect("the renewal waited on the run it interrupted"), Some(7));
+        assert_eq!(renewals.load(std::sync::atomic::Ordering::SeqCst), 1, "renewed once the run let go");
+    }
+
+    #[tokio::test]
+    async fn a_failed_renewal_or_a_stop_ends_the_run() {
+        let (_keep, mut stop) = watch::channel(false);
+        let mut renew_at = Instant::now() + Duration::from_millis(10);
+        let forever = std::future::pending::<()>();
+        let lost = run_renewing(forever, &mut renew_at, Duration::from_millis(10), || async { false }, &mut stop);
+        assert_eq!(lost.await, None);
+        let (tx, mut stop) = watch::channel(false);
+        let mut renew_at = Instant::now() + Duration::from_secs(3600);
+        let stopped = tokio::spawn(async move {
+            run_renewing(
+                std::future::pending::<()>(),
+                &mut renew_at,
+                Duration::from_secs(3600),
+                || async { true },
+                &mut stop,
+            )
+            .await
+        });
+        tx.send(true).unwrap();
+        assert_eq!(stopped.await.unwrap(), None);
     }
 }

@@ -341,9 +341,16 @@ async fn the_exchange_page_shows_the_registry_and_the_requests_waiting() {
         .unwrap();
     assert_eq!(app.call(req).await.status, StatusCode::CREATED);
     let page = html(&open(&app, Some(&app.admin), "/can-bo/quan-tri/lgsp").await);
-    for text in ["Sở Tư pháp", "VN-LH/GOV/000.00.05.H99/ho-tich", "Tra cứu khai sinh", "Sở Tư pháp tỉnh Lạc Hồng",
-        "Đối chiếu giấy khai sinh khi tiếp nhận hồ sơ", CLIENT, "chưa cấp khóa bí mật", "1 yêu cầu chờ trả lời"]
-    {
+    for text in [
+        "Sở Tư pháp",
+        "VN-LH/GOV/000.00.05.H99/ho-tich",
+        "Tra cứu khai sinh",
+        "Sở Tư pháp tỉnh Lạc Hồng",
+        "Đối chiếu giấy khai sinh khi tiếp nhận hồ sơ",
+        CLIENT,
+        "chưa cấp khóa bí mật",
+        "1 yêu cầu chờ trả lời",
+    ] {
         assert!(page.contains(text), "the page lacks {text}");
     }
     assert!(!page.contains("Quá hạn"), "the request is not late yet");
