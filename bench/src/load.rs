@@ -11,6 +11,17 @@ use tokio::sync::Mutex;
 /// The demo procedure submissions go to: a commune procedure submitted fully online whose
 /// uploads are all optional, so submissions carry no attachments.
 pub const BENCH_PROCEDURE: &str = "2.000635";
+/// The commune submissions go to unless the client spreads them (phường Lạc Sơn).
+pub const BENCH_UNIT: &str = "000.00.31.H99";
+
+/// A desk officer: the unit whose dossiers it accepts, its key, and the dossiers submitted there
+/// in the run that wait to be accepted.
+#[derive(Clone)]
+struct Desk {
+    unit: String,
+    token: String,
+    waiting: Arc<Mutex<Vec<String>>>,
+}
 
 #[derive(Clone, Copy, Debug)]
 pub enum Op {
@@ -44,10 +55,11 @@ pub struct Client {
     token: String,
     /// Codes of dossiers created so far, for lookups.
     codes: Arc<Mutex<Vec<String>>>,
-    /// Codes of dossiers still waiting to be accepted.
-    waiting: Arc<Mutex<Vec<String>>>,
-    /// A desk officer's key, for inbox reads and accept actions.
-    officer: Option<String>,
+    /// Units submissions go to in turn; empty = [`BENCH_UNIT`]. A long run spreads them, since
+    /// a unit's dossier codes hold 99,999 a day.
+    units: Arc<Vec<String>>,
+    /// Desk officers for inbox reads and accept actions, used in turn.
+    desks: Vec<Desk>,
     next: Arc<AtomicUsize>,
 }
 
@@ -61,10 +73,10 @@ pub struct Report {
     pub errors: usize,
 }
 
-fn submission(i: usize, form: &serde_json::Value) -> serde_json::Value {
+fn submission(i: usize, unit: &str, form: &serde_json::Value) -> serde_json::Value {
     serde_json::json!({
         "procedure_code": BENCH_PROCEDURE,
-        "receiving_unit": "000.00.31.H99",
+        "receiving_unit": unit,
         "channel": "online",
         "applicant": {
             "kind": "person", "identity_kind": "citizen",
@@ -87,60 +99,84 @@ impl Client {
             base: base.to_owned(),
             token: token.to_owned(),
             codes: Arc::default(),
-            waiting: Arc::default(),
-            officer: None,
+            units: Arc::default(),
+            desks: Vec::new(),
             next: Arc::default(),
         }
     }
 
-    /// The same client, also acting as the desk officer with this key.
-    pub fn with_officer(mut self, token: &str) -> Self {
-        self.officer = Some(token.to_owned());
+    /// The same client, also acting as the desk officer of [`BENCH_UNIT`] with this key.
+    pub fn with_officer(self, token: &str) -> Self {
+        self.with_desk(BENCH_UNIT, token)
+    }
+
+    /// The same client, also acting as the desk officer of `unit` with this key.
+    pub fn with_desk(mut self, unit: &str, token: &str) -> Self {
+        self.desks.push(Desk { unit: unit.to_owned(), token: token.to_owned(), waiting: Arc::default() });
         self
     }
 
-    fn officer(&self) -> anyhow::Result<&str> {
-        self.officer.as_deref().ok_or_else(|| anyhow::anyhow!("no officer key for inbox and actions"))
+    /// The same client, submitting to these units in turn.
+    pub fn spread_over(mut self, units: Vec<String>) -> Self {
+        self.units = Arc::new(units);
+        self
+    }
+
+    /// The next desk officer in turn.
+    fn desk(&self) -> anyhow::Result<&Desk> {
+        anyhow::ensure!(!self.desks.is_empty(), "no officer key for inbox and actions");
+        Ok(&self.desks[self.next.fetch_add(1, Ordering::Relaxed) % self.desks.len()])
+    }
+
+    /// Submits a dossier to `unit`; it waits for that unit's desk officer, if the client has one.
+    async fn submit_to(&self, unit: &str, form: &serde_json::Value) -> anyhow::Result<()> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        let body = submission(i, unit, form);
+        let r = self
+            .http
+            .post(format!("{}/api/v1/dossiers", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await?;
+        anyhow::ensure!(r.status() == 201, "submit answered {}", r.status());
+        let v: serde_json::Value = r.json().await?;
+        let code = v["code"].as_str().unwrap_or_default().to_owned();
+        self.codes.lock().await.push(code.clone());
+        if let Some(d) = self.desks.iter().find(|d| d.unit == unit) {
+            d.waiting.lock().await.push(code);
+        }
+        Ok(())
     }
 
     pub(crate) async fn once(&self, op: Op, form: &serde_json::Value) -> anyhow::Result<()> {
         match op {
             Op::Submit => {
-                let i = self.next.fetch_add(1, Ordering::Relaxed);
-                let body = submission(i, form);
-                let r = self
-                    .http
-                    .post(format!("{}/api/v1/dossiers", self.base))
-                    .bearer_auth(&self.token)
-                    .json(&body)
-                    .send()
-                    .await?;
-                anyhow::ensure!(r.status() == 201, "submit answered {}", r.status());
-                let v: serde_json::Value = r.json().await?;
-                let code = v["code"].as_str().unwrap_or_default().to_owned();
-                self.codes.lock().await.push(code.clone());
-                if self.officer.is_some() {
-                    self.waiting.lock().await.push(code);
-                }
+                let unit = match self.units.len() {
+                    0 => BENCH_UNIT.to_owned(),
+                    n => self.units[self.next.fetch_add(1, Ordering::Relaxed) % n].clone(),
+                };
+                self.submit_to(&unit, form).await?;
             }
             Op::Inbox => {
                 let r = self
                     .http
                     .get(format!("{}/api/v1/inbox?limit=50", self.base))
-                    .bearer_auth(self.officer()?)
+                    .bearer_auth(&self.desk()?.token)
                     .send()
                     .await?;
                 anyhow::ensure!(r.status() == 200, "inbox answered {}", r.status());
                 r.bytes().await?;
             }
             Op::Accept => {
-                let Some(code) = self.waiting.lock().await.pop() else {
-                    return Box::pin(self.once(Op::Submit, form)).await;
+                let desk = self.desk()?;
+                let Some(code) = desk.waiting.lock().await.pop() else {
+                    return self.submit_to(&desk.unit, form).await;
                 };
                 let r = self
                     .http
                     .post(format!("{}/api/v1/dossiers/{code}/actions", self.base))
-                    .bearer_auth(self.officer()?)
+                    .bearer_auth(&desk.token)
                     .json(&serde_json::json!({"expected_version": 1, "action": {"type": "accept"}}))
                     .send()
                     .await?;

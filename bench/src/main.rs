@@ -245,8 +245,18 @@ async fn main() -> anyhow::Result<()> {
 async fn soak(args: &Args) -> anyhow::Result<()> {
     let db = server::Database::create(&args.backend, &args.pg_admin_url).await?;
     let srv = server::Server::start(&args.cqs, &db).await?;
-    let client =
-        load::Client::new(&srv.base_url, &srv.token)?.with_officer(&srv.token_named("Khóa của motcua.lacson")?);
+    // Submissions go to every commune in turn (a unit's codes hold 99,999 dossiers a day) and
+    // are accepted at the two communes with a desk officer in the demo.
+    let communes: Vec<String> =
+        serde_json::from_str::<Vec<serde_json::Value>>(include_str!("../../demo/org_units.json"))?
+            .iter()
+            .filter(|u| u["kind"] == "commune")
+            .filter_map(|u| u["code"].as_str().map(str::to_owned))
+            .collect();
+    let client = load::Client::new(&srv.base_url, &srv.token)?
+        .spread_over(communes)
+        .with_desk("000.00.31.H99", &srv.token_named("Khóa của motcua.lacson")?)
+        .with_desk("000.00.32.H99", &srv.token_named("Khóa của motcua.vanlang")?);
     let outcome = soak::run(
         &client,
         args.concurrency,

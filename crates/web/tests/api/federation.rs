@@ -182,7 +182,7 @@ async fn two_federated_nodes_carry_granted_calls_and_refuse_the_rest() {
     )
     .await;
     assert_eq!(ev.status, StatusCode::OK, "{}", String::from_utf8_lossy(&ev.body));
-    let v = cqs_exchange::evidence::verify(&ev.body, &[tw.gateway.log.key_hex.clone()]).unwrap();
+    let v = cqs_exchange::evidence::verify(&ev.body, std::slice::from_ref(&tw.gateway.log.key_hex)).unwrap();
     assert_eq!(v.record.request_hash, hash);
     assert_eq!(
         (v.record.peer.as_deref(), v.record.client.as_str(), v.record.status),
