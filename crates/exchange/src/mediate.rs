@@ -128,6 +128,25 @@ async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes,
     axum::body::to_bytes(body, max).await.map_err(|_| too_large(max))
 }
 
+/// The request the gateway sends on (to a provider or a peer node) for `call`.
+fn outgoing(
+    call: &Call,
+    url: &str,
+    timeout: std::time::Duration,
+    headers: HeaderMap,
+    body: &Bytes,
+) -> Result<reqwest::Request, XRoadError> {
+    let method = reqwest::Method::from_bytes(call.method.as_str().as_bytes())
+        .map_err(|_| XRoadError::bad_request("Phương thức không hợp lệ"))?;
+    let mut out = reqwest::Request::new(method, reqwest::Url::parse(url).map_err(|_| XRoadError::internal())?);
+    *out.timeout_mut() = Some(timeout);
+    *out.headers_mut() = headers;
+    if !body.is_empty() {
+        *out.body_mut() = Some(body.clone().into());
+    }
+    Ok(out)
+}
+
 fn response(status: StatusCode, headers: HeaderMap, body: Bytes) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
@@ -387,17 +406,9 @@ impl Gateway {
         seen.bytes_in = body.len() as u64;
         let hash = self.request_hash(call, client, incoming.get(header::CONTENT_TYPE), &body);
         let url = format!("{}{}", svc.base_url, call.target());
-        let mut out = reqwest::Request::new(
-            reqwest::Method::from_bytes(call.method.as_str().as_bytes())
-                .map_err(|_| XRoadError::bad_request("Phương thức không hợp lệ"))?,
-            reqwest::Url::parse(&url).map_err(|_| XRoadError::internal())?,
-        );
-        *out.timeout_mut() = Some(std::time::Duration::from_millis(svc.timeout_ms as u64));
         self.xroad_headers(&mut headers, call, client, None);
-        *out.headers_mut() = headers;
-        if !body.is_empty() {
-            *out.body_mut() = Some(body.clone().into());
-        }
+        let timeout = std::time::Duration::from_millis(svc.timeout_ms as u64);
+        let out = outgoing(call, &url, timeout, headers, &body)?;
         let res = self.http.execute(out).await.map_err(provider_error)?;
         let status = res.status();
         let mut headers = returnable(res.headers());
@@ -424,17 +435,8 @@ impl Gateway {
         let started = Instant::now();
         let hash = self.request_hash(call, client, headers.get(header::CONTENT_TYPE), &body);
         let url = format!("{}/r1/{}{}", peer.config.url.trim_end_matches('/'), call.service, call.target());
-        let mut out = reqwest::Request::new(
-            reqwest::Method::from_bytes(call.method.as_str().as_bytes())
-                .map_err(|_| XRoadError::bad_request("Phương thức không hợp lệ"))?,
-            reqwest::Url::parse(&url).map_err(|_| XRoadError::internal())?,
-        );
-        *out.timeout_mut() = Some(self.federation.timeout);
         self.xroad_headers(&mut headers, call, client, None);
-        *out.headers_mut() = headers;
-        if !body.is_empty() {
-            *out.body_mut() = Some(body.clone().into());
-        }
+        let out = outgoing(call, &url, self.federation.timeout, headers, &body)?;
         let res = peer.http.execute(out).await.map_err(|e| peer_error(e, &peer.config.name))?;
         let status = res.status();
         let remote_error = res.headers().get("x-road-error").and_then(error_type);

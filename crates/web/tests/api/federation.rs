@@ -13,7 +13,7 @@ use cqs_pki::devca::{DevCa, NodeSpec};
 use serde_json::{Value, json};
 
 use super::exchange::{CLIENT, PROVIDER, SERVICE, registry};
-use super::gateway::provider;
+use super::gateway::{call as send, provider};
 use super::*;
 
 const TW: &str = "VN-TW";
@@ -68,14 +68,6 @@ async fn start(app: App, instance: &str, fed: FederationConfig, listener: tokio:
         cqs_exchange::Gateway::start(app.store.clone(), config, &app.dir.path().join("exchange")).await.unwrap();
     tokio::spawn(cqs_exchange::federation::serve(gateway.clone(), listener, std::future::pending()));
     Node { router: cqs_web::router(app.state.clone().with_exchange(gateway.clone())), gateway, app }
-}
-
-async fn send(router: &axum::Router, req: Request<Body>) -> Resp {
-    let res = router.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
-    Resp { status, headers, body }
 }
 
 async fn admin(node: &Node, method: &str, path: &str, token: &str, body: Value) -> Resp {

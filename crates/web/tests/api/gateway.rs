@@ -58,7 +58,7 @@ fn lh() -> cqs_exchange::Config {
     cqs_exchange::Config { instance: "VN-LH".into(), ..Default::default() }
 }
 
-async fn call(router: &axum::Router, req: Request<Body>) -> Resp {
+pub(crate) async fn call(router: &axum::Router, req: Request<Body>) -> Resp {
     let res = router.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
