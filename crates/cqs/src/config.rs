@@ -248,6 +248,10 @@ pub struct LimitsConfig {
     pub files_per_submission: usize,
     pub request_timeout_secs: u64,
     pub header_read_timeout_secs: u64,
+    /// Most requests handled at once; more are answered 503 with Retry-After.
+    pub requests_in_flight: usize,
+    /// Most connections open at once (under `ulimit -n`).
+    pub open_connections: usize,
 }
 
 impl Default for Config {
@@ -276,6 +280,8 @@ impl Default for Config {
                 files_per_submission: l.files_per_submission,
                 request_timeout_secs: l.request_timeout.as_secs(),
                 header_read_timeout_secs: l.header_read.as_secs(),
+                requests_in_flight: l.in_flight,
+                open_connections: l.connections,
             },
             exchange: cqs_exchange::Config::default(),
             notify: NotifySettings {
@@ -409,6 +415,10 @@ impl Config {
                 || cfg.otlp_endpoint.starts_with("http://")
                 || cfg.otlp_endpoint.starts_with("https://"),
             "otlp_endpoint phải là địa chỉ http:// hoặc https:// của bộ thu OpenTelemetry"
+        );
+        anyhow::ensure!(
+            cfg.limits.requests_in_flight >= 1 && cfg.limits.open_connections >= 1,
+            "limits.requests_in_flight và limits.open_connections phải từ 1 trở lên"
         );
         anyhow::ensure!(cfg.lease_ttl_secs >= 1, "lease_ttl_secs phải từ 1 trở lên");
         anyhow::ensure!(cfg.relay_interval_ms >= 1, "relay_interval_ms phải từ 1 trở lên");
@@ -634,6 +644,8 @@ impl Config {
             files_per_submission: self.limits.files_per_submission,
             request_timeout: std::time::Duration::from_secs(self.limits.request_timeout_secs),
             header_read: std::time::Duration::from_secs(self.limits.header_read_timeout_secs.max(1)),
+            in_flight: self.limits.requests_in_flight,
+            connections: self.limits.open_connections,
         }
     }
 }

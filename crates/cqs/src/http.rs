@@ -2,9 +2,12 @@
 //! never fires and a client that sends its headers a byte at a time (slow loris) holds a
 //! connection and its task forever. Here every connection has a timer: headers must arrive
 //! within `Limits::header_read`, and a body that trickles in is cut by the request timeout
-//! (`Limits::request_timeout`, a layer of the router) with 408.
+//! (`Limits::request_timeout`, a layer of the router) with 408. At most `Limits::connections`
+//! connections are open at once: at the limit the loop stops accepting until one closes, so new
+//! clients wait in the kernel's queue instead of taking the node's last file descriptors.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -22,13 +25,19 @@ const DRAIN: Duration = Duration::from_secs(10);
 pub async fn serve(
     listener: TcpListener,
     app: Router,
-    header_read: Duration,
+    limits: cqs_web::Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let header_read = limits.header_read;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
+    let open = Arc::new(tokio::sync::Semaphore::new(limits.connections.max(1)));
     tokio::pin!(shutdown);
     loop {
+        let slot = tokio::select! {
+            slot = open.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -45,6 +54,7 @@ pub async fn serve(
         let app = app.clone();
         let mut stop = stop_rx.clone();
         connections.spawn(async move {
+            let _slot = slot;
             let service = app.map_request(move |mut req: axum::extract::Request<_>| {
                 req.extensions_mut().insert(ConnectInfo(peer));
                 req

@@ -120,7 +120,7 @@ pub async fn serve(cfg: &Config, store: Arc<dyn Store>, files: FileStore) -> any
     tracing::info!(address = %cfg.listen, backend = store.backend(), bus, node = node.as_str(), "cqs đang chạy");
     println!("Chính Quyền Số đang chạy tại http://{} (API: /api/docs)", listener.local_addr()?);
     // Peer addresses reach handlers (session list, per-address sign-in limits).
-    crate::http::serve(listener, app, cfg.limits().header_read, shutdown_signal()).await?;
+    crate::http::serve(listener, app, cfg.limits(), shutdown_signal()).await?;
     let _ = stop.send(true);
     let _ = tokio::time::timeout(JOBS_STOP_WAIT, futures_join(tasks)).await;
     Ok(())

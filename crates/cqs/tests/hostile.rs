@@ -13,12 +13,11 @@ async fn server(
 ) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>, tempfile::TempDir) {
     let (store, dir) = cqs_store::testing::sqlite_store().await;
     let files = cqs_store::files::FileStore::open(dir.path().join("files")).unwrap();
-    let header_read = limits.header_read;
-    let state = cqs_web::AppState::new(store, files, cqs_web::Rules::embedded().unwrap(), limits);
+    let state = cqs_web::AppState::new(store, files, cqs_web::Rules::embedded().unwrap(), limits.clone());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(cqs::http::serve(listener, cqs_web::router(state), header_read, async move {
+    tokio::spawn(cqs::http::serve(listener, cqs_web::router(state), limits, async move {
         let _ = stopped.await;
     }));
     (addr, stop, dir)
@@ -137,4 +136,30 @@ fn an_entry_that_inflates_past_its_recorded_size_fails() {
     assert!(std::io::Read::read_to_end(&mut entry, &mut inflated).is_err(), "read {} bytes", inflated.len());
     assert!(inflated.len() <= 11);
     assert!(cqs::import::read_xlsx(&bytes).is_err());
+}
+
+/// Sends a GET of /healthz on `s` (keeping the connection open) and reads the answer's head.
+async fn health_on(s: &mut TcpStream) -> String {
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut buf = vec![0u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await.map_or(0, |r| r.unwrap());
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+#[tokio::test]
+async fn at_its_connection_limit_the_server_waits_for_one_to_close_before_taking_another() {
+    let limits = cqs_web::Limits { header_read: Duration::from_secs(30), connections: 2, ..limits() };
+    let (addr, _stop, _dir) = server(limits).await;
+    let mut first = TcpStream::connect(addr).await.unwrap();
+    let mut second = TcpStream::connect(addr).await.unwrap();
+    assert!(health_on(&mut first).await.starts_with("HTTP/1.1 200"));
+    assert!(health_on(&mut second).await.starts_with("HTTP/1.1 200"));
+    // The third waits in the kernel's queue: connected, but not answered.
+    let mut third = TcpStream::connect(addr).await.unwrap();
+    assert_eq!(health_on(&mut third).await, "", "a third connection was served past the limit");
+    drop(first);
+    let mut buf = vec![0u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(5), third.read(&mut buf)).await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    assert!(health_on(&mut second).await.starts_with("HTTP/1.1 200"), "the second is still served");
 }

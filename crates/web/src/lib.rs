@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod identity;
 pub mod jobs;
 pub mod notify;
+pub mod overload;
 pub mod portal;
 pub mod rules;
 pub mod telemetry;
@@ -51,6 +52,12 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Time a client has to send a request's headers (slow-loris clients are cut off).
     pub header_read: Duration,
+    /// Most requests handled at once; the next is answered 503 with `Retry-After`
+    /// ([`overload`]).
+    pub in_flight: usize,
+    /// Most connections open at once; at the limit the node stops accepting until one closes
+    /// (keep it under the process's open-file limit, `ulimit -n`).
+    pub connections: usize,
 }
 
 impl Default for Limits {
@@ -62,6 +69,8 @@ impl Default for Limits {
             files_per_submission: 40,
             request_timeout: Duration::from_secs(60),
             header_read: Duration::from_secs(10),
+            in_flight: 512,
+            connections: 8192,
         }
     }
 }
@@ -198,7 +207,7 @@ impl AppState {
 }
 
 /// Machines get problem+json; people get an HTML page.
-fn is_api(uri: &axum::http::Uri) -> bool {
+pub(crate) fn is_api(uri: &axum::http::Uri) -> bool {
     uri.path().starts_with("/api/")
 }
 
@@ -206,6 +215,7 @@ fn is_api(uri: &axum::http::Uri) -> bool {
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let timeout = state.limits.request_timeout;
+    let in_flight = state.limits.in_flight;
     let pages = ui::security_headers(
         portal::router()
             .merge(console::router())
@@ -241,6 +251,7 @@ pub fn router(state: AppState) -> Router {
             }
         })
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(axum::middleware::from_fn_with_state(overload::InFlight::new(in_flight), overload::shed))
         .layer(axum::middleware::from_fn(telemetry::track))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             // Route template, not the URI: paths may carry dossier codes.

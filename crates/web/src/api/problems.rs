@@ -6,7 +6,9 @@
 //! - a path or query parameter that does not parse is 400 (the `ApiPath`/`ApiQuery` extractors);
 //! - a request body may be malformed (400), of the wrong shape (422), of the wrong media type
 //!   (415) or too large (413);
-//! - an operation that needs credentials answers 401 without them and 403 without the right.
+//! - an operation that needs credentials answers 401 without them and 403 without the right;
+//! - any operation but the probes and metrics may be shed with 503 when the node is full
+//!   (`crate::overload`).
 
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response};
@@ -25,7 +27,7 @@ fn is_problem(content: &RefOr<Content>) -> bool {
     matches!(content, RefOr::T(c) if matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem")))
 }
 
-fn complete(op: &mut Operation, path_has_params: bool) {
+fn complete(op: &mut Operation, path_has_params: bool, sheddable: bool) {
     // Problem bodies documented as application/json take their real media type.
     for (_, answer) in op.responses.responses.iter_mut() {
         if let RefOr::T(answer) = answer
@@ -54,6 +56,9 @@ fn complete(op: &mut Operation, path_has_params: bool) {
         add("401", "Cần đăng nhập hoặc khóa API");
         add("403", "Không có quyền thực hiện thao tác này");
     }
+    if sheddable {
+        add("503", "Hệ thống đang quá tải hoặc tạm ngừng; thử lại sau số giây trong Retry-After");
+    }
 }
 
 /// Adds the answers above to every operation of `api`.
@@ -64,10 +69,11 @@ pub fn document(api: &mut OpenApi) {
             continue;
         }
         let path_has_params = path.contains('{');
+        let sheddable = !crate::overload::never_shed(path);
         for op in
             [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
         {
-            complete(op, path_has_params);
+            complete(op, path_has_params, sheddable);
         }
     }
 }
@@ -92,6 +98,9 @@ mod tests {
                 }
                 if path.contains('{') && !path.starts_with("/r1/") {
                     assert!(op.responses.responses.contains_key("400"), "{path}: a path parameter may not parse");
+                }
+                if !path.starts_with("/r1/") && !matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics") {
+                    assert!(op.responses.responses.contains_key("503"), "{path}: may be shed");
                 }
             }
         }

@@ -259,3 +259,57 @@ async fn injection_strings_are_refused_in_names_and_kept_verbatim_in_free_text()
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json()["errors"][0]["field"], "/full_name");
 }
+
+#[tokio::test]
+async fn past_its_in_flight_limit_a_node_sheds_requests_at_once_and_still_answers_probes() {
+    let app = app().await;
+    let mut state = app.state.clone();
+    state.limits.in_flight = 1;
+    let router = cqs_web::router(state);
+    let call = |req: Request<Body>| {
+        let router = router.clone();
+        async move {
+            let res = router.oneshot(req).await.unwrap();
+            let (status, headers) = (res.status(), res.headers().clone());
+            (status, headers, res.into_body().collect().await.unwrap().to_bytes())
+        }
+    };
+    // A request whose body does not come until released holds the node's only slot from the
+    // moment its handler starts reading the body.
+    let (reading, read_started) = tokio::sync::oneshot::channel::<()>();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let body = futures_util::stream::once(async move {
+        let _ = reading.send(());
+        let _ = released.await;
+        Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"{}"))
+    });
+    let held = tokio::spawn(call(
+        Request::post("/api/v1/auth/register")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from_stream(body))
+            .unwrap(),
+    ));
+    read_started.await.unwrap();
+    let (status, headers, body) = call(Request::get("/api/v1/procedures").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "a second request is shed while the first holds the slot");
+    assert_eq!(headers[header::RETRY_AFTER], "1");
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    let problem: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(problem["code"], "overloaded", "{problem}");
+    // People get a page in Vietnamese, also with Retry-After.
+    let (status, headers, page) = call(Request::get("/").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers[header::RETRY_AFTER], "1");
+    assert!(String::from_utf8_lossy(&page).contains("quá tải"));
+    // Probes and metrics still reach their handlers (metrics asks for a key).
+    let (status, ..) = call(Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, ..) = call(Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Once the slot is free, requests pass again.
+    release.send(()).unwrap();
+    let (status, ..) = held.await.unwrap();
+    assert_ne!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let (status, ..) = call(Request::get("/api/v1/procedures").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+}
