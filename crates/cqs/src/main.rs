@@ -56,13 +56,19 @@ enum Command {
     #[command(subcommand)]
     Apikey(ApiKeyCommand),
     /// Check an exchange's evidence file (from GET /api/v1/exchange/log/{id}/evidence): the node's
-    /// signature, the hash chain to the signed batch, and that no byte was changed.
+    /// signature, the hash chain to the signed batch, that no byte was changed and, when the
+    /// batch was timestamped, the RFC 3161 token and the batch's place in the stamped round.
     VerifyEvidence {
         file: PathBuf,
         /// Accept only this node signing key (hex); repeatable. Without it the key named in the
         /// file is reported so it can be compared with the node's published key.
         #[arg(long = "key")]
         keys: Vec<String>,
+        /// Root certificates (PEM) the timestamp authority must chain to; repeatable. Without
+        /// it the token's signature and imprint are checked but not who made it, so its time is
+        /// not vouched for.
+        #[arg(long = "tsa-root")]
+        tsa_roots: Vec<PathBuf>,
     },
     /// Check the signatures of a PDF (a signed result): valid or not, who signed, when, whether
     /// it changed since, and which dossier it belongs to. Exits 0 only when every signature is
@@ -209,8 +215,8 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
     let overrides = CliOverrides { listen: cli.listen, data_dir: cli.data_dir, database_url: cli.database_url };
     let cfg = Config::load(cli.config.as_deref(), &overrides)?;
     let _telemetry = cqs::logging::init(cfg.log_format == "json", &cfg.otlp_endpoint)?;
-    if let Command::VerifyEvidence { file, keys } = &cli.command {
-        return Ok(verify_evidence(file, keys));
+    if let Command::VerifyEvidence { file, keys, tsa_roots } = &cli.command {
+        return verify_evidence(file, keys, tsa_roots);
     }
     if let Command::DevCa(a) = &cli.command {
         let req = cqs::devca::DevCaRequest {
@@ -350,7 +356,7 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
                 r.examined, r.due_soon, r.overdue
             );
         }
-        Command::VerifyEvidence { file, keys } => return Ok(verify_evidence(&file, &keys)),
+        Command::VerifyEvidence { file, keys, tsa_roots } => return verify_evidence(&file, &keys, &tsa_roots),
         Command::Verify { file } => {
             let state = cqs::server::app_state(&cfg, store, files)?;
             let pdf = std::fs::read(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
@@ -463,15 +469,24 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
 }
 
 /// `cqs verify-evidence`: exit 0 when the file verifies, 1 when it does not.
-fn verify_evidence(file: &std::path::Path, keys: &[String]) -> std::process::ExitCode {
+fn verify_evidence(
+    file: &std::path::Path,
+    keys: &[String],
+    tsa_roots: &[PathBuf],
+) -> anyhow::Result<std::process::ExitCode> {
+    let mut roots = Vec::new();
+    for f in tsa_roots {
+        let pem = std::fs::read(f).map_err(|e| anyhow::anyhow!("--tsa-root {}: {e}", f.display()))?;
+        roots.extend(cqs_pki::cert::certificates_from_pem(&pem)?);
+    }
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("Không đọc được {}: {e}", file.display());
-            return std::process::ExitCode::FAILURE;
+            return Ok(std::process::ExitCode::FAILURE);
         }
     };
-    match cqs_exchange::evidence::verify(&bytes, keys) {
+    Ok(match cqs_exchange::evidence::verify(&bytes, keys, &roots) {
         Ok(v) => {
             let r = &v.record;
             println!("Chứng cứ hợp lệ.");
@@ -485,11 +500,26 @@ fn verify_evidence(file: &std::path::Path, keys: &[String]) -> std::process::Exi
             if keys.is_empty() {
                 println!("  Chưa đối chiếu khóa: dùng --key để chỉ chấp nhận khóa công bố của nút.");
             }
+            match &v.stamped {
+                Some(t) => {
+                    println!(
+                        "  Dấu thời gian RFC 3161: lô đã có lúc {} (số hiệu dấu {})",
+                        t.gen_time.to_rfc3339(),
+                        t.serial
+                    );
+                    if roots.is_empty() {
+                        println!(
+                            "  CHƯA xác minh ai cấp dấu thời gian này, nên thời điểm trên chưa được bảo đảm: dùng --tsa-root với chứng thư gốc của máy chủ cấp dấu."
+                        );
+                    }
+                }
+                None => println!("  Lô chưa có dấu thời gian RFC 3161."),
+            }
             std::process::ExitCode::SUCCESS
         }
         Err(e) => {
             eprintln!("Chứng cứ KHÔNG hợp lệ: {e}");
             std::process::ExitCode::FAILURE
         }
-    }
+    })
 }

@@ -29,6 +29,13 @@ pub struct Config {
     pub log_batch_max: usize,
     /// Days the message log is kept (whole batches are deleted after); 0 keeps it for ever.
     pub log_retention_days: u32,
+    /// An RFC 3161 timestamp authority (http or https) that dates the message log's sealed
+    /// batches in rounds (`stamp`); empty = no timestamps.
+    pub timestamp_url: String,
+    /// Seconds between timestamp rounds: the most a sealed batch waits for its date.
+    pub timestamp_interval_secs: u64,
+    /// Time the authority has to answer one round.
+    pub timestamp_timeout_secs: u64,
     /// Days the per-minute monitoring counts are kept; 0 keeps them for ever.
     pub stats_retention_days: u32,
     /// Peer nodes and the mutual-TLS listener (`[exchange.federation]`); off by default.
@@ -48,6 +55,9 @@ impl Default for Config {
             log_queue: 8192,
             log_batch_max: 512,
             log_retention_days: 0,
+            timestamp_url: String::new(),
+            timestamp_interval_secs: 60,
+            timestamp_timeout_secs: 10,
             stats_retention_days: 400,
             federation: Default::default(),
         }

@@ -2,9 +2,15 @@
 //! before it, the digests of the later records of its batch, the batch statement and the node's
 //! signature. `cqs verify-evidence` checks the signature (with the key the statement names, or a
 //! pinned one), the chain from the record to the signed head, and that the file is exactly the
-//! canonical form of its content, so any changed byte fails.
+//! canonical form of its content, so any changed byte fails. When the batch was timestamped
+//! (`stamp`), the file also carries the round's RFC 3161 token, its Merkle root and the batch's
+//! audit path, and verification checks those too: the token's signature, that it covers the
+//! round's imprint, and that the batch's statement is in the tree; with the authority's root
+//! certificates given, also the authority's chain.
 
 use aws_lc_rs::signature::{ED25519, UnparsedPublicKey};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use cqs_domain::exchange::chain::{self, BatchStatement, Hash};
 use cqs_store::Store;
 use serde::{Deserialize, Serialize};
@@ -27,6 +33,26 @@ pub struct Evidence {
     pub statement: String,
     /// Ed25519 signature of the statement (hex).
     pub signature: String,
+    /// The RFC 3161 timestamp of the round holding the batch; absent when the batch was not
+    /// stamped (no authority configured, or the export came before the round).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<Timestamp>,
+}
+
+/// A batch's place in a timestamp round (see `crate::stamp`). Every field is checked: the
+/// token covers the round's imprint, made of the root and the leaf count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timestamp {
+    /// The token, DER in base64.
+    pub token: String,
+    /// The round's Merkle root (hex).
+    pub root: String,
+    /// Leaves in the round, and the batch's leaf among them (from 0).
+    pub leaves: u64,
+    pub index: u64,
+    /// Sibling hashes from the batch's leaf up to the root (hex).
+    pub path: Vec<String>,
 }
 
 impl Evidence {
@@ -52,6 +78,11 @@ pub enum EvidenceError {
     UntrustedKey(String),
     #[error("bản ghi không khớp với lô đã ký: {0}")]
     Chain(#[from] chain::ChainError),
+    #[error("lô không nằm trong vòng gắn dấu thời gian mà tệp nêu")]
+    NotStamped,
+    #[error(transparent)]
+    Timestamp(#[from] cqs_pki::PkiError),
+
     #[error(transparent)]
     Store(#[from] cqs_store::StoreError),
 }
@@ -78,6 +109,19 @@ pub async fn export(store: &dyn Store, node: &str, message_id: &str) -> Result<E
         prev = chain::link(&prev, &d);
     }
     let later = store.log_digests(node, row.seq + 1, batch.last_seq).await?;
+    // A round that cannot give its proof leaves the evidence without a timestamp rather than
+    // without evidence: the signed chain stands on its own.
+    let proof = crate::stamp::proof(store, node, row.batch).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, node, batch = row.batch, "timestamp proof of a log batch unavailable");
+        None
+    });
+    let timestamp = proof.map(|p| Timestamp {
+        token: BASE64.encode(&p.stamp.token),
+        root: hex::encode(&p.stamp.root),
+        leaves: p.size,
+        index: p.index,
+        path: p.path.iter().map(hex::encode).collect(),
+    });
     Ok(Evidence {
         format: FORMAT.into(),
         record: String::from_utf8(row.record).map_err(|_| EvidenceError::Format("record".into()))?,
@@ -85,6 +129,7 @@ pub async fn export(store: &dyn Store, node: &str, message_id: &str) -> Result<E
         later: later.iter().map(hex::encode).collect(),
         statement: batch.statement,
         signature: hex::encode(batch.signature),
+        timestamp,
     })
 }
 
@@ -93,11 +138,22 @@ pub async fn export(store: &dyn Store, node: &str, message_id: &str) -> Result<E
 pub struct Verified {
     pub record: LogRecord,
     pub statement: BatchStatement,
+    /// The timestamp of the batch's round, when the file has one.
+    pub stamped: Option<TimeStampToken>,
 }
 
+pub use cqs_pki::tsp::TimeStampToken;
+
 /// Verifies a file's bytes; `trusted` pins the node keys accepted (hex), none = the one the
-/// statement names (reported so it can be compared with the node's published key).
-pub fn verify(bytes: &[u8], trusted: &[String]) -> Result<Verified, EvidenceError> {
+/// statement names (reported so it can be compared with the node's published key);
+/// `tsa_roots` are the root certificates a timestamp's authority must chain to (none: the
+/// token's own signature and imprint are still checked, but not who made it, so its time is
+/// only as good as the file's source).
+pub fn verify(
+    bytes: &[u8],
+    trusted: &[String],
+    tsa_roots: &[cqs_pki::CertificateDer<'_>],
+) -> Result<Verified, EvidenceError> {
     let ev: Evidence = serde_json::from_slice(bytes).map_err(|e| EvidenceError::Format(e.to_string()))?;
     if ev.to_bytes() != bytes {
         return Err(EvidenceError::NotCanonical);
@@ -131,5 +187,27 @@ pub fn verify(bytes: &[u8], trusted: &[String]) -> Result<Verified, EvidenceErro
         return Err(EvidenceError::NotCanonical);
     }
     chain::check_inclusion(&statement, record.seq, &prev, &chain::digest(ev.record.as_bytes()), &later)?;
-    Ok(Verified { record, statement })
+    let stamped = ev.timestamp.as_ref().map(|t| verify_timestamp(t, &ev.statement, tsa_roots)).transpose()?;
+    Ok(Verified { record, statement, stamped })
+}
+
+/// Checks that `t` puts the statement in a round whose root its token covers.
+fn verify_timestamp(
+    t: &Timestamp,
+    statement: &str,
+    tsa_roots: &[cqs_pki::CertificateDer<'_>],
+) -> Result<TimeStampToken, EvidenceError> {
+    let root = chain::parse_hash(&t.root)?;
+    let path = t.path.iter().map(|h| chain::parse_hash(h)).collect::<Result<Vec<_>, _>>()?;
+    let token = BASE64.decode(&t.token).map_err(|_| EvidenceError::Format("token".into()))?;
+    if hex::encode(root) != t.root
+        || path.iter().zip(&t.path).any(|(h, s)| hex::encode(h) != *s)
+        || BASE64.encode(&token) != t.token
+    {
+        return Err(EvidenceError::NotCanonical);
+    }
+    if !crate::stamp::included(&crate::stamp::leaf(statement), t.index, t.leaves, &path, &root) {
+        return Err(EvidenceError::NotStamped);
+    }
+    Ok(cqs_pki::tsp::verify_token(&token, &crate::stamp::imprint(&root, t.leaves), tsa_roots)?)
 }

@@ -14,6 +14,7 @@ pub mod mediate;
 pub mod metaservices;
 pub mod monitor;
 pub mod registry;
+pub mod stamp;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +54,8 @@ pub enum StartError {
     Token(#[from] jsonwebtoken::errors::Error),
     #[error(transparent)]
     Federation(#[from] federation::FederationError),
+    #[error("máy chủ cấp dấu thời gian của nhật ký: {0}")]
+    Timestamp(#[from] cqs_pki::PkiError),
 }
 
 /// A token handed out at login.
@@ -85,6 +88,14 @@ impl Gateway {
             .build()?;
         let key = log::NodeKey::load_or_create(key_dir, &config.instance, &config.node_id)?;
         let log = log::MessageLog::start(store.clone(), key, config.log_queue, config.log_batch_max).await?;
+        if !config.timestamp_url.is_empty() {
+            let tsa = cqs_pki::tsp::TsaClient::new(
+                &config.timestamp_url,
+                Duration::from_secs(config.timestamp_timeout_secs.max(1)),
+            )?;
+            let every = Duration::from_secs(config.timestamp_interval_secs.max(1));
+            stamp::spawn(store.clone(), tsa, log.node.clone(), every);
+        }
         spawn_retention(store.clone(), config.log_retention_days, config.stats_retention_days);
         let monitor = Arc::new(monitor::Monitor::new(&log.node));
         monitor.spawn_flush(store.clone());

@@ -106,6 +106,26 @@ pub struct LogRow {
     pub digest: Vec<u8>,
 }
 
+/// One timestamp round of a node's message log: the statements of batches
+/// `first_batch..=last_batch` are the leaves of a Merkle tree whose root a timestamp authority
+/// signed (see `cqs_exchange::stamp`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogStamp {
+    pub node: String,
+    pub first_batch: i64,
+    pub last_batch: i64,
+    /// The leaf values in batch order: SHA-256 of each batch's statement, 32 bytes each.
+    pub leaves: Vec<u8>,
+    /// The tree's root (RFC 6962 Merkle tree hash, SHA-256).
+    pub root: Vec<u8>,
+    /// The RFC 3161 token over `root`, DER, as the authority sent it.
+    pub token: Vec<u8>,
+    /// The authority's address.
+    pub tsa: String,
+    /// When the authority says it saw the root (the token's genTime).
+    pub stamped_at: DateTime<Utc>,
+}
+
 /// Filters for listing access requests.
 #[derive(Debug, Clone, Default)]
 pub struct AccessRequestQuery {
@@ -183,9 +203,17 @@ pub trait Exchange: Send + Sync {
     async fn log_batch(&self, node: &str, batch: i64) -> Result<Option<LogBatch>>;
     /// Digests of a node's records `from..=to`, in order.
     async fn log_digests(&self, node: &str, from: i64, to: i64) -> Result<Vec<Vec<u8>>>;
-    /// Deletes whole batches sealed before `before` (retention), except each node's last batch;
-    /// returns the records deleted.
+    /// Deletes whole batches sealed before `before` (retention), except each node's last batch,
+    /// and the timestamp rounds none of whose batches is left; returns the records deleted.
     async fn delete_log_before(&self, before: DateTime<Utc>) -> Result<u64>;
+    /// A node's batches after its last timestamp round, oldest first, at most `limit`:
+    /// (batch number, statement).
+    async fn log_unstamped(&self, node: &str, limit: i64) -> Result<Vec<(i64, String)>>;
+    /// Records a timestamp round. A round that starts at a batch already stamped is a
+    /// `Conflict`.
+    async fn add_log_stamp(&self, stamp: &LogStamp) -> Result<()>;
+    /// The timestamp round holding `batch` of `node`, if it was stamped.
+    async fn log_stamp(&self, node: &str, batch: i64) -> Result<Option<LogStamp>>;
 }
 
 /// Implements [`Exchange`] for a backend. Expanded after `impl_store!` in the same module, whose
@@ -200,7 +228,7 @@ macro_rules! impl_exchange {
                 ClientId, Endpoint, Grant, Member, MemberId, Service, ServiceId, ServiceSpec, Status, Subsystem,
             };
             use $crate::exchange::{
-                AccessRequestQuery, ClientLimit, Credential, LogBatch, LogRow, NewMember, NewSubsystem,
+                AccessRequestQuery, ClientLimit, Credential, LogBatch, LogRow, LogStamp, NewMember, NewSubsystem,
                 RegistrySnapshot,
             };
 
@@ -924,8 +952,79 @@ macro_rules! impl_exchange {
                     .bind(before)
                     .execute(&mut *tx)
                     .await?;
+                    sqlx::query(
+                        "DELETE FROM exchange_log_stamps WHERE NOT EXISTS (SELECT 1 FROM exchange_log_batches b
+                           WHERE b.node = exchange_log_stamps.node
+                             AND b.batch >= exchange_log_stamps.first_batch AND b.batch <= exchange_log_stamps.last_batch)",
+                    )
+                    .execute(&mut *tx)
+                    .await?;
                     tx.commit().await?;
                     Ok(n)
+                }
+
+                async fn log_unstamped(&self, node: &str, limit: i64) -> Result<Vec<(i64, String)>> {
+                    let rows = sqlx::query(
+                        "SELECT batch, statement FROM exchange_log_batches
+                         WHERE node = $1 AND batch > COALESCE((SELECT MAX(last_batch) FROM exchange_log_stamps WHERE node = $1), 0)
+                         ORDER BY batch LIMIT $2",
+                    )
+                    .bind(node)
+                    .bind(limit)
+                    .fetch_all(self.read_pool())
+                    .await?;
+                    rows.iter().map(|r| Ok((r.try_get("batch")?, r.try_get("statement")?))).collect()
+                }
+
+                async fn add_log_stamp(&self, s: &LogStamp) -> Result<()> {
+                    let mut tx = self.begin_write().await?;
+                    sqlx::query(
+                        "INSERT INTO exchange_log_stamps (node, first_batch, last_batch, leaves, root, token, tsa, stamped_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(&s.node)
+                    .bind(s.first_batch)
+                    .bind(s.last_batch)
+                    .bind(&s.leaves)
+                    .bind(&s.root)
+                    .bind(&s.token)
+                    .bind(&s.tsa)
+                    .bind(s.stamped_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| {
+                        if is_unique_violation(&e) {
+                            StoreError::Conflict("lô này đã được gắn dấu thời gian".into())
+                        } else {
+                            e.into()
+                        }
+                    })?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn log_stamp(&self, node: &str, batch: i64) -> Result<Option<LogStamp>> {
+                    let row = sqlx::query(
+                        "SELECT * FROM exchange_log_stamps WHERE node = $1 AND first_batch <= $2 AND last_batch >= $2
+                         ORDER BY first_batch DESC LIMIT 1",
+                    )
+                    .bind(node)
+                    .bind(batch)
+                    .fetch_optional(self.read_pool())
+                    .await?;
+                    row.map(|r| {
+                        Ok(LogStamp {
+                            node: r.try_get("node")?,
+                            first_batch: r.try_get("first_batch")?,
+                            last_batch: r.try_get("last_batch")?,
+                            leaves: r.try_get("leaves")?,
+                            root: r.try_get("root")?,
+                            token: r.try_get("token")?,
+                            tsa: r.try_get("tsa")?,
+                            stamped_at: r.try_get("stamped_at")?,
+                        })
+                    })
+                    .transpose()
                 }
 
                 async fn init_setting(&self, key: &str, value: &str, at: DateTime<Utc>) -> Result<String> {

@@ -297,7 +297,7 @@ pub async fn exchange_quota_claims_share_one_counter(nodes: Vec<Arc<dyn Store>>)
 }
 
 pub async fn exchange_log_batches_chain_and_expire(store: Arc<dyn Store>) {
-    use cqs_store::exchange::{LogBatch, LogRow};
+    use cqs_store::exchange::{LogBatch, LogRow, LogStamp};
     let row = |seq: i64, batch: i64| LogRow {
         node: "n1".into(),
         seq,
@@ -332,10 +332,41 @@ pub async fn exchange_log_batches_chain_and_expire(store: Arc<dyn Store>) {
     assert_eq!((rows.len(), rows[0].batch, rows[0].record.as_slice()), (1, 1, &b"{\"seq\":2}"[..]));
     assert_eq!(store.log_digests("n1", 2, 3).await.unwrap(), vec![vec![2; 32], vec![3; 32]]);
     assert_eq!(store.log_batch("n1", 1).await.unwrap().unwrap().statement, "{\"batch\":1}");
-    // Retention deletes whole old batches but keeps each node's last one.
-    assert_eq!(store.delete_log_before(t0() + Duration::days(100)).await.unwrap(), 3);
+    // Timestamp rounds: the batches after a node's last round wait for the next; a round is
+    // found from any of its batches; a round cannot start twice at one batch.
+    let statement = |b: i64| (b, format!("{{\"batch\":{b}}}"));
+    assert_eq!(store.log_unstamped("n1", 10).await.unwrap(), vec![statement(1), statement(2)]);
+    assert_eq!(store.log_unstamped("n1", 1).await.unwrap(), vec![statement(1)]);
+    assert!(store.log_unstamped("n2", 10).await.unwrap().is_empty(), "rounds are per node");
+    let stamp = |first: i64, last: i64| LogStamp {
+        node: "n1".into(),
+        first_batch: first,
+        last_batch: last,
+        leaves: vec![first as u8; 32 * (last - first + 1) as usize],
+        root: vec![9; 32],
+        token: vec![0x30, 0x03, 0x02, 0x01, first as u8],
+        tsa: "http://tsa.test/tsr".into(),
+        stamped_at: t0(),
+    };
+    store.add_log_stamp(&stamp(1, 2)).await.unwrap();
+    assert!(matches!(store.add_log_stamp(&stamp(1, 2)).await, Err(StoreError::Conflict(_))));
+    assert!(store.log_unstamped("n1", 10).await.unwrap().is_empty());
+    assert_eq!(store.log_stamp("n1", 1).await.unwrap(), Some(stamp(1, 2)));
+    assert_eq!(store.log_stamp("n1", 2).await.unwrap(), Some(stamp(1, 2)));
+    assert_eq!(store.log_stamp("n2", 1).await.unwrap(), None);
+    store.append_log_batch(&batch(3, 5, 5, t0() + Duration::days(200))).await.unwrap();
+    assert_eq!(store.log_unstamped("n1", 10).await.unwrap(), vec![statement(3)]);
+    assert_eq!(store.log_stamp("n1", 3).await.unwrap(), None);
+    store.add_log_stamp(&stamp(3, 3)).await.unwrap();
+    // Retention deletes whole old batches but keeps each node's last one; a round goes only
+    // when none of its batches is left.
+    assert_eq!(store.delete_log_before(t0() + Duration::days(20)).await.unwrap(), 3);
     assert!(store.log_rows("m1").await.unwrap().is_empty());
-    assert_eq!(store.log_head("n1").await.unwrap().unwrap().1, 2);
+    assert_eq!(store.log_stamp("n1", 2).await.unwrap(), Some(stamp(1, 2)), "batch 2 is still there");
+    assert_eq!(store.delete_log_before(t0() + Duration::days(300)).await.unwrap(), 1);
+    assert_eq!(store.log_head("n1").await.unwrap().unwrap().1, 3, "the last batch stays");
+    assert_eq!(store.log_stamp("n1", 2).await.unwrap(), None);
+    assert_eq!(store.log_stamp("n1", 3).await.unwrap(), Some(stamp(3, 3)));
 }
 
 const CLIENT_ID: &str = "VN-LH/GOV/000.00.31.H99/mot-cua";

@@ -174,7 +174,7 @@ async fn two_federated_nodes_carry_granted_calls_and_refuse_the_rest() {
     )
     .await;
     assert_eq!(ev.status, StatusCode::OK, "{}", String::from_utf8_lossy(&ev.body));
-    let v = cqs_exchange::evidence::verify(&ev.body, std::slice::from_ref(&tw.gateway.log.key_hex)).unwrap();
+    let v = cqs_exchange::evidence::verify(&ev.body, std::slice::from_ref(&tw.gateway.log.key_hex), &[]).unwrap();
     assert_eq!(v.record.request_hash, hash);
     assert_eq!(
         (v.record.peer.as_deref(), v.record.client.as_str(), v.record.status),
@@ -183,7 +183,7 @@ async fn two_federated_nodes_carry_granted_calls_and_refuse_the_rest() {
     for i in (0..ev.body.len()).step_by(7) {
         let mut t = ev.body.clone();
         t[i] ^= 0x01;
-        assert!(cqs_exchange::evidence::verify(&t, &[]).is_err(), "byte {i} changed and still verified");
+        assert!(cqs_exchange::evidence::verify(&t, &[], &[]).is_err(), "byte {i} changed and still verified");
     }
     let lh_record: cqs_exchange::log::LogRecord = serde_json::from_slice(&lh_rows[0].record).unwrap();
     assert_eq!((lh_record.peer.as_deref(), lh_record.request_hash.as_str()), (Some("node-tw"), hash.as_str()));

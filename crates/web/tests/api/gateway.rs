@@ -135,14 +135,14 @@ async fn granted_calls_reach_the_provider_with_xroad_headers() {
     // byte changed does not.
     let ev = app_get(&gw, "/api/v1/exchange/log/msg-1/evidence", &gw.provider_admin).await;
     assert_eq!(ev.status, StatusCode::OK, "{}", String::from_utf8_lossy(&ev.body));
-    let v = cqs_exchange::evidence::verify(&ev.body, &[]).unwrap();
+    let v = cqs_exchange::evidence::verify(&ev.body, &[], &[]).unwrap();
     assert_eq!((v.record.message_id.as_str(), v.record.status, v.record.client.as_str()), ("msg-1", 200, CLIENT));
     assert_eq!(v.record.request_hash, hash);
-    assert!(cqs_exchange::evidence::verify(&ev.body, &["00".repeat(32)]).is_err(), "an unpinned key is refused");
+    assert!(cqs_exchange::evidence::verify(&ev.body, &["00".repeat(32)], &[]).is_err(), "an unpinned key is refused");
     for i in 0..ev.body.len() {
         let mut t = ev.body.clone();
         t[i] ^= 0x01;
-        assert!(cqs_exchange::evidence::verify(&t, &[]).is_err(), "byte {i} changed and still verified");
+        assert!(cqs_exchange::evidence::verify(&t, &[], &[]).is_err(), "byte {i} changed and still verified");
     }
     assert_eq!(app_get(&gw, "/api/v1/exchange/log/msg-1/evidence", &app.desk_x).await.status, StatusCode::FORBIDDEN);
     assert_eq!(app_get(&gw, "/api/v1/exchange/log/none/evidence", &app.admin).await.status, StatusCode::NOT_FOUND);
@@ -362,4 +362,80 @@ async fn monitoring_counts_every_call_by_service_client_and_outcome() {
     );
     let anon = call(&gw.router, Request::get("/api/v1/exchange/monitoring").body(Body::empty()).unwrap()).await;
     assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn timestamped_rounds_date_each_batch_in_its_evidence() {
+    use cqs_exchange::stamp::stamp_round;
+    let app = app().await;
+    let gw = gateway(&app, lh()).await;
+    grant(&app, &gw, json!({"client": CLIENT, "endpoint": {"method": "GET", "path": "/khai-sinh/*"}})).await;
+    let exchange = |id: &'static str| {
+        let router = gw.router.clone();
+        let req = r1("GET", "/khai-sinh/1", &gw.secret).header("x-road-id", id).body(Body::empty()).unwrap();
+        async move { assert_eq!(call(&router, req).await.status, StatusCode::OK) }
+    };
+    let evidence = |id: &str| {
+        let (path, gw) = (format!("/api/v1/exchange/log/{id}/evidence"), &gw);
+        async move { app_get(gw, &path, &gw.provider_admin).await }
+    };
+    for id in ["ts-1", "ts-2", "ts-3"] {
+        exchange(id).await;
+    }
+    let ca = tempfile::tempdir().unwrap();
+    let tsa = cqs_pki::testing::TestTsa::start(ca.path()).unwrap();
+    let root = cqs_pki::devca::DevCa::open_or_create(ca.path(), "tỉnh thử nghiệm").unwrap().0.root().unwrap();
+    let client = cqs_pki::tsp::TsaClient::new(tsa.url(), std::time::Duration::from_secs(10)).unwrap();
+    let node = gw.gateway.log.node.clone();
+    // Before the round the evidence has no timestamp and still verifies.
+    let before = evidence("ts-2").await;
+    assert!(cqs_exchange::evidence::verify(&before.body, &[], &[]).unwrap().stamped.is_none());
+    let round = stamp_round(app.store.as_ref(), &client, &node).await.unwrap().expect("batches were waiting");
+    assert_eq!(tsa.served(), 1, "one token for the whole round");
+    assert!(stamp_round(app.store.as_ref(), &client, &node).await.unwrap().is_none(), "nothing left to stamp");
+    let ev = evidence("ts-2").await;
+    let v = cqs_exchange::evidence::verify(&ev.body, &[], std::slice::from_ref(&root)).unwrap();
+    let stamped = v.stamped.expect("the batch was stamped");
+    assert_eq!(stamped.gen_time, round.stamped_at);
+    assert!((chrono::Utc::now() - stamped.gen_time).num_seconds().abs() < 60);
+    assert!(cqs_exchange::evidence::verify(&ev.body, &[], &[]).is_ok(), "without roots the signer is only reported");
+    let other_ca = tempfile::tempdir().unwrap();
+    let other = cqs_pki::devca::DevCa::open_or_create(other_ca.path(), "tỉnh khác").unwrap().0.root().unwrap();
+    assert!(cqs_exchange::evidence::verify(&ev.body, &[], &[other]).is_err(), "an authority of another root");
+    // Any byte changed in the timestamp part fails, except in the token's unprotected parts (the
+    // certificates and digest algorithm list a CMS token carries outside its signature), where a
+    // change must leave what it proves as it was.
+    let text = String::from_utf8_lossy(&ev.body).into_owned();
+    let from = text.find("\"timestamp\"").unwrap();
+    let token = text.find("\"token\": \"").unwrap() + "\"token\": \"".len();
+    let token = token..token + text[token..].find('"').unwrap();
+    let mut unsigned = 0;
+    for i in from..ev.body.len() {
+        let mut t = ev.body.clone();
+        t[i] ^= 0x01;
+        if let Ok(w) = cqs_exchange::evidence::verify(&t, &[], std::slice::from_ref(&root)) {
+            assert!(token.contains(&i), "byte {i} changed and still verified");
+            let said = w.stamped.map(|t| (t.gen_time, t.serial, t.policy));
+            assert_eq!((w.record, w.statement), (v.record.clone(), v.statement.clone()));
+            assert_eq!(said, Some((stamped.gen_time, stamped.serial.clone(), stamped.policy.clone())), "byte {i}");
+            unsigned += 1;
+        }
+    }
+    assert!(unsigned < token.len() / 2, "most of the token is signed: {unsigned} of {}", token.len());
+    // A statement moved to another leaf of the round does not verify either.
+    let mut moved: cqs_exchange::evidence::Evidence = serde_json::from_slice(&ev.body).unwrap();
+    assert_eq!(moved.to_bytes(), ev.body, "the file is in canonical form");
+    let t = moved.timestamp.as_mut().unwrap();
+    assert_eq!((t.leaves, t.index), (3, 1), "three calls, three batches, the second one's evidence");
+    t.index = 2;
+    let err = cqs_exchange::evidence::verify(&moved.to_bytes(), &[], &[]).unwrap_err();
+    assert!(matches!(err, cqs_exchange::evidence::EvidenceError::NotStamped), "{err}");
+    // A later exchange waits for the next round, which covers only what came after.
+    exchange("ts-4").await;
+    assert!(cqs_exchange::evidence::verify(&evidence("ts-4").await.body, &[], &[]).unwrap().stamped.is_none());
+    let next = stamp_round(app.store.as_ref(), &client, &node).await.unwrap().unwrap();
+    assert_eq!(next.first_batch, round.last_batch + 1);
+    let v = cqs_exchange::evidence::verify(&evidence("ts-4").await.body, &[], std::slice::from_ref(&root)).unwrap();
+    assert!(v.stamped.is_some());
+    assert_eq!(tsa.served(), 2);
 }
