@@ -23,7 +23,7 @@ struct Desk {
     waiting: Arc<Mutex<Vec<String>>>,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
     Submit,
     Lookup,
@@ -35,6 +35,9 @@ pub enum Op {
 }
 
 impl Op {
+    /// Every kind of request of the mix, in the order reports list them.
+    pub const MIXED: [Op; 4] = [Op::Lookup, Op::Inbox, Op::Submit, Op::Accept];
+
     /// The soak's mix, by request number: of every 20 requests, 10 citizen lookups, 5 inbox
     /// reads, 3 submissions and 2 accept actions (a counter's busy day: many more people ask
     /// where their dossier is than hand one in).
@@ -150,6 +153,12 @@ impl Client {
     }
 
     pub(crate) async fn once(&self, op: Op, form: &serde_json::Value) -> anyhow::Result<()> {
+        self.perform(op, form).await.map(|_| ())
+    }
+
+    /// Sends one request of kind `op` and says which kind it was in the end: an accept with
+    /// nothing waiting is a submission.
+    pub(crate) async fn perform(&self, op: Op, form: &serde_json::Value) -> anyhow::Result<Op> {
         match op {
             Op::Submit => {
                 let unit = match self.units.len() {
@@ -171,7 +180,7 @@ impl Client {
             Op::Accept => {
                 let desk = self.desk()?;
                 let Some(code) = desk.waiting.lock().await.pop() else {
-                    return self.submit_to(&desk.unit, form).await;
+                    return self.submit_to(&desk.unit, form).await.map(|()| Op::Submit);
                 };
                 let r = self
                     .http
@@ -195,7 +204,7 @@ impl Client {
                 r.bytes().await?;
             }
         }
-        Ok(())
+        Ok(op)
     }
 
     /// A valid form for the benchmark procedure, built from its schema's required fields.

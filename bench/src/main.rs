@@ -275,13 +275,22 @@ async fn soak(args: &Args) -> anyhow::Result<()> {
         args.backend, s.peak.throughput, args.concurrency, s.peak.p95, s.rate, args.soak_secs
     );
     println!();
-    println!("| from s | req/s | p50 ms | p95 ms | p99 ms | errors | server RSS MB |");
-    println!("|---|---|---|---|---|---|---|");
+    let kinds: Vec<String> = load::Op::MIXED.iter().map(|op| format!(" {op:?} p95 ms |")).collect();
+    println!("| from s | req/s | p50 ms | p95 ms | p99 ms | errors | server RSS MB |{}", kinds.concat());
+    println!("|---|---|---|---|---|---|---|{}", "---|".repeat(kinds.len()));
     for w in &s.windows {
         let r = &w.report;
+        let kinds: Vec<String> = w.by_op.iter().map(|r| format!(" {:.2} |", r.p95)).collect();
         println!(
-            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.0} |",
-            w.start_s, r.throughput, r.p50, r.p95, r.p99, r.errors, w.rss_mb
+            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.0} |{}",
+            w.start_s,
+            r.throughput,
+            r.p50,
+            r.p95,
+            r.p99,
+            r.errors,
+            w.rss_mb,
+            kinds.concat()
         );
     }
     let ok: usize = s.windows.iter().map(|w| w.report.ok).sum();
