@@ -81,7 +81,7 @@ pub fn included(leaf: &Hash, index: u64, size: u64, path: &[Hash], root: &Hash) 
 }
 
 fn split(leaves: &[u8]) -> Result<Vec<Hash>, StampError> {
-    if leaves.is_empty() || leaves.len() % 32 != 0 {
+    if leaves.is_empty() || !leaves.len().is_multiple_of(32) {
         return Err(StampError::Corrupt("danh sách lá"));
     }
     Ok(leaves.chunks(32).map(|c| c.try_into().expect("32-byte chunks")).collect())
