@@ -498,6 +498,19 @@ async fn fill(store: &Arc<dyn Store>, files: &Attachments, data_dir: &Path) -> M
         })
         .await
         .unwrap();
+    store
+        .add_log_stamp(&cqs_store::exchange::LogStamp {
+            node: "node-1".into(),
+            first_batch: 1,
+            last_batch: 1,
+            leaves: vec![3; 32],
+            root: vec![4; 32],
+            token: vec![0x30, 0x03, 0x02, 0x01, 0x01],
+            tsa: "http://tsa.test/tsr".into(),
+            stamped_at: t0(),
+        })
+        .await
+        .unwrap();
 
     // Exchange monitoring: one node's counts of a minute.
     let mut tally = cqs_domain::exchange::monitor::Tally::default();
