@@ -8,6 +8,11 @@ use cqs::commands::{self, ImportOutcome};
 use cqs::config::{CliOverrides, Config};
 use cqs_domain::auth::Scope;
 
+/// mimalloc instead of glibc's malloc: a profile of the exchange gateway spent about a fifth of
+/// the node's time in glibc's allocator (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "cqs",
