@@ -232,6 +232,11 @@ macro_rules! impl_exchange {
                 RegistrySnapshot,
             };
 
+            /// A write that hit a unique key of the message log is a `Conflict` saying `what`.
+            fn taken(e: sqlx::Error, what: &str) -> StoreError {
+                if is_unique_violation(&e) { StoreError::Conflict(what.into()) } else { e.into() }
+            }
+
             fn parse<T, E>(r: std::result::Result<T, E>, what: &str) -> Result<T> {
                 r.map_err(|_| corrupt(what))
             }
@@ -832,13 +837,7 @@ macro_rules! impl_exchange {
                 }
 
                 async fn append_log_batch(&self, b: &LogBatch) -> Result<()> {
-                    let conflict = |e: sqlx::Error| -> StoreError {
-                        if is_unique_violation(&e) {
-                            StoreError::Conflict("số lô hoặc số bản ghi nhật ký đã dùng".into())
-                        } else {
-                            e.into()
-                        }
-                    };
+                    let conflict = |e| taken(e, "số lô hoặc số bản ghi nhật ký đã dùng");
                     let mut tx = self.begin_write().await?;
                     sqlx::query(
                         "INSERT INTO exchange_log_batches (node, batch, first_seq, last_seq, head, statement, signature, sealed_at)
@@ -992,13 +991,7 @@ macro_rules! impl_exchange {
                     .bind(s.stamped_at)
                     .execute(&mut *tx)
                     .await
-                    .map_err(|e| {
-                        if is_unique_violation(&e) {
-                            StoreError::Conflict("lô này đã được gắn dấu thời gian".into())
-                        } else {
-                            e.into()
-                        }
-                    })?;
+                    .map_err(|e| taken(e, "lô này đã được gắn dấu thời gian"))?;
                     tx.commit().await?;
                     Ok(())
                 }
