@@ -520,6 +520,12 @@ fn verify_evidence(
                 }
                 None => println!("  Lô chưa có dấu thời gian RFC 3161."),
             }
+            if v.bodies {
+                println!(
+                    "  Nội dung yêu cầu ({} byte) và trả lời ({} byte) trong tệp khớp với mã băm trong bản ghi đã ký.",
+                    r.request_bytes, r.response_bytes
+                );
+            }
             std::process::ExitCode::SUCCESS
         }
         Err(e) => {

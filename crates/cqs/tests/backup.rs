@@ -493,6 +493,7 @@ async fn fill(store: &Arc<dyn Store>, files: &Attachments, data_dir: &Path) -> M
                     status: 200,
                     record: format!("{{\"seq\":{seq}}}").into_bytes(),
                     digest: vec![seq as u8; 32],
+                    bodies: Some(vec![seq as u8; 40]),
                 })
                 .collect(),
         })

@@ -1,10 +1,22 @@
 //! `cqs verify-evidence` on real evidence files: a record logged and sealed by a node, its batch
 //! timestamped by a test authority (`openssl ts`), exported, then checked by the command with and
-//! without the authority's root, and refused once a byte changed.
+//! without the authority's root, and refused once a byte changed; with kept bodies, the bodies
+//! are checked against the signed hashes.
 
 use std::process::Command;
+use std::sync::Arc;
 
+use axum::body::Bytes;
+use cqs_exchange::bodies::{BodyKey, BodyKeys};
 use cqs_exchange::log::{LogRecord, MessageLog, NodeKey};
+use sha2::Digest;
+
+const REQUEST: &[u8] = b"{\"so\":\"123/2026\"}";
+const RESPONSE: &[u8] = "{\"ho_ten\":\"Nguyễn Văn An\"}".as_bytes();
+
+fn sha(b: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(b))
+}
 
 fn record(message_id: &str) -> LogRecord {
     LogRecord {
@@ -21,14 +33,19 @@ fn record(message_id: &str) -> LogRecord {
         user_id: None,
         issue: None,
         request_hash: "x".repeat(88),
-        request_body_sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into(),
-        request_bytes: 0,
+        request_body_sha256: sha(REQUEST),
+        request_bytes: REQUEST.len() as u64,
         status: 200,
-        response_body_sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into(),
-        response_bytes: 0,
+        response_body_sha256: sha(RESPONSE),
+        response_bytes: RESPONSE.len() as u64,
         duration_us: 100,
         peer: None,
     }
+}
+
+fn base64_of(b: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(b)
 }
 
 fn verify(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
@@ -49,14 +66,19 @@ fn verify(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
 async fn the_command_checks_the_timestamp_of_a_batch_and_refuses_a_changed_file() {
     let (store, dir) = cqs_store::testing::sqlite_store().await;
     let key = NodeKey::load_or_create(&dir.path().join("exchange"), "VN-LH", "node-lh").unwrap();
-    let log = MessageLog::start(store.clone(), key, 16, 16).await.unwrap();
-    log.append(record("m-1")).await.unwrap();
-    log.append(record("m-2")).await.unwrap();
+    let keys = Arc::new(BodyKeys::new(BodyKey::from_bytes(&[5; 32]).unwrap(), Vec::new()));
+    let log = MessageLog::start(store.clone(), key, 16, 16, Some(keys.clone())).await.unwrap();
+    log.append(record("m-1"), None).await.unwrap();
+    log.append(record("m-2"), Some((Bytes::from_static(REQUEST), Bytes::from_static(RESPONSE)))).await.unwrap();
     let ca = tempfile::tempdir().unwrap();
     let tsa = cqs_pki::testing::TestTsa::start(ca.path()).unwrap();
     let client = cqs_pki::tsp::TsaClient::new(tsa.url(), std::time::Duration::from_secs(10)).unwrap();
     cqs_exchange::stamp::stamp_round(store.as_ref(), &client, "node-lh").await.unwrap().expect("two batches waited");
-    let ev = cqs_exchange::evidence::export(store.as_ref(), "node-lh", "m-2").await.unwrap();
+    assert!(matches!(
+        cqs_exchange::evidence::export(store.as_ref(), "node-lh", "m-1", Some(&keys)).await,
+        Err(cqs_exchange::evidence::EvidenceError::NoBodies(_))
+    ));
+    let ev = cqs_exchange::evidence::export(store.as_ref(), "node-lh", "m-2", Some(&keys)).await.unwrap();
     let file = dir.path().join("m-2.json");
     std::fs::write(&file, ev.to_bytes()).unwrap();
     let root = ca.path().join("ca.crt.pem");
@@ -66,6 +88,17 @@ async fn the_command_checks_the_timestamp_of_a_batch_and_refuses_a_changed_file(
     assert!(ok, "{out}{err}");
     assert!(out.contains("Dấu thời gian RFC 3161"), "{out}");
     assert!(!out.contains("CHƯA xác minh"), "{out}");
+    assert!(
+        out.contains(&format!("Nội dung yêu cầu ({} byte) và trả lời ({} byte)", REQUEST.len(), RESPONSE.len())),
+        "{out}"
+    );
+    // A changed response body no longer matches its signed hash.
+    let mut changed = ev.clone();
+    changed.bodies.as_mut().unwrap().response = base64_of(b"{\"ho_ten\":\"Tran Van B\"}");
+    let changed_file = dir.path().join("m-2-changed.json");
+    std::fs::write(&changed_file, changed.to_bytes()).unwrap();
+    let (ok, _, err) = verify(&[changed_file.as_os_str()]);
+    assert!(!ok && err.contains("không khớp với mã băm"), "{err}");
     // Without the authority's root the time is reported as not vouched for.
     let (ok, out, _) = verify(&[file.as_os_str()]);
     assert!(ok && out.contains("CHƯA xác minh"), "{out}");

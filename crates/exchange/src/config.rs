@@ -29,6 +29,17 @@ pub struct Config {
     pub log_batch_max: usize,
     /// Days the message log is kept (whole batches are deleted after); 0 keeps it for ever.
     pub log_retention_days: u32,
+    /// Keep the request and response bodies of every logged exchange, encrypted at rest
+    /// (`bodies`). Off by default: the log holds only the bodies' hashes.
+    pub keep_bodies: bool,
+    /// The 32-byte AES-256 key that seals kept bodies; empty = `exchange/body.key` in the data
+    /// directory, created on first start. A named file must exist.
+    pub body_key_file: String,
+    /// Earlier body keys, still needed to open bodies sealed before the key was rotated.
+    pub body_old_key_files: Vec<String>,
+    /// Days kept bodies are kept (the records stay for `log_retention_days`); 0 keeps them as
+    /// long as their records.
+    pub body_retention_days: u32,
     /// An RFC 3161 timestamp authority (http or https) that dates the message log's sealed
     /// batches in rounds (`stamp`); empty = no timestamps.
     pub timestamp_url: String,
@@ -55,6 +66,10 @@ impl Default for Config {
             log_queue: 8192,
             log_batch_max: 512,
             log_retention_days: 0,
+            keep_bodies: false,
+            body_key_file: String::new(),
+            body_old_key_files: Vec::new(),
+            body_retention_days: 30,
             timestamp_url: String::new(),
             timestamp_interval_secs: 60,
             timestamp_timeout_secs: 10,

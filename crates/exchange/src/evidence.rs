@@ -6,7 +6,9 @@
 //! (`stamp`), the file also carries the round's RFC 3161 token, its Merkle root and the batch's
 //! audit path, and verification checks those too: the token's signature, that it covers the
 //! round's imprint, and that the batch's statement is in the tree; with the authority's root
-//! certificates given, also the authority's chain.
+//! certificates given, also the authority's chain. When the node keeps bodies (`bodies`) and
+//! the export asks for them, the file carries the request and response too, and verification
+//! checks them against the hashes in the signed record.
 
 use aws_lc_rs::signature::{ED25519, UnparsedPublicKey};
 use base64::Engine;
@@ -37,6 +39,17 @@ pub struct Evidence {
     /// stamped (no authority configured, or the export came before the round).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<Timestamp>,
+    /// The exchange's bodies (base64), when kept and asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bodies: Option<Bodies>,
+}
+
+/// The request and response bodies of the exchange, base64.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bodies {
+    pub request: String,
+    pub response: String,
 }
 
 /// A batch's place in a timestamp round (see `crate::stamp`). Every field is checked: the
@@ -80,6 +93,12 @@ pub enum EvidenceError {
     Chain(#[from] chain::ChainError),
     #[error("lô không nằm trong vòng gắn dấu thời gian mà tệp nêu")]
     NotStamped,
+    #[error("nội dung của trao đổi {0} không được lưu (hoặc đã hết thời hạn lưu)")]
+    NoBodies(String),
+    #[error(transparent)]
+    Sealed(#[from] crate::bodies::BodyError),
+    #[error("nội dung trong tệp không khớp với mã băm trong bản ghi đã ký")]
+    BodiesDiffer,
     #[error(transparent)]
     Timestamp(#[from] cqs_pki::PkiError),
 
@@ -87,8 +106,14 @@ pub enum EvidenceError {
     Store(#[from] cqs_store::StoreError),
 }
 
-/// Builds the evidence of the record `seq` of `node`.
-pub async fn export(store: &dyn Store, node: &str, message_id: &str) -> Result<Evidence, EvidenceError> {
+/// Builds the evidence of the exchange `message_id` as logged by `node`; with `bodies`, the
+/// kept bodies too (opened with those keys; an exchange without kept bodies is then an error).
+pub async fn export(
+    store: &dyn Store,
+    node: &str,
+    message_id: &str,
+    bodies: Option<&crate::bodies::BodyKeys>,
+) -> Result<Evidence, EvidenceError> {
     let row = store
         .log_rows(message_id)
         .await?
@@ -115,6 +140,14 @@ pub async fn export(store: &dyn Store, node: &str, message_id: &str) -> Result<E
         tracing::error!(error = %e, node, batch = row.batch, "timestamp proof of a log batch unavailable");
         None
     });
+    let bodies = match bodies {
+        None => None,
+        Some(keys) => {
+            let sealed = row.bodies.as_deref().ok_or_else(|| EvidenceError::NoBodies(message_id.to_owned()))?;
+            let (request, response) = keys.open(node, row.seq, sealed)?;
+            Some(Bodies { request: BASE64.encode(request), response: BASE64.encode(response) })
+        }
+    };
     let timestamp = proof.map(|p| Timestamp {
         token: BASE64.encode(&p.stamp.token),
         root: hex::encode(&p.stamp.root),
@@ -130,6 +163,7 @@ pub async fn export(store: &dyn Store, node: &str, message_id: &str) -> Result<E
         statement: batch.statement,
         signature: hex::encode(batch.signature),
         timestamp,
+        bodies,
     })
 }
 
@@ -140,6 +174,8 @@ pub struct Verified {
     pub statement: BatchStatement,
     /// The timestamp of the batch's round, when the file has one.
     pub stamped: Option<TimeStampToken>,
+    /// Whether the file carried the bodies (then checked against the record's hashes).
+    pub bodies: bool,
 }
 
 pub use cqs_pki::tsp::TimeStampToken;
@@ -188,7 +224,32 @@ pub fn verify(
     }
     chain::check_inclusion(&statement, record.seq, &prev, &chain::digest(ev.record.as_bytes()), &later)?;
     let stamped = ev.timestamp.as_ref().map(|t| verify_timestamp(t, &ev.statement, tsa_roots)).transpose()?;
-    Ok(Verified { record, statement, stamped })
+    if let Some(b) = &ev.bodies {
+        verify_bodies(b, &record)?;
+    }
+    Ok(Verified { record, statement, stamped, bodies: ev.bodies.is_some() })
+}
+
+/// Checks that the bodies are the ones whose hashes and sizes the signed record holds.
+fn verify_bodies(b: &Bodies, record: &LogRecord) -> Result<(), EvidenceError> {
+    use sha2::Digest;
+    let decode = |s: &str| {
+        let bytes = BASE64.decode(s).map_err(|_| EvidenceError::Format("bodies".into()))?;
+        if BASE64.encode(&bytes) != s {
+            return Err(EvidenceError::NotCanonical);
+        }
+        Ok(bytes)
+    };
+    let (request, response) = (decode(&b.request)?, decode(&b.response)?);
+    let same =
+        |body: &[u8], sha: &str, len: u64| hex::encode(sha2::Sha256::digest(body)) == sha && body.len() as u64 == len;
+    if same(&request, &record.request_body_sha256, record.request_bytes)
+        && same(&response, &record.response_body_sha256, record.response_bytes)
+    {
+        Ok(())
+    } else {
+        Err(EvidenceError::BodiesDiffer)
+    }
 }
 
 /// Checks that `t` puts the statement in a round whose root its token covers.

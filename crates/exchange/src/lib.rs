@@ -3,6 +3,7 @@
 //! checks grants and quotas, calls providers, logs and signs every exchange, and federates with
 //! other nodes over mutual TLS.
 
+pub mod bodies;
 pub mod config;
 pub mod credentials;
 pub mod error;
@@ -87,7 +88,8 @@ impl Gateway {
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         let key = log::NodeKey::load_or_create(key_dir, &config.instance, &config.node_id)?;
-        let log = log::MessageLog::start(store.clone(), key, config.log_queue, config.log_batch_max).await?;
+        let bodies = if config.keep_bodies { Some(Arc::new(body_keys(&config, key_dir)?)) } else { None };
+        let log = log::MessageLog::start(store.clone(), key, config.log_queue, config.log_batch_max, bodies).await?;
         if !config.timestamp_url.is_empty() {
             let tsa = cqs_pki::tsp::TsaClient::new(
                 &config.timestamp_url,
@@ -96,7 +98,8 @@ impl Gateway {
             let every = Duration::from_secs(config.timestamp_interval_secs.max(1));
             stamp::spawn(store.clone(), tsa, log.node.clone(), every);
         }
-        spawn_retention(store.clone(), config.log_retention_days, config.stats_retention_days);
+        let body_days = if config.keep_bodies { config.body_retention_days } else { 0 };
+        spawn_retention(store.clone(), config.log_retention_days, body_days, config.stats_retention_days);
         let monitor = Arc::new(monitor::Monitor::new(&log.node));
         monitor.spawn_flush(store.clone());
         Ok(Arc::new(Self {
@@ -134,10 +137,26 @@ impl Gateway {
     }
 }
 
-/// Deletes message-log batches and monitoring counts older than their retention (0 keeps them),
-/// once an hour.
-fn spawn_retention(store: Arc<dyn Store>, log_days: u32, stats_days: u32) {
-    if log_days == 0 && stats_days == 0 {
+/// The body keys named by the settings: the current one (by default created in `key_dir`) and
+/// the old ones, which must exist.
+fn body_keys(config: &Config, key_dir: &std::path::Path) -> std::io::Result<bodies::BodyKeys> {
+    let current = match config.body_key_file.as_str() {
+        "" => bodies::BodyKey::load(&key_dir.join("body.key"), true)?,
+        path => bodies::BodyKey::load(std::path::Path::new(path), false)?,
+    };
+    let old = config
+        .body_old_key_files
+        .iter()
+        .map(|p| bodies::BodyKey::load(std::path::Path::new(p), false))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    tracing::info!(key = %current.id_hex(), old = old.len(), "exchange bodies are kept, encrypted");
+    Ok(bodies::BodyKeys::new(current, old))
+}
+
+/// Deletes message-log batches and monitoring counts older than their retention, and forgets
+/// kept bodies older than theirs (0 keeps each), once an hour.
+fn spawn_retention(store: Arc<dyn Store>, log_days: u32, body_days: u32, stats_days: u32) {
+    if log_days == 0 && body_days == 0 && stats_days == 0 {
         return;
     }
     tokio::spawn(async move {
@@ -150,6 +169,13 @@ fn spawn_retention(store: Arc<dyn Store>, log_days: u32, stats_days: u32) {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(records = n, days = log_days, "message log records past retention deleted"),
                     Err(e) => tracing::warn!(error = %e, "message log retention failed; retrying in an hour"),
+                }
+            }
+            if body_days > 0 {
+                match store.forget_log_bodies_before(before(body_days)).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(records = n, days = body_days, "kept bodies past retention forgotten"),
+                    Err(e) => tracing::warn!(error = %e, "body retention failed; retrying in an hour"),
                 }
             }
             if stats_days > 0

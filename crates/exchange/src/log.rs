@@ -1,5 +1,6 @@
 //! The message log. Every exchange that reached a provider is a record (metadata and body
-//! hashes, never bodies) appended to this node's hash chain and sealed in a signed batch.
+//! hashes, never bodies) appended to this node's hash chain and sealed in a signed batch. With
+//! `keep_bodies`, the bodies are stored beside the record, encrypted (`bodies`).
 //!
 //! Write path: calls put their record on a bounded queue (`log_queue`); one writer task takes
 //! whatever is waiting (up to `log_batch_max`), numbers and chains the records, signs the batch
@@ -15,12 +16,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+use axum::body::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use cqs_domain::exchange::chain::{self, BatchStatement, GENESIS, Hash};
 use cqs_store::Store;
 use cqs_store::exchange::{LogBatch, LogRow};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
+
+use crate::bodies::BodyKeys;
 
 /// One logged exchange, stored as these exact JSON bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,7 +107,7 @@ impl NodeKey {
     }
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
@@ -114,7 +118,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
-type Job = (Entry, oneshot::Sender<Result<(), ()>>);
+/// A record to log, the bodies to keep with it (when kept), and who waits for its commit.
+type Job = (Entry, Option<(Bytes, Bytes)>, oneshot::Sender<Result<(), ()>>);
 
 /// The handle calls append through.
 #[derive(Clone)]
@@ -122,22 +127,32 @@ pub struct MessageLog {
     tx: mpsc::Sender<Job>,
     pub node: String,
     pub key_hex: String,
+    /// The keys bodies are sealed and opened with; `None` when bodies are not kept.
+    pub bodies: Option<Arc<BodyKeys>>,
 }
 
 impl MessageLog {
     /// Starts the writer for `key`'s node on `store`.
-    pub async fn start(store: Arc<dyn Store>, key: NodeKey, queue: usize, batch_max: usize) -> cqs_store::Result<Self> {
+    pub async fn start(
+        store: Arc<dyn Store>,
+        key: NodeKey,
+        queue: usize,
+        batch_max: usize,
+        bodies: Option<Arc<BodyKeys>>,
+    ) -> cqs_store::Result<Self> {
         let head = store.log_head(&key.node).await?;
         let (tx, rx) = mpsc::channel(queue.max(1));
-        let handle = Self { tx, node: key.node.clone(), key_hex: key.public_hex() };
-        tokio::spawn(run(store, rx, key, head, batch_max.max(1)));
+        let handle = Self { tx, node: key.node.clone(), key_hex: key.public_hex(), bodies: bodies.clone() };
+        tokio::spawn(run(store, rx, key, head, batch_max.max(1), bodies));
         Ok(handle)
     }
 
-    /// Appends a record and waits until it is committed.
-    pub async fn append(&self, entry: Entry) -> Result<(), ()> {
+    /// Appends a record and waits until it is committed. `bodies` (request, response) are kept,
+    /// sealed, only when this log keeps bodies.
+    pub async fn append(&self, entry: Entry, bodies: Option<(Bytes, Bytes)>) -> Result<(), ()> {
         let (done, wait) = oneshot::channel();
-        self.tx.send((entry, done)).await.map_err(|_| ())?;
+        let bodies = bodies.filter(|_| self.bodies.is_some());
+        self.tx.send((entry, bodies, done)).await.map_err(|_| ())?;
         wait.await.map_err(|_| ())?
     }
 }
@@ -155,6 +170,7 @@ async fn run(
     key: NodeKey,
     head: Option<(i64, i64, Vec<u8>)>,
     max: usize,
+    bodies: Option<Arc<BodyKeys>>,
 ) {
     let mut head: Head = match head {
         Some((seq, batch, h)) => (seq, batch, h.try_into().unwrap_or(GENESIS)),
@@ -171,7 +187,7 @@ async fn run(
         }
         let mut result = Err(());
         for _attempt in 0..3 {
-            let (batch, next) = seal(&key, &key_hex, head, &jobs);
+            let (batch, next) = seal(&key, &key_hex, head, &jobs, bodies.as_deref());
             match store.append_log_batch(&batch).await {
                 Ok(()) => {
                     head = next;
@@ -191,18 +207,18 @@ async fn run(
                 }
             }
         }
-        for (_, done) in jobs {
+        for (_, _, done) in jobs {
             let _ = done.send(result);
         }
     }
 }
 
 /// Numbers, chains and signs a batch after `head`.
-fn seal(key: &NodeKey, key_hex: &str, head: Head, jobs: &[Job]) -> (LogBatch, Head) {
+fn seal(key: &NodeKey, key_hex: &str, head: Head, jobs: &[Job], keys: Option<&BodyKeys>) -> (LogBatch, Head) {
     let (mut seq, batch, prev) = (head.0, head.1 + 1, head.2);
     let mut h = prev;
     let mut rows = Vec::with_capacity(jobs.len());
-    for (entry, _) in jobs {
+    for (entry, kept, _) in jobs {
         seq += 1;
         let record = LogRecord { v: 1, node: key.node.clone(), seq, ..entry.clone() };
         let bytes = serde_json::to_vec(&record).expect("records serialize");
@@ -219,6 +235,7 @@ fn seal(key: &NodeKey, key_hex: &str, head: Head, jobs: &[Job]) -> (LogBatch, He
             status: i32::from(record.status),
             record: bytes,
             digest: digest.to_vec(),
+            bodies: keys.zip(kept.as_ref()).map(|(k, (req, resp))| k.seal(&key.node, seq, req, resp)),
         });
     }
     let sealed_at = Utc::now();

@@ -475,9 +475,9 @@ impl Gateway {
         call: &Call,
         client: &ClientId,
         hash: &str,
-        body: &[u8],
+        body: &Bytes,
         status: StatusCode,
-        resp_body: &[u8],
+        resp_body: &Bytes,
         started: Instant,
         peer: Option<&str>,
     ) -> Result<(), XRoadError> {
@@ -503,7 +503,8 @@ impl Gateway {
             duration_us: started.elapsed().as_micros() as u64,
             peer: peer.map(str::to_owned),
         };
-        self.log.append(entry).await.map_err(|_| XRoadError::database())
+        let kept = self.log.bodies.as_ref().map(|_| (body.clone(), resp_body.clone()));
+        self.log.append(entry, kept).await.map_err(|_| XRoadError::database())
     }
 
     /// `X-Road-Request-Hash` of a call: see `domain::exchange::chain::request_hash`.

@@ -104,6 +104,9 @@ pub struct LogRow {
     /// The record's exact bytes (JSON).
     pub record: Vec<u8>,
     pub digest: Vec<u8>,
+    /// The exchange's request and response bodies, sealed by the gateway (`cqs_exchange::bodies`);
+    /// `None` when bodies are not kept or have been forgotten.
+    pub bodies: Option<Vec<u8>>,
 }
 
 /// One timestamp round of a node's message log: the statements of batches
@@ -206,6 +209,9 @@ pub trait Exchange: Send + Sync {
     /// Deletes whole batches sealed before `before` (retention), except each node's last batch,
     /// and the timestamp rounds none of whose batches is left; returns the records deleted.
     async fn delete_log_before(&self, before: DateTime<Utc>) -> Result<u64>;
+    /// Forgets the kept bodies of records made before `before`, leaving the records (and so the
+    /// signed chain) whole; returns the records whose bodies were dropped.
+    async fn forget_log_bodies_before(&self, before: DateTime<Utc>) -> Result<u64>;
     /// A node's batches after its last timestamp round, oldest first, at most `limit`:
     /// (batch number, statement).
     async fn log_unstamped(&self, node: &str, limit: i64) -> Result<Vec<(i64, String)>>;
@@ -856,7 +862,7 @@ macro_rules! impl_exchange {
                     .map_err(conflict)?;
                     for chunk in b.records.chunks(100) {
                         let mut q = sqlx::QueryBuilder::<$db>::new(
-                            "INSERT INTO exchange_log (node, seq, batch, at, message_id, client_id, service_id, status, record, digest) ",
+                            "INSERT INTO exchange_log (node, seq, batch, at, message_id, client_id, service_id, status, record, digest, bodies) ",
                         );
                         q.push_values(chunk, |mut row, r| {
                             row.push_bind(&r.node)
@@ -868,7 +874,8 @@ macro_rules! impl_exchange {
                                 .push_bind(&r.service)
                                 .push_bind(r.status)
                                 .push_bind(&r.record)
-                                .push_bind(&r.digest);
+                                .push_bind(&r.digest)
+                                .push_bind(&r.bodies);
                         });
                         q.build().execute(&mut *tx).await.map_err(conflict)?;
                     }
@@ -894,6 +901,7 @@ macro_rules! impl_exchange {
                                 status: r.try_get("status")?,
                                 record: r.try_get("record")?,
                                 digest: r.try_get("digest")?,
+                                bodies: r.try_get("bodies")?,
                             })
                         })
                         .collect()
@@ -930,6 +938,17 @@ macro_rules! impl_exchange {
                     .bind(to)
                     .fetch_all(self.read_pool())
                     .await?)
+                }
+
+                async fn forget_log_bodies_before(&self, before: DateTime<Utc>) -> Result<u64> {
+                    let mut tx = self.begin_write().await?;
+                    let n = sqlx::query("UPDATE exchange_log SET bodies = NULL WHERE bodies IS NOT NULL AND at < $1")
+                        .bind(before)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    tx.commit().await?;
+                    Ok(n)
                 }
 
                 async fn delete_log_before(&self, before: DateTime<Utc>) -> Result<u64> {

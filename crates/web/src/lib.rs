@@ -223,6 +223,8 @@ pub fn router(state: AppState) -> Router {
             .route("/static/{*path}", axum::routing::get(ui::assets::serve)),
     )
     .with_state(state.clone());
+    let slots = overload::InFlight::new(in_flight);
+    let mediated = api::exchange::gateway::router(state.exchange.clone(), slots.clone(), timeout);
     let csrf = axum::middleware::from_fn_with_state(state.clone(), auth::csrf::guard);
     let denials = axum::middleware::from_fn_with_state(state.clone(), auth::audit::denials);
     // Every route above the CSRF layer (API and pages) is guarded; only the fallbacks are not.
@@ -251,7 +253,7 @@ pub fn router(state: AppState) -> Router {
             }
         })
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-        .layer(axum::middleware::from_fn_with_state(overload::InFlight::new(in_flight), overload::shed))
+        .layer(axum::middleware::from_fn_with_state(slots, overload::shed))
         .layer(axum::middleware::from_fn(telemetry::track))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             // Route template, not the URI: paths may carry dossier codes.
@@ -262,4 +264,5 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .merge(mediated)
 }

@@ -12,12 +12,12 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Seconds a shed client is asked to wait.
-const RETRY_AFTER_SECS: u32 = 1;
+pub const RETRY_AFTER_SECS: u32 = 1;
 
-const TITLE: &str = "Hệ thống đang quá tải, xin vui lòng thử lại sau ít giây";
+pub const TITLE: &str = "Hệ thống đang quá tải, xin vui lòng thử lại sau ít giây";
 
 /// Slots for requests being handled, shared by every connection of the node.
 #[derive(Clone)]
@@ -26,6 +26,15 @@ pub struct InFlight(Arc<Semaphore>);
 impl InFlight {
     pub fn new(slots: usize) -> Self {
         Self(Arc::new(Semaphore::new(slots.max(1))))
+    }
+
+    /// A slot for one request while it is handled, or `None` (counted as shed) when all are taken.
+    pub fn take(&self) -> Option<OwnedSemaphorePermit> {
+        let slot = self.0.clone().try_acquire_owned().ok();
+        if slot.is_none() {
+            metrics::counter!("cqs_http_shed_total").increment(1);
+        }
+        slot
     }
 }
 
@@ -39,10 +48,9 @@ pub async fn shed(State(slots): State<InFlight>, req: Request, next: Next) -> Re
     if never_shed(req.uri().path()) {
         return next.run(req).await;
     }
-    match slots.0.clone().try_acquire_owned() {
-        Ok(_slot) => next.run(req).await,
-        Err(_) => {
-            metrics::counter!("cqs_http_shed_total").increment(1);
+    match slots.take() {
+        Some(_slot) => next.run(req).await,
+        None => {
             let mut res = if crate::is_api(req.uri()) {
                 crate::error::ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", TITLE).into_response()
             } else {

@@ -309,6 +309,7 @@ pub async fn exchange_log_batches_chain_and_expire(store: Arc<dyn Store>) {
         status: 200,
         record: format!("{{\"seq\":{seq}}}").into_bytes(),
         digest: vec![seq as u8; 32],
+        bodies: (seq % 2 == 0).then(|| vec![seq as u8; 48]),
     };
     let batch = |b: i64, first: i64, last: i64, at: DateTime<Utc>| LogBatch {
         node: "n1".into(),
@@ -332,6 +333,14 @@ pub async fn exchange_log_batches_chain_and_expire(store: Arc<dyn Store>) {
     assert_eq!((rows.len(), rows[0].batch, rows[0].record.as_slice()), (1, 1, &b"{\"seq\":2}"[..]));
     assert_eq!(store.log_digests("n1", 2, 3).await.unwrap(), vec![vec![2; 32], vec![3; 32]]);
     assert_eq!(store.log_batch("n1", 1).await.unwrap().unwrap().statement, "{\"batch\":1}");
+    // Kept bodies come back with their record, and can be forgotten without touching it.
+    assert_eq!(rows[0].bodies.as_deref(), Some(&[2u8; 48][..]));
+    assert_eq!(store.log_rows("m1").await.unwrap()[0].bodies, None);
+    assert_eq!(store.forget_log_bodies_before(t0() - Duration::days(1)).await.unwrap(), 0);
+    assert_eq!(store.forget_log_bodies_before(t0() + Duration::seconds(1)).await.unwrap(), 2, "m2 and m4");
+    let forgotten = store.log_rows("m2").await.unwrap();
+    assert_eq!((forgotten[0].bodies.as_ref(), forgotten[0].record.as_slice()), (None, &b"{\"seq\":2}"[..]));
+    assert_eq!(store.forget_log_bodies_before(t0() + Duration::days(500)).await.unwrap(), 0, "nothing left to forget");
     // Timestamp rounds: the batches after a node's last round wait for the next; a round is
     // found from any of its batches; a round cannot start twice at one batch.
     let statement = |b: i64| (b, format!("{{\"batch\":{b}}}"));

@@ -190,18 +190,9 @@ fn documented(submission_limit: usize) -> (axum::Router<AppState>, utoipa::opena
 }
 
 pub fn router(state: AppState) -> Router {
+    // Mediated calls (`/r1/...`) are documented in `ApiDoc` but routed by
+    // `exchange::gateway::router`, outside this stack.
     let (router, api) = documented(state.limits.submission_body);
-    // Mediated calls take any method and any path after the service code, which the OpenAPI
-    // router cannot express; they are documented in `ApiDoc` and routed here.
-    let router = router
-        .route(
-            "/r1/{instance}/{class}/{member}/{subsystem}/{service}",
-            axum::routing::any(exchange::gateway::mediate_root),
-        )
-        .route(
-            "/r1/{instance}/{class}/{member}/{subsystem}/{service}/{*path}",
-            axum::routing::any(exchange::gateway::mediate),
-        );
     let docs = utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", api);
     let idempotency = axum::middleware::from_fn_with_state(state.clone(), crate::idempotency::guard);
     router

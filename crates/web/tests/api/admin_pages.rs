@@ -361,3 +361,202 @@ async fn the_exchange_page_shows_the_registry_and_the_requests_waiting() {
     // A member's own admin is not the operator.
     assert_eq!(open(&app, Some(&ex.provider_admin), "/can-bo/quan-tri/lgsp").await.status, StatusCode::FORBIDDEN);
 }
+
+/// The text between `start` and the next `end` in `page`, to read an id or secret off a page.
+fn between<'a>(page: &'a str, start: &str, end: &str) -> &'a str {
+    let from = page.find(start).unwrap_or_else(|| panic!("no {start}")) + start.len();
+    &page[from..from + page[from..].find(end).unwrap()]
+}
+
+#[tokio::test]
+async fn the_operator_runs_the_registry_and_answers_requests_from_the_console() {
+    use super::exchange::{CLIENT, PROVIDER, SERVICE};
+    let app = app().await;
+    let admin = app.admin.clone();
+    let lgsp = "/can-bo/quan-tri/lgsp";
+    let saved = |r: &Resp, to: &str| {
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(r));
+        assert!(location(r).starts_with(to), "went to {}", location(r));
+    };
+    for (id, name) in [("VN-LH/GOV/000.00.05.H99", "Sở Tư pháp"), ("VN-LH/GOV/000.00.31.H99", "UBND xã")] {
+        let r = post_form(
+            &app,
+            &admin,
+            "/can-bo/quan-tri/lgsp/thanh-vien",
+            &[("id", id), ("name", name), ("status", "active")],
+        )
+        .await;
+        saved(&r, "/can-bo/quan-tri/lgsp?xong=thanh-vien");
+    }
+    let bad =
+        post_form(&app, &admin, "/can-bo/quan-tri/lgsp/thanh-vien", &[("id", "VN-LH/GOV/SO TU PHAP"), ("name", "Sở")])
+            .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html(&bad).contains("error-summary") && html(&bad).contains("value=\"VN-LH/GOV/SO TU PHAP\""),
+        "kept as typed"
+    );
+    for id in [PROVIDER, CLIENT] {
+        let r = post_form(
+            &app,
+            &admin,
+            "/can-bo/quan-tri/lgsp/he-thong",
+            &[("id", id), ("name", "Hệ thống"), ("system_id", "")],
+        )
+        .await;
+        saved(&r, "/can-bo/quan-tri/lgsp?xong=he-thong");
+    }
+    let dup = post_form(&app, &admin, "/can-bo/quan-tri/lgsp/he-thong", &[("id", CLIENT), ("name", "Trùng")]).await;
+    assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY, "a duplicate is said beside the field");
+
+    // A service: the description must be JSON, and the page says where it is not.
+    let new = html(&open(&app, Some(&admin), &format!("/can-bo/quan-tri/lgsp/dich-vu?he-thong={PROVIDER}")).await);
+    assert!(new.contains("Dịch vụ mới") && new.contains(PROVIDER));
+    let mut service = vec![
+        ("provider", PROVIDER),
+        ("code", "khai-sinh"),
+        ("title", "Tra cứu khai sinh"),
+        ("version", "1.0.0"),
+        ("owner", "Sở Tư pháp"),
+        ("status", "active"),
+        ("base_url", "http://127.0.0.1:9/api"),
+        ("timeout_ms", "5000"),
+        (
+            "openapi",
+            "{\"openapi\": \"3.0.3\",\n\"paths\": {\"/khai-sinh/{so}\": {\"get\": {}}, \"/thong-ke\": {\"get\": {}},}}",
+        ),
+    ];
+    let r = post_form(&app, &admin, "/can-bo/quan-tri/lgsp/dich-vu", &service).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&r).contains("phải là JSON hợp lệ (dòng 2"), "{}", html(&r));
+    service[8].1 =
+        "{\"openapi\": \"3.0.3\", \"paths\": {\"/khai-sinh/{so}\": {\"get\": {}}, \"/thong-ke\": {\"get\": {}}}}";
+    saved(
+        &post_form(&app, &admin, "/can-bo/quan-tri/lgsp/dich-vu", &service).await,
+        "/can-bo/quan-tri/lgsp/dich-vu?id=",
+    );
+    let page_of_service = format!("/can-bo/quan-tri/lgsp/dich-vu?id={}", cqs_web::portal::encode(SERVICE));
+    let shown = html(&open(&app, Some(&admin), &page_of_service).await);
+    assert!(shown.contains("GET /khai-sinh/*") && shown.contains("Chưa cấp quyền cho hệ thống nào"), "{shown}");
+
+    // An access request for two endpoints, answered with one of them.
+    let ask = [
+        ("client", CLIENT),
+        ("service", SERVICE),
+        ("endpoints", "GET /khai-sinh/*\nGET /thong-ke"),
+        ("purpose", "Đối chiếu giấy khai sinh khi tiếp nhận hồ sơ"),
+        ("legal_basis", "Luật Hộ tịch số 60/2014/QH13"),
+    ];
+    saved(&post_form(&app, &admin, "/can-bo/quan-tri/lgsp/de-nghi", &ask).await, "/can-bo/quan-tri/lgsp?xong=de-nghi");
+    let overview = html(&open(&app, Some(&admin), lgsp).await);
+    let id = between(&overview, "/can-bo/quan-tri/lgsp/de-nghi/", "\"").to_owned();
+    let request_page = format!("/can-bo/quan-tri/lgsp/de-nghi/{id}");
+    let asked = html(&open(&app, Some(&admin), &request_page).await);
+    assert!(
+        asked.contains("Đang chờ trả lời")
+            && asked.contains("Luật Hộ tịch số 60/2014/QH13")
+            && asked.contains("Gửi trả lời")
+    );
+    let no_basis =
+        post_form(&app, &admin, &request_page, &[("decision", "refuse"), ("reason", "Dữ liệu thuộc bí mật")]).await;
+    assert_eq!(no_basis.status, StatusCode::UNPROCESSABLE_ENTITY, "a refusal names its legal basis");
+    let answer = [("decision", "grant"), ("endpoint", "GET /thong-ke"), ("note", "Chỉ dùng cho thống kê")];
+    saved(&post_form(&app, &admin, &request_page, &answer).await, &request_page);
+    let answered = html(&open(&app, Some(&admin), &format!("{request_page}?xong=1")).await);
+    assert!(
+        answered.contains("Đã cấp quyền")
+            && answered.contains("Chỉ dùng cho thống kê")
+            && !answered.contains("Gửi trả lời")
+    );
+    let again = post_form(&app, &admin, &request_page, &answer).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&again).contains("đã được trả lời"));
+    let grants = app.store.exchange_grants(None, false).await.unwrap();
+    assert_eq!(grants.len(), 1);
+    assert_eq!(
+        grants[0].endpoint.as_ref().map(ToString::to_string).as_deref(),
+        Some("GET /thong-ke"),
+        "only what was ticked"
+    );
+
+    // A direct grant of the whole service, then its revocation, which needs a reason.
+    let grant = [("service", SERVICE), ("client", CLIENT), ("method", ""), ("path", "")];
+    saved(&post_form(&app, &admin, "/can-bo/quan-tri/lgsp/quyen", &grant).await, "/can-bo/quan-tri/lgsp/dich-vu?id=");
+    let whole =
+        app.store.exchange_grants(None, false).await.unwrap().into_iter().find(|g| g.endpoint.is_none()).unwrap();
+    let no_reason = post_form(
+        &app,
+        &admin,
+        "/can-bo/quan-tri/lgsp/quyen/thu-hoi",
+        &[("id", &whole.id.to_string()), ("reason", " ")],
+    )
+    .await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.store.exchange_grants(None, false).await.unwrap().len(), 2, "nothing revoked without a reason");
+    let revoke = [("id", whole.id.to_string()), ("reason", "Hết thời hạn phối hợp".to_owned())];
+    let revoke: Vec<(&str, &str)> = revoke.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    saved(
+        &post_form(&app, &admin, "/can-bo/quan-tri/lgsp/quyen/thu-hoi", &revoke).await,
+        "/can-bo/quan-tri/lgsp/dich-vu?id=",
+    );
+    let left = app.store.exchange_grants(None, true).await.unwrap();
+    let ended = left.iter().find(|g| g.id == whole.id).unwrap();
+    assert_eq!(ended.revoke_reason.as_deref(), Some("Hết thời hạn phối hợp"));
+
+    // A secret shown once, never cached, and the one the registry now checks.
+    let issued = post_form(&app, &admin, "/can-bo/quan-tri/lgsp/he-thong/khoa", &[("id", CLIENT)]).await;
+    assert_eq!(issued.status, StatusCode::OK);
+    assert_eq!(issued.headers.get(header::CACHE_CONTROL).unwrap(), "no-store");
+    let secret = between(&html(&issued), "id=\"khoa\">", "<").to_owned();
+    let snapshot = app.store.registry_snapshot().await.unwrap();
+    let cred = snapshot.credentials.iter().find(|c| c.client.to_string() == CLIENT).unwrap();
+    assert_eq!(cred.secret_hash.as_deref(), Some(cqs_web::auth::hash_secret(&secret).as_str()));
+
+    // Limits, a status change, and the page showing them.
+    let limit = [("client", CLIENT), ("service", ""), ("window", "minute"), ("max", "600")];
+    saved(
+        &post_form(&app, &admin, "/can-bo/quan-tri/lgsp/gioi-han", &limit).await,
+        "/can-bo/quan-tri/lgsp?xong=gioi-han",
+    );
+    let negative = [("client", CLIENT), ("service", ""), ("window", "minute"), ("max", "-5")];
+    assert_eq!(
+        post_form(&app, &admin, "/can-bo/quan-tri/lgsp/gioi-han", &negative).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let off = [("id", CLIENT), ("status", "disabled")];
+    saved(
+        &post_form(&app, &admin, "/can-bo/quan-tri/lgsp/he-thong/trang-thai", &off).await,
+        "/can-bo/quan-tri/lgsp?xong=trang-thai",
+    );
+    let snapshot = app.store.registry_snapshot().await.unwrap();
+    assert_eq!(snapshot.limits.len(), 1);
+    assert_eq!(snapshot.limits[0].max_requests, 600);
+    let client = snapshot.subsystems.iter().find(|s| s.id.to_string() == CLIENT).unwrap();
+    assert_eq!(client.status.as_str(), "disabled");
+    let overview = html(&open(&app, Some(&admin), "/can-bo/quan-tri/lgsp?xong=gioi-han").await);
+    assert!(overview.contains("Đã lưu giới hạn lượt gọi.") && overview.contains("600 lượt mỗi phút"));
+    let removed = [("client", CLIENT), ("service", ""), ("window", "minute"), ("max", "")];
+    saved(
+        &post_form(&app, &admin, "/can-bo/quan-tri/lgsp/gioi-han", &removed).await,
+        "/can-bo/quan-tri/lgsp?xong=gioi-han",
+    );
+    assert!(app.store.registry_snapshot().await.unwrap().limits.is_empty(), "an empty maximum removes the limit");
+
+    // A member's own admin is not the operator: every console change is refused to them.
+    let ex_admin = staff(
+        &app.store,
+        "admin.sotp2",
+        Role::Admin,
+        app.store.org_unit_by_code("000.00.05.H99").await.unwrap().unwrap().id,
+    )
+    .await;
+    for (path, fields) in [
+        ("/can-bo/quan-tri/lgsp/thanh-vien", vec![("id", "VN-LH/GOV/000.00.06.H99"), ("name", "Sở khác")]),
+        ("/can-bo/quan-tri/lgsp/he-thong/khoa", vec![("id", CLIENT)]),
+        ("/can-bo/quan-tri/lgsp/quyen", grant.to_vec()),
+        (request_page.as_str(), answer.to_vec()),
+    ] {
+        assert_eq!(post_form(&app, &ex_admin, path, &fields).await.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(app.store.registry_snapshot().await.unwrap().members.len(), 2);
+}

@@ -439,3 +439,61 @@ async fn timestamped_rounds_date_each_batch_in_its_evidence() {
     assert!(v.stamped.is_some());
     assert_eq!(tsa.served(), 2);
 }
+
+#[tokio::test]
+async fn kept_bodies_are_sealed_at_rest_and_come_back_only_with_evidence_that_checks_them() {
+    let app = app().await;
+    let gw = gateway(&app, cqs_exchange::Config { keep_bodies: true, ..lh() }).await;
+    grant(&app, &gw, json!({"client": CLIENT, "endpoint": {"method": "POST", "path": "/khai-sinh"}})).await;
+    let sent = r#"{"ho_ten":"Nguyễn Thị Bình","ngay_sinh":"2026-03-05"}"#;
+    let req = r1("POST", "/khai-sinh", &gw.secret)
+        .header("x-road-id", "body-1")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(sent))
+        .unwrap();
+    let answered = call(&gw.router, req).await;
+    assert_eq!(answered.status, StatusCode::OK);
+    // At rest the bodies are sealed: the stored blob shows neither the name nor the answer.
+    let row = app.store.log_rows("body-1").await.unwrap().remove(0);
+    let sealed = row.bodies.expect("bodies are kept");
+    assert!(!sealed.windows("Bình".len()).any(|w| w == "Bình".as_bytes()), "the request is readable at rest");
+    assert!(!sealed.windows(8).any(|w| w == b"ho_ten\\\""), "the response is readable at rest");
+    assert!(std::fs::metadata(app.dir.path().join("exchange").join("body.key")).is_ok(), "the key was made on start");
+    // Evidence without bodies unless asked; with them, the verifier checks them.
+    let plain = app_get(&gw, "/api/v1/exchange/log/body-1/evidence", &gw.provider_admin).await;
+    assert!(!cqs_exchange::evidence::verify(&plain.body, &[], &[]).unwrap().bodies);
+    let full = app_get(&gw, "/api/v1/exchange/log/body-1/evidence?bodies=true", &gw.provider_admin).await;
+    assert_eq!(full.status, StatusCode::OK, "{}", String::from_utf8_lossy(&full.body));
+    assert!(cqs_exchange::evidence::verify(&full.body, &[], &[]).unwrap().bodies);
+    let ev: cqs_exchange::evidence::Evidence = serde_json::from_slice(&full.body).unwrap();
+    let b = ev.bodies.clone().unwrap();
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    assert_eq!(b64.decode(&b.request).unwrap(), sent.as_bytes());
+    assert_eq!(b64.decode(&b.response).unwrap(), answered.body, "the response as the client got it");
+    let mut forged = ev.clone();
+    forged.bodies.as_mut().unwrap().request = b64.encode(sent.replace("Bình", "Bính"));
+    assert!(matches!(
+        cqs_exchange::evidence::verify(&forged.to_bytes(), &[], &[]),
+        Err(cqs_exchange::evidence::EvidenceError::BodiesDiffer)
+    ));
+    // Who may not see the evidence may not see the bodies; forgotten bodies are said so.
+    let other = app_get(&gw, "/api/v1/exchange/log/body-1/evidence?bodies=true", &app.desk_x).await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+    app.store.forget_log_bodies_before(chrono::Utc::now() + chrono::Duration::seconds(1)).await.unwrap();
+    let gone = app_get(&gw, "/api/v1/exchange/log/body-1/evidence?bodies=true", &gw.provider_admin).await;
+    assert_eq!((gone.status, gone.json()["code"].as_str()), (StatusCode::NOT_FOUND, Some("bodies_not_kept")));
+    assert_eq!(app_get(&gw, "/api/v1/exchange/log/body-1/evidence", &gw.provider_admin).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_node_that_keeps_no_bodies_says_so() {
+    let app = app().await;
+    let gw = gateway(&app, lh()).await;
+    grant(&app, &gw, json!({"client": CLIENT, "endpoint": {"method": "GET", "path": "/khai-sinh/*"}})).await;
+    let req = r1("GET", "/khai-sinh/1", &gw.secret).header("x-road-id", "nobody-1").body(Body::empty()).unwrap();
+    assert_eq!(call(&gw.router, req).await.status, StatusCode::OK);
+    assert_eq!(app.store.log_rows("nobody-1").await.unwrap()[0].bodies, None, "nothing but hashes is stored");
+    let asked = app_get(&gw, "/api/v1/exchange/log/nobody-1/evidence?bodies=true", &gw.provider_admin).await;
+    assert_eq!((asked.status, asked.json()["code"].as_str()), (StatusCode::NOT_FOUND, Some("bodies_not_kept")));
+}

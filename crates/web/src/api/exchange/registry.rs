@@ -56,6 +56,12 @@ pub async fn upsert_member(
 ) -> Result<Json<Member>, ApiError> {
     may_operate(&caller.0, root_unit(&state).await?)?;
     let input: MemberInput = read_json(req, state.limits.json_body).await?;
+    Ok(Json(save_member(&state, &caller, input).await?))
+}
+
+/// Adds or changes a member (the API and the console both come here).
+pub async fn save_member(state: &AppState, caller: &Caller, input: MemberInput) -> Result<Member, ApiError> {
+    may_operate(&caller.0, root_unit(state).await?)?;
     let id = MemberId::parse(&input.id)?;
     let org_unit_id = match id.agency_code() {
         Some(code) => state.store.org_unit_by_code(code.as_str()).await?.map(|u| u.id),
@@ -68,7 +74,7 @@ pub async fn upsert_member(
         status: input.status.unwrap_or(Status::Active),
         at: state.clock.now(),
     };
-    Ok(Json(state.store.upsert_member(&m).await?))
+    Ok(state.store.upsert_member(&m).await?)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -104,17 +110,22 @@ pub async fn create_subsystem(
     req: Request,
 ) -> Result<(StatusCode, Json<Subsystem>), ApiError> {
     caller.require_authenticated()?;
-    let root = root_unit(&state).await?;
     let input: SubsystemInput = read_json(req, state.limits.json_body).await?;
+    Ok((StatusCode::CREATED, Json(add_subsystem(&state, &caller, input).await?)))
+}
+
+/// Registers an information system of a member.
+pub async fn add_subsystem(state: &AppState, caller: &Caller, input: SubsystemInput) -> Result<Subsystem, ApiError> {
+    let root = root_unit(state).await?;
     let id = ClientId::parse(&input.id)?;
-    may_act_for(&caller.0, member_unit(&state, &id.member).await?, root)?;
+    may_act_for(&caller.0, member_unit(state, &id.member).await?, root)?;
     let system_id = input.system_id.unwrap_or_else(|| id.subsystem.as_str().to_owned());
     check_system_id(&system_id)?;
     let s =
         NewSubsystem { id, name: clean_name(&input.name)?, system_id, status: Status::Active, at: state.clock.now() };
     let created = state.store.create_subsystem(&s).await?;
-    crate::api::exchange::registry_changed(&state).await;
-    Ok((StatusCode::CREATED, Json(created)))
+    super::registry_changed(state).await;
+    Ok(created)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -143,10 +154,21 @@ pub async fn update_subsystem(
     let id = client_from_path(&path)?;
     may_act_for(&caller.0, member_unit(&state, &id.member).await?, root_unit(&state).await?)?;
     let patch: SubsystemPatch = read_json(req, state.limits.json_body).await?;
+    Ok(Json(change_subsystem(&state, &caller, &id, patch).await?))
+}
+
+/// Renames a subsystem or changes its status.
+pub async fn change_subsystem(
+    state: &AppState,
+    caller: &Caller,
+    id: &ClientId,
+    patch: SubsystemPatch,
+) -> Result<Subsystem, ApiError> {
+    may_act_for(&caller.0, member_unit(state, &id.member).await?, root_unit(state).await?)?;
     let name = patch.name.as_deref().map(clean_name).transpose()?;
-    let s = state.store.update_subsystem(&id, name.as_deref(), patch.status, state.clock.now()).await?;
-    super::registry_changed(&state).await;
-    Ok(Json(s))
+    let s = state.store.update_subsystem(id, name.as_deref(), patch.status, state.clock.now()).await?;
+    super::registry_changed(state).await;
+    Ok(s)
 }
 
 /// A newly issued secret, shown once.
@@ -174,7 +196,12 @@ pub async fn issue_secret(
 ) -> Result<(StatusCode, Json<IssuedSecret>), ApiError> {
     caller.require_authenticated()?;
     let id = client_from_path(&path)?;
-    may_act_for(&caller.0, member_unit(&state, &id.member).await?, root_unit(&state).await?)?;
+    Ok((StatusCode::CREATED, Json(new_secret(&state, &caller, id).await?)))
+}
+
+/// Issues a new secret for a subsystem, ending the old one and its tokens.
+pub async fn new_secret(state: &AppState, caller: &Caller, id: ClientId) -> Result<IssuedSecret, ApiError> {
+    may_act_for(&caller.0, member_unit(state, &id.member).await?, root_unit(state).await?)?;
     let secret = hex::encode(rand::rng().random::<[u8; 32]>());
     let version = state.store.set_subsystem_secret(&id, &crate::auth::hash_secret(&secret), state.clock.now()).await?;
     let system_id = state
@@ -186,8 +213,8 @@ pub async fn issue_secret(
         .map(|s| s.system_id)
         .ok_or_else(|| ApiError::not_found("hệ thống"))?;
     tracing::info!(target: "security", client = %id, credential_version = version, "exchange secret issued");
-    super::registry_changed(&state).await;
-    Ok((StatusCode::CREATED, Json(IssuedSecret { client: id, system_id, secret, credential_version: version })))
+    super::registry_changed(state).await;
+    Ok(IssuedSecret { client: id, system_id, secret, credential_version: version })
 }
 
 /// A service with the endpoints its description lists.
@@ -281,6 +308,18 @@ pub async fn upsert_service(
     let provider = client_from_path(&path)?;
     may_act_for(&caller.0, member_unit(&state, &provider.member).await?, root_unit(&state).await?)?;
     let spec: ServiceSpec = read_json(req, state.limits.json_body).await?;
+    let (service, created) = save_service(&state, &caller, &provider, spec).await?;
+    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(service.into())))
+}
+
+/// Adds or replaces a service of a subsystem; says whether it is new.
+pub async fn save_service(
+    state: &AppState,
+    caller: &Caller,
+    provider: &ClientId,
+    spec: ServiceSpec,
+) -> Result<(Service, bool), ApiError> {
+    may_act_for(&caller.0, member_unit(state, &provider.member).await?, root_unit(state).await?)?;
     let spec = check_service(spec)?;
     ServiceId::new(provider.clone(), &spec.code)?;
     if cqs_domain::exchange::ids::METASERVICES.contains(&spec.code.as_str()) {
@@ -290,9 +329,9 @@ pub async fn upsert_service(
             "Mã dịch vụ trùng với tên siêu dịch vụ (listMethods, allowedMethods, getOpenAPI)",
         ));
     }
-    let (service, created) = state.store.upsert_service(&provider, &spec, state.clock.now()).await?;
-    super::registry_changed(&state).await;
-    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(service.into())))
+    let saved = state.store.upsert_service(provider, &spec, state.clock.now()).await?;
+    super::registry_changed(state).await;
+    Ok(saved)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -353,21 +392,32 @@ pub async fn create_grant(
     let service = service_from_path(&path)?;
     may_act_for(&caller.0, member_unit(&state, &service.provider.member).await?, root_unit(&state).await?)?;
     let input: GrantInput = read_json(req, state.limits.json_body).await?;
+    Ok((StatusCode::CREATED, Json(add_grant(&state, &caller, service, input).await?)))
+}
+
+/// Grants a client a service or one endpoint of it, on the provider's own decision.
+pub async fn add_grant(
+    state: &AppState,
+    caller: &Caller,
+    service: ServiceId,
+    input: GrantInput,
+) -> Result<Grant, ApiError> {
+    may_act_for(&caller.0, member_unit(state, &service.provider.member).await?, root_unit(state).await?)?;
     let grant = Grant {
         id: Uuid::now_v7(),
         service,
         client: ClientId::parse(&input.client)?,
         endpoint: input.endpoint,
         granted_at: state.clock.now(),
-        granted_by: actor_id(&caller),
+        granted_by: actor_id(caller),
         access_request_id: None,
         revoked_at: None,
         revoked_by: None,
         revoke_reason: None,
     };
     state.store.add_grants(std::slice::from_ref(&grant)).await?;
-    super::registry_changed(&state).await;
-    Ok((StatusCode::CREATED, Json(grant)))
+    super::registry_changed(state).await;
+    Ok(grant)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -392,6 +442,13 @@ pub async fn revoke_grant(
     req: Request,
 ) -> Result<Json<Grant>, ApiError> {
     caller.require_authenticated()?;
+    find_grant(&state, &caller, id).await?;
+    let input: RevokeInput = read_json(req, state.limits.json_body).await?;
+    Ok(Json(revoke(&state, &caller, id, input).await?))
+}
+
+/// A grant the caller may administer (as operator or admin of the provider member).
+pub async fn find_grant(state: &AppState, caller: &Caller, id: Uuid) -> Result<Grant, ApiError> {
     let grant = state
         .store
         .exchange_grants(None, true)
@@ -399,13 +456,18 @@ pub async fn revoke_grant(
         .into_iter()
         .find(|g| g.id == id)
         .ok_or_else(|| ApiError::not_found("quyền truy cập"))?;
-    may_act_for(&caller.0, member_unit(&state, &grant.service.provider.member).await?, root_unit(&state).await?)?;
-    let input: RevokeInput = read_json(req, state.limits.json_body).await?;
+    may_act_for(&caller.0, member_unit(state, &grant.service.provider.member).await?, root_unit(state).await?)?;
+    Ok(grant)
+}
+
+/// Ends a grant, keeping the reason and who ended it.
+pub async fn revoke(state: &AppState, caller: &Caller, id: Uuid, input: RevokeInput) -> Result<Grant, ApiError> {
+    find_grant(state, caller, id).await?;
     let reason = clean_name(&input.reason)?;
-    let by = actor_id(&caller).unwrap_or(Uuid::nil());
+    let by = actor_id(caller).unwrap_or(Uuid::nil());
     let g = state.store.revoke_grant(id, by, &reason, state.clock.now()).await?;
-    super::registry_changed(&state).await;
-    Ok(Json(g))
+    super::registry_changed(state).await;
+    Ok(g)
 }
 
 /// List client limits. The operator.
@@ -441,6 +503,13 @@ pub struct LimitInput {
 pub async fn set_limit(State(state): State<AppState>, caller: Caller, req: Request) -> Result<StatusCode, ApiError> {
     may_operate(&caller.0, root_unit(&state).await?)?;
     let input: LimitInput = read_json(req, state.limits.json_body).await?;
+    put_limit(&state, &caller, input).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sets or (with no maximum) removes a client limit.
+pub async fn put_limit(state: &AppState, caller: &Caller, input: LimitInput) -> Result<(), ApiError> {
+    may_operate(&caller.0, root_unit(state).await?)?;
     let limit = ClientLimit {
         client: ClientId::parse(&input.client)?,
         service: input.service.as_deref().map(ServiceId::parse).transpose()?,
@@ -456,6 +525,6 @@ pub async fn set_limit(State(state): State<AppState>, caller: Caller, req: Reque
             state.store.delete_limit(&limit).await?;
         }
     }
-    super::registry_changed(&state).await;
-    Ok(StatusCode::NO_CONTENT)
+    super::registry_changed(state).await;
+    Ok(())
 }

@@ -63,15 +63,25 @@ pub async fn create(
     caller: Caller,
     req: Request,
 ) -> Result<(StatusCode, Json<RequestView>), ApiError> {
+    if !matches!(caller.0, Principal::Staff { .. }) {
+        caller.require_authenticated()?;
+        return Err(cqs_domain::auth::Denied::NoRoleInUnit.into());
+    }
+    let input: RequestInput = read_json(req, state.limits.json_body).await?;
+    let r = ask(&state, &caller, input).await?;
+    Ok((StatusCode::CREATED, Json(view(&state, r))))
+}
+
+/// Files an access request for a client subsystem, due on the working calendar.
+pub async fn ask(state: &AppState, caller: &Caller, input: RequestInput) -> Result<AccessRequest, ApiError> {
     let Principal::Staff { user_id, .. } = &caller.0 else {
         caller.require_authenticated()?;
         return Err(cqs_domain::auth::Denied::NoRoleInUnit.into());
     };
     let user_id = *user_id;
-    let root = root_unit(&state).await?;
-    let input: RequestInput = read_json(req, state.limits.json_body).await?;
+    let root = root_unit(state).await?;
     let client = ClientId::parse(&input.client)?;
-    may_act_for(&caller.0, member_unit(&state, &client.member).await?, root)?;
+    may_act_for(&caller.0, member_unit(state, &client.member).await?, root)?;
     let new = check_request(NewRequest {
         client,
         service: ServiceId::parse(&input.service)?,
@@ -79,7 +89,7 @@ pub async fn create(
         purpose: input.purpose,
         legal_basis: input.legal_basis,
     })?;
-    find_service(&state, &new.service).await?;
+    find_service(state, &new.service).await?;
     let now = state.clock.now();
     let rules = answer_rules();
     let rule = rule_on(&rules, cqs_domain::dossier::local_date(now)).ok_or_else(ApiError::internal)?;
@@ -102,7 +112,7 @@ pub async fn create(
         answered_late: None,
     };
     state.store.create_access_request(&r).await?;
-    Ok((StatusCode::CREATED, Json(view(&state, r))))
+    Ok(r)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -162,7 +172,7 @@ pub async fn list(
     Ok(Json(out))
 }
 
-async fn load(state: &AppState, id: Uuid) -> Result<AccessRequest, ApiError> {
+pub async fn load(state: &AppState, id: Uuid) -> Result<AccessRequest, ApiError> {
     state.store.access_request(id).await?.ok_or_else(|| ApiError::not_found("đề nghị"))
 }
 
@@ -204,9 +214,22 @@ pub async fn decide(
     let r = load(&state, id).await?;
     may_act_for(&caller.0, member_unit(&state, &r.service.provider.member).await?, root_unit(&state).await?)?;
     let decision: Decision = read_json(req, state.limits.json_body).await?;
+    let answered = answer(&state, &caller, id, decision).await?;
+    Ok(Json(view(&state, answered)))
+}
+
+/// Records the provider's answer to a request, with the grants it makes.
+pub async fn answer(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    decision: Decision,
+) -> Result<AccessRequest, ApiError> {
+    let r = load(state, id).await?;
+    may_act_for(&caller.0, member_unit(state, &r.service.provider.member).await?, root_unit(state).await?)?;
     let now = state.clock.now();
     let decided = request::decide(&r, decision, now)?;
-    let by = actor_id(&caller).unwrap_or(Uuid::nil());
+    let by = actor_id(caller).unwrap_or(Uuid::nil());
     let grants: Vec<Grant> = decided
         .grants
         .iter()
@@ -224,6 +247,6 @@ pub async fn decide(
         })
         .collect();
     let answered = state.store.record_decision(id, &decided, by, now, &grants).await?;
-    super::registry_changed(&state).await;
-    Ok(Json(view(&state, answered)))
+    super::registry_changed(state).await;
+    Ok(answered)
 }

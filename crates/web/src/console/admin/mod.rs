@@ -41,7 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/can-bo/quan-tri/can-bo/{username}/xac-thuc", post(users::reset_mfa))
         .route("/can-bo/quan-tri/don-vi", get(units::list).post(units::save))
         .route("/can-bo/quan-tri/lich", get(calendar::page))
-        .route(exchange::PATH, get(exchange::page))
+        .merge(exchange::router())
 }
 
 /// Administrators of the root unit only: anonymous visitors are sent to the staff sign-in page,
