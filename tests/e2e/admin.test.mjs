@@ -1,14 +1,15 @@
 // The administration pages in a real browser: the demo administrator (quantri) signs in with
 // the second step, imports a catalog file with an error (the row report, nothing written),
 // then a clean one, publishes the draft, creates a staff account and changes its roles, edits
-// an org unit and reads the working calendar. Every page is checked with axe-core.
+// an org unit and reads the working calendar; then runs the data-sharing registry (members,
+// systems, a service, a secret, an access request answered). Every page is checked with axe-core.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { demoEnvironment, ROOT, seriousViolations, shot, signIn, SHOTS } from "./lib.mjs";
+import { demoEnvironment, ROOT, scrollsSideways, seriousViolations, shot, signIn, SHOTS } from "./lib.mjs";
 
 const env = demoEnvironment();
 
@@ -117,4 +118,84 @@ test("the administrator imports, publishes, manages staff and units and reads th
   await narrow.goto(env.server.base + "/can-bo/quan-tri/thu-tuc");
   assert.deepEqual(await seriousViolations(narrow), [], "procedures at 360 px");
   await shot(narrow, "admin-procedures-360");
+});
+
+test("the operator registers a service, answers an access request and issues a secret in the LGSP console", async () => {
+  const page = await admin();
+  await page.goto(env.server.base + "/can-bo/quan-tri");
+  await page.getByRole("link", { name: "Trao đổi dữ liệu (LGSP)" }).click();
+  await page.waitForURL(/\/can-bo\/quan-tri\/lgsp$/);
+  assert.deepEqual(await seriousViolations(page), [], "LGSP page accessibility");
+
+  // A member id that is no id is refused beside its field, the form kept as typed.
+  await page.getByLabel("Mã thành viên").fill("VN-DEV/GOV/SO TU PHAP");
+  await page.getByLabel("Tên thành viên").fill("Sở Tư pháp");
+  await page.getByRole("button", { name: "Lưu thành viên" }).click();
+  await page.waitForLoadState("load");
+  assert.ok(await page.locator(".error-summary").isVisible());
+  assert.equal(await page.getByLabel("Tên thành viên").inputValue(), "Sở Tư pháp");
+  assert.deepEqual(await seriousViolations(page), [], "member error accessibility");
+  for (const [id, name] of [["VN-DEV/GOV/000.00.05.H99", "Sở Tư pháp"], ["VN-DEV/GOV/000.00.06.H99", "Sở Y tế"]]) {
+    await page.getByLabel("Mã thành viên").fill(id);
+    await page.getByLabel("Tên thành viên").fill(name);
+    await page.getByRole("button", { name: "Lưu thành viên" }).click();
+    await page.waitForURL(/xong=thanh-vien/);
+  }
+  for (const [id, name] of [["VN-DEV/GOV/000.00.05.H99/ho-tich", "Hộ tịch điện tử"], ["VN-DEV/GOV/000.00.06.H99/mot-cua", "Một cửa Sở Y tế"]]) {
+    await page.getByLabel("Mã hệ thống", { exact: true }).fill(id);
+    await page.getByLabel("Tên hệ thống").fill(name);
+    await page.getByRole("button", { name: "Đăng ký hệ thống" }).click();
+    await page.waitForURL(/xong=he-thong/);
+  }
+  assert.match(await page.locator(".notice-success").textContent(), /Đã đăng ký hệ thống thông tin/);
+
+  // A service of the registry's system, described by OpenAPI.
+  await page.getByRole("link", { name: "Thêm dịch vụ của Hộ tịch điện tử" }).click();
+  await page.waitForURL(/dich-vu\?he-thong=/);
+  await page.getByLabel("Mã dịch vụ").fill("khai-sinh");
+  await page.getByLabel("Tên dịch vụ").fill("Tra cứu khai sinh");
+  await page.getByLabel("Phiên bản").fill("1.0.0");
+  await page.getByLabel("Đơn vị hoặc người chịu trách nhiệm").fill("Sở Tư pháp");
+  await page.getByLabel("Địa chỉ dịch vụ của bên cung cấp").fill("http://127.0.0.1:9/api");
+  await page.getByLabel(/Mô tả OpenAPI 3/).fill('{"openapi": "3.0.3", "paths": {"/khai-sinh/{so}": {"get": {}}, "/thong-ke": {"get": {}}}}');
+  await page.getByRole("button", { name: "Thêm dịch vụ" }).click();
+  await page.waitForURL(/dich-vu\?id=.*xong=dich-vu/);
+  assert.match(await page.locator("main").textContent(), /GET \/khai-sinh\/\*/);
+  assert.deepEqual(await seriousViolations(page), [], "service page accessibility");
+  await shot(page, "admin-lgsp-service");
+
+  // An access request for two endpoints, granted for one.
+  await page.goto(env.server.base + "/can-bo/quan-tri/lgsp");
+  await page.locator("#dn-client").selectOption("VN-DEV/GOV/000.00.06.H99/mot-cua");
+  await page.locator("#dn-service").selectOption("VN-DEV/GOV/000.00.05.H99/ho-tich/khai-sinh");
+  await page.getByLabel(/Điểm cuối đề nghị/).fill("GET /khai-sinh/*\nGET /thong-ke");
+  await page.getByLabel("Mục đích sử dụng dữ liệu").fill("Đối chiếu giấy khai sinh khi cấp thẻ bảo hiểm y tế cho trẻ em");
+  await page.getByLabel("Căn cứ pháp lý").fill("Luật Bảo hiểm y tế");
+  await page.getByRole("button", { name: "Gửi đề nghị" }).click();
+  await page.waitForURL(/xong=de-nghi/);
+  await page.getByRole("link", { name: /Xem và trả lời/ }).first().click();
+  await page.waitForURL(/\/de-nghi\/[0-9a-f-]+$/);
+  assert.deepEqual(await seriousViolations(page), [], "access request accessibility");
+  await page.getByLabel("Cấp quyền", { exact: true }).check();
+  await page.getByLabel("GET /thong-ke").uncheck();
+  await page.getByLabel(/ghi chú, điều kiện/).fill("Chỉ dùng để đối chiếu khi tiếp nhận hồ sơ");
+  await page.getByRole("button", { name: "Gửi trả lời" }).click();
+  await page.waitForURL(/xong=1/);
+  assert.match(await page.locator(".notice-success").textContent(), /Đã ghi nhận trả lời/);
+  assert.match(await page.locator("main").textContent(), /Đã cấp quyền/);
+  await shot(page, "admin-lgsp-request");
+
+  // A secret for the client system, shown once.
+  await page.goto(env.server.base + "/can-bo/quan-tri/lgsp");
+  await page.getByRole("button", { name: "Cấp khóa bí mật cho Một cửa Sở Y tế" }).click();
+  await page.waitForLoadState("load");
+  assert.match(await page.locator("#khoa").textContent(), /^[0-9a-f]{64}$/);
+  assert.deepEqual(await seriousViolations(page), [], "secret page accessibility");
+
+  // On a phone the page does not scroll sideways.
+  const narrow = await admin(360);
+  await narrow.goto(env.server.base + "/can-bo/quan-tri/lgsp");
+  assert.equal(await scrollsSideways(narrow), false, "the LGSP page fits 360 px");
+  assert.deepEqual(await seriousViolations(narrow), [], "LGSP page at 360 px");
+  await shot(narrow, "admin-lgsp-360");
 });
