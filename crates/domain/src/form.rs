@@ -54,11 +54,14 @@ impl FormSchema {
         &self.schema
     }
 
-    /// Vietnamese title of a top-level property, falling back to its key.
+    /// Vietnamese title of a top-level property, falling back to its key when it has none (or
+    /// only a blank one: every error must name its field to a person).
     pub fn label(&self, key: &str) -> String {
         self.schema
             .pointer(&format!("/properties/{}/title", key.replace('~', "~0").replace('/', "~1")))
             .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
             .unwrap_or(key)
             .to_owned()
     }
@@ -189,6 +192,20 @@ mod tests {
         assert!(by_field("/gioi_tinh").message.contains("Nam, Nữ"));
         assert!(by_field("/so_ban_sao").message.contains("số nguyên"));
         assert!(errs.iter().any(|e| e.message.contains("la")));
+    }
+
+    #[test]
+    fn a_blank_title_falls_back_to_the_field_key() {
+        // Found by the `form` fuzz target: a required field titled "" gave an error with no label.
+        let form = FormSchema::compile(&json!({
+            "type": "object", "required": ["ho_ten_chong", "ten_vo"],
+            "properties": {"ho_ten_chong": {"type": "string", "title": ""}, "ten_vo": {"type": "string", "title": "  "}}
+        }))
+        .unwrap();
+        let errs = form.validate(&json!({})).unwrap_err();
+        let labels: Vec<&str> = errs.iter().map(|e| e.label.as_str()).collect();
+        assert_eq!(labels.len(), 2, "{errs:?}");
+        assert!(labels.contains(&"ho_ten_chong") && labels.contains(&"ten_vo"), "{errs:?}");
     }
 
     #[test]
