@@ -468,6 +468,11 @@ async fn the_operator_runs_the_registry_and_answers_requests_from_the_console() 
             && answered.contains("Chỉ dùng cho thống kê")
             && !answered.contains("Gửi trả lời")
     );
+    let granted = between(&answered, "Phạm vi được cấp", "</ul>");
+    assert!(
+        granted.contains("GET /thong-ke") && !granted.contains("/khai-sinh"),
+        "only the ticked endpoint: {granted}"
+    );
     let again = post_form(&app, &admin, &request_page, &answer).await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html(&again).contains("đã được trả lời"));

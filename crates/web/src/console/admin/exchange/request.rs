@@ -27,6 +27,8 @@ struct RequestPage {
     service: String,
     /// `METHOD /path` of each endpoint asked for; empty for the whole service.
     endpoints: Vec<String>,
+    /// What the answer granted: each scope, and whether it was revoked since.
+    granted: Vec<(String, bool)>,
     purpose: String,
     legal_basis: String,
     requested_by: String,
@@ -84,12 +86,24 @@ async fn show(
     saved: bool,
 ) -> PageResult<Response> {
     let now = state.clock.now();
+    let granted = state
+        .store
+        .exchange_grants(Some(&r.service), true)
+        .await?
+        .into_iter()
+        .filter(|g| g.access_request_id == Some(r.id))
+        .map(|g| {
+            let scope = g.endpoint.as_ref().map(ToString::to_string).unwrap_or_else(|| "Toàn bộ dịch vụ".into());
+            (scope, g.revoked_at.is_some())
+        })
+        .collect();
     let page = RequestPage {
         chrome: chrome("Đề nghị cấp quyền truy cập", caller),
         id: r.id.to_string(),
         client: r.client.to_string(),
         service: r.service.to_string(),
         endpoints: r.endpoints.iter().map(ToString::to_string).collect(),
+        granted,
         requested_by: person(state, Some(r.requested_by)).await?,
         requested: fmt::datetime(r.requested_at),
         due: fmt::datetime(r.answer_due_at),
