@@ -21,6 +21,9 @@ fn not_running() -> Response {
     .into_response()
 }
 
+// `mediate_root` and `mediate` are what the OpenAPI description documents for `/r1`; the calls
+// themselves are served by `router` below, outside the general middleware stack.
+
 /// A mediated call to a service with no path after the service code. See the next route.
 #[utoipa::path(method(get, post, put, patch, delete), path = "/r1/{instance}/{class}/{member}/{subsystem}/{service}",
     tag = "exchange",
