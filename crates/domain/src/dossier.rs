@@ -334,6 +334,12 @@ fn check_files<'a>(
 /// Detects a file's real type from its first bytes; the declared name and content type are not
 /// trusted.
 pub fn sniff(head: &[u8]) -> Option<FileType> {
+    // A PDF header at the very start settles it: `infer::get` tries every type it knows in its
+    // own order, and tar's signature at byte 257 ("ustar") can occur in a PDF's bytes and win
+    // (the crash run's random PDFs hit it once).
+    if head.starts_with(b"%PDF-") {
+        return Some(FileType::Pdf);
+    }
     let kind = infer::get(head)?;
     match kind.mime_type() {
         "application/pdf" => Some(FileType::Pdf),
@@ -568,6 +574,17 @@ mod tests {
         let files = [file("to-khai", Some(FileType::Pdf)), file("giay-chung-sinh", Some(FileType::Pdf))];
         assert!(check_submission(&spec, &form, Channel::Online, &data, &files).is_err());
         assert!(check_submission(&spec, &form, Channel::Counter, &data, &files).is_ok());
+    }
+
+    #[test]
+    fn a_pdf_stays_a_pdf_whatever_lies_deeper_in_it() {
+        let mut pdf = b"%PDF-1.7\n".to_vec();
+        pdf.resize(600, b'a');
+        pdf[257..262].copy_from_slice(b"ustar");
+        assert_eq!(sniff(&pdf), Some(FileType::Pdf), "tar's signature at 257 does not make it a tar");
+        let mut tar = vec![b'a'; 600];
+        tar[257..262].copy_from_slice(b"ustar");
+        assert_eq!(sniff(&tar), None, "a tar is still refused");
     }
 
     #[test]
