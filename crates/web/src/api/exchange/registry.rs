@@ -442,13 +442,23 @@ pub async fn revoke_grant(
     req: Request,
 ) -> Result<Json<Grant>, ApiError> {
     caller.require_authenticated()?;
-    find_grant(&state, &caller, id).await?;
+    let grant = find_grant(&state, &caller, id).await?;
     let input: RevokeInput = read_json(req, state.limits.json_body).await?;
-    Ok(Json(revoke(&state, &caller, id, input).await?))
+    Ok(Json(revoke(&state, &caller, grant, input).await?))
+}
+
+/// A grant the caller was found to administer. Only [`find_grant`] makes one, so [`revoke`]
+/// needs neither a second look-up nor a second check.
+pub struct OwnGrant(Grant);
+
+impl OwnGrant {
+    pub fn grant(&self) -> &Grant {
+        &self.0
+    }
 }
 
 /// A grant the caller may administer (as operator or admin of the provider member).
-pub async fn find_grant(state: &AppState, caller: &Caller, id: Uuid) -> Result<Grant, ApiError> {
+pub async fn find_grant(state: &AppState, caller: &Caller, id: Uuid) -> Result<OwnGrant, ApiError> {
     let grant = state
         .store
         .exchange_grants(None, true)
@@ -457,15 +467,14 @@ pub async fn find_grant(state: &AppState, caller: &Caller, id: Uuid) -> Result<G
         .find(|g| g.id == id)
         .ok_or_else(|| ApiError::not_found("quyền truy cập"))?;
     may_act_for(&caller.0, member_unit(state, &grant.service.provider.member).await?, root_unit(state).await?)?;
-    Ok(grant)
+    Ok(OwnGrant(grant))
 }
 
 /// Ends a grant, keeping the reason and who ended it.
-pub async fn revoke(state: &AppState, caller: &Caller, id: Uuid, input: RevokeInput) -> Result<Grant, ApiError> {
-    find_grant(state, caller, id).await?;
+pub async fn revoke(state: &AppState, caller: &Caller, grant: OwnGrant, input: RevokeInput) -> Result<Grant, ApiError> {
     let reason = clean_name(&input.reason)?;
     let by = actor_id(caller).unwrap_or(Uuid::nil());
-    let g = state.store.revoke_grant(id, by, &reason, state.clock.now()).await?;
+    let g = state.store.revoke_grant(grant.0.id, by, &reason, state.clock.now()).await?;
     super::registry_changed(state).await;
     Ok(g)
 }

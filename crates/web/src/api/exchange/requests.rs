@@ -211,22 +211,37 @@ pub async fn decide(
     req: Request,
 ) -> Result<Json<RequestView>, ApiError> {
     caller.require_authenticated()?;
-    let r = load(&state, id).await?;
-    may_act_for(&caller.0, member_unit(&state, &r.service.provider.member).await?, root_unit(&state).await?)?;
+    let r = to_answer(&state, &caller, id).await?;
     let decision: Decision = read_json(req, state.limits.json_body).await?;
-    let answered = answer(&state, &caller, id, decision).await?;
+    let answered = answer(&state, &caller, r, decision).await?;
     Ok(Json(view(&state, answered)))
+}
+
+/// A request the caller may answer (as operator or admin of the provider member). Only
+/// [`to_answer`] makes one, so [`answer`] needs neither a second load nor a second check.
+pub struct ToAnswer(AccessRequest);
+
+impl ToAnswer {
+    pub fn request(&self) -> &AccessRequest {
+        &self.0
+    }
+}
+
+/// Loads a request and checks that the caller may answer it.
+pub async fn to_answer(state: &AppState, caller: &Caller, id: Uuid) -> Result<ToAnswer, ApiError> {
+    let r = load(state, id).await?;
+    may_act_for(&caller.0, member_unit(state, &r.service.provider.member).await?, root_unit(state).await?)?;
+    Ok(ToAnswer(r))
 }
 
 /// Records the provider's answer to a request, with the grants it makes.
 pub async fn answer(
     state: &AppState,
     caller: &Caller,
-    id: Uuid,
+    ToAnswer(r): ToAnswer,
     decision: Decision,
 ) -> Result<AccessRequest, ApiError> {
-    let r = load(state, id).await?;
-    may_act_for(&caller.0, member_unit(state, &r.service.provider.member).await?, root_unit(state).await?)?;
+    let id = r.id;
     let now = state.clock.now();
     let decided = request::decide(&r, decision, now)?;
     let by = actor_id(caller).unwrap_or(Uuid::nil());

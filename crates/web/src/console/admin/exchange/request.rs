@@ -147,8 +147,9 @@ pub async fn decide(
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
 ) -> PageResult<Response> {
     require_admin(&state, &caller, super::PATH).await?;
-    let r = named(&state, &id).await?;
-    let id = r.id;
+    let id = Uuid::parse_str(&id).map_err(|_| PageError::not_found())?;
+    let to = requests::to_answer(&state, &caller, id).await?;
+    let r = to.request().clone();
     let form = DecisionForm::from_pairs(pairs);
     let mut errors = FormErrors::default();
     if let Some(decision) = form.decision(&r.endpoints, &mut errors) {
@@ -157,7 +158,7 @@ pub async fn decide(
         } else {
             "qd-grant"
         };
-        match requests::answer(&state, &caller, id, decision).await {
+        match requests::answer(&state, &caller, to, decision).await {
             Ok(_) => {
                 return Ok(Redirect::to(&format!("/can-bo/quan-tri/lgsp/de-nghi/{id}?xong=1")).into_response());
             }

@@ -232,13 +232,14 @@ pub async fn revoke(
     require_admin(&state, &caller, super::PATH).await?;
     let id = Uuid::parse_str(f.id.trim()).map_err(|_| not_found())?;
     let grant = registry::find_grant(&state, &caller, id).await?;
+    let service = grant.grant().service.clone();
     let input = registry::RevokeInput { reason: f.reason.clone() };
-    match registry::revoke(&state, &caller, id, input).await {
-        Ok(_) => Ok(back(&grant.service.to_string(), "thu-hoi", "quyen")),
+    match registry::revoke(&state, &caller, grant, input).await {
+        Ok(_) => Ok(back(&service.to_string(), "thu-hoi", "quyen")),
         Err(e) => {
             let errors = refused(e, &format!("th-{id}"))?;
-            let g = GrantForm { service: grant.service.to_string(), ..Default::default() };
-            refused_on(&state, &caller, &grant.service, g, f, errors).await
+            let g = GrantForm { service: service.to_string(), ..Default::default() };
+            refused_on(&state, &caller, &service, g, f, errors).await
         }
     }
 }
