@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cluster::{Nginx, find_node_cert, run};
-use crate::load::{Report, run_clients};
+use crate::load::{Report, Samples, sample_clients};
 use crate::server::{Database, Server, free_port};
 
 const PROVIDER: &str = "VN-LH/GOV/000.00.05.H99/ho-tich";
@@ -128,10 +128,17 @@ async fn register(
 }
 
 /// `clients` clients calling `path` back to back for `dur`; every answer must be the provider's.
-async fn measure(http: &reqwest::Client, path: &Route, clients: usize, dur: Duration) -> anyhow::Result<Report> {
+/// `round` keeps the calls of each round distinct.
+async fn measure(
+    http: &reqwest::Client,
+    path: &Route,
+    clients: usize,
+    dur: Duration,
+    round: usize,
+) -> anyhow::Result<Samples> {
     let (http, path) = (http.clone(), Arc::new(path.clone()));
-    run_clients(clients, dur, path.name, move |c, n| {
-        let so = format!("{c}-{n}");
+    sample_clients(clients, dur, path.name, move |c, n| {
+        let so = format!("{round}-{c}-{n}");
         let mut req = http.get(format!("{}/khai-sinh/{so}", path.prefix));
         for (k, v) in &path.headers {
             req = req.header(*k, v);
@@ -147,8 +154,10 @@ async fn measure(http: &reqwest::Client, path: &Route, clients: usize, dur: Dura
     .await
 }
 
-/// Runs the comparison: every path with one client, then with `clients`.
-pub async fn run_paths(bin: &Path, clients: usize, dur: Duration) -> anyhow::Result<Vec<Row>> {
+/// Runs the comparison: every path with one client, then with `clients`. Each path gets `dur`
+/// in all, in `rounds` slices taken in turn (path 1, path 2 ... path 1, path 2 ...), so a change
+/// in the machine's speed during the run touches every path alike and their ratios hold.
+pub async fn run_paths(bin: &Path, clients: usize, dur: Duration, rounds: usize) -> anyhow::Result<Vec<Row>> {
     let provider = provider().await?;
     // nginx as a plain reverse proxy with kept-alive upstream connections.
     let nginx_port = free_port()?;
@@ -199,11 +208,21 @@ pub async fn run_paths(bin: &Path, clients: usize, dur: Duration) -> anyhow::Res
         },
     ];
     let mut rows = Vec::new();
+    let rounds = rounds.max(1);
+    let slice = dur / rounds as u32;
     for n in [1, clients] {
+        let mut samples: Vec<Samples> = paths.iter().map(|_| Samples::default()).collect();
         for p in &paths {
             // Warm the connection pools and the nodes' registry copies first.
-            measure(&http, p, n, Duration::from_millis(500)).await?;
-            let report = measure(&http, p, n, dur).await?;
+            measure(&http, p, n, Duration::from_millis(500), usize::MAX).await?;
+        }
+        for round in 0..rounds {
+            for (p, s) in paths.iter().zip(&mut samples) {
+                s.add(measure(&http, p, n, slice, round).await?);
+            }
+        }
+        for (p, s) in paths.iter().zip(samples) {
+            let report: Report = s.report();
             anyhow::ensure!(report.ok > 0, "{}: no call succeeded", p.name);
             rows.push(Row { path: p.name, clients: n, report });
         }

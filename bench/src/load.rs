@@ -269,6 +269,41 @@ pub(crate) async fn run_clients<F>(concurrency: usize, dur: Duration, label: &st
 where
     F: Fn(usize, usize) -> Request + Send + Sync + 'static,
 {
+    let s = sample_clients(concurrency, dur, label, request).await?;
+    Ok(report(s.latencies_us, s.errors, s.elapsed))
+}
+
+/// What one closed-loop run saw, before it is summed up: runs of the same path can be added
+/// together (the gateway comparison interleaves its paths in rounds).
+#[derive(Default)]
+pub(crate) struct Samples {
+    pub latencies_us: Vec<u64>,
+    pub errors: usize,
+    pub elapsed: Duration,
+}
+
+impl Samples {
+    pub fn add(&mut self, other: Samples) {
+        self.latencies_us.extend(other.latencies_us);
+        self.errors += other.errors;
+        self.elapsed += other.elapsed;
+    }
+
+    pub fn report(self) -> Report {
+        report(self.latencies_us, self.errors, self.elapsed)
+    }
+}
+
+/// `run_clients`, returning the latencies themselves.
+pub(crate) async fn sample_clients<F>(
+    concurrency: usize,
+    dur: Duration,
+    label: &str,
+    request: F,
+) -> anyhow::Result<Samples>
+where
+    F: Fn(usize, usize) -> Request + Send + Sync + 'static,
+{
     let request = Arc::new(request);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -298,7 +333,7 @@ where
         all.extend(l);
         errors += e;
     }
-    Ok(report(all, errors, started.elapsed()))
+    Ok(Samples { latencies_us: all, errors, elapsed: started.elapsed() })
 }
 
 pub async fn open_loop(client: &Client, op: Op, rate: f64, dur: Duration) -> anyhow::Result<Report> {

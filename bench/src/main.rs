@@ -81,6 +81,9 @@ struct Args {
     /// through nginx, through one node and through two federated nodes (see `gateway.rs`).
     #[arg(long)]
     gateway: bool,
+    /// With --gateway: the slices each path's time is cut into, taken in turn.
+    #[arg(long, default_value_t = 4)]
+    gateway_rounds: usize,
 }
 
 #[tokio::main]
@@ -370,7 +373,8 @@ async fn cluster_scale(args: &Args, c: &mut cluster::Cluster, template: &str) ->
 async fn gateway(args: &Args) -> anyhow::Result<()> {
     let dur = Duration::from_secs(if args.smoke { 1 } else { args.seconds });
     let conc = if args.smoke { 8 } else { args.concurrency };
-    let rows = gateway::run_paths(&args.cqs, conc, dur).await?;
+    let rounds = if args.smoke { 1 } else { args.gateway_rounds };
+    let rows = gateway::run_paths(&args.cqs, conc, dur, rounds).await?;
     let date = chrono::Utc::now().format("%Y-%m-%d");
     println!("| date | path to the provider | clients | req/s | p50 ms | p95 ms | p99 ms | errors |");
     println!("|---|---|---|---|---|---|---|---|");

@@ -70,14 +70,12 @@ pub enum FederationError {
     Read { path: String, error: String },
     #[error("thiết lập TLS không được: {0}")]
     Tls(#[from] rustls::Error),
-    #[error("không tạo được trình kết nối tới nút {0}: {1}")]
-    Client(String, reqwest::Error),
 }
 
 /// A peer as the gateway uses it: who it is, and a client that reaches only it.
 pub struct Peer {
     pub config: PeerConfig,
-    pub http: reqwest::Client,
+    pub http: crate::upstream::Upstream,
 }
 
 /// What a connection's certificate proved: the peer it came from.
@@ -256,24 +254,23 @@ fn client_for(
     roots: Arc<RootCertStore>,
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
-) -> Result<reqwest::Client, FederationError> {
+) -> Result<crate::upstream::Upstream, FederationError> {
     let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider())
         .build()
         .map_err(|e| FederationError::Config(format!("CA của nền tảng: {e}")))?;
-    let mut tls = rustls::ClientConfig::builder_with_provider(provider())
+    // ALPN (HTTP/1.1) is set by the connector.
+    let tls = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(PeerVerifier { inner, peer: peer.clone() }))
         .with_client_auth_cert(chain, key)?;
-    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .https_only(true)
-        .connect_timeout(Duration::from_secs(5))
-        .pool_idle_timeout(Duration::from_secs(60))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| FederationError::Client(peer.name.clone(), e))
+    let settings = crate::upstream::Settings {
+        connect_timeout: Duration::from_secs(5),
+        idle_per_host: 256,
+        idle_timeout: Duration::from_secs(60),
+        https_only: true,
+    };
+    Ok(crate::upstream::Upstream::new(tls, &settings))
 }
 
 /// How long a peer has to finish the TLS handshake.

@@ -16,6 +16,7 @@ pub mod metaservices;
 pub mod monitor;
 pub mod registry;
 pub mod stamp;
+pub mod upstream;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,7 +35,8 @@ pub struct Gateway {
     pub registry: Registry,
     pub tokens: credentials::Tokens,
     limiter: limiter::Limiter,
-    http: reqwest::Client,
+    /// The client providers are called with.
+    http: upstream::Upstream,
     pub log: log::MessageLog,
     /// Counts of calls for operational monitoring (`monitor`).
     pub monitor: Arc<monitor::Monitor>,
@@ -48,7 +50,7 @@ pub enum StartError {
     #[error(transparent)]
     Store(#[from] cqs_store::StoreError),
     #[error("không tạo được trình kết nối HTTP: {0}")]
-    Http(#[from] reqwest::Error),
+    Http(#[from] rustls::Error),
     #[error("không đọc được khóa ký của nút: {0}")]
     Key(#[from] std::io::Error),
     #[error("khóa ký mã truy cập không dùng được: {0}")]
@@ -82,11 +84,15 @@ impl Gateway {
         let secret = store.init_setting(credentials::TOKEN_SECRET_SETTING, &fresh, chrono::Utc::now()).await?;
         let tokens =
             credentials::Tokens::new(secret.as_bytes(), &config.instance, Duration::from_secs(config.token_ttl_secs))?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
-            .pool_max_idle_per_host(config.pool_idle_per_host)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+        let http = upstream::Upstream::new(
+            provider_tls()?,
+            &upstream::Settings {
+                connect_timeout: Duration::from_millis(config.connect_timeout_ms),
+                idle_per_host: config.pool_idle_per_host,
+                idle_timeout: Duration::from_secs(90),
+                https_only: false,
+            },
+        );
         let key = log::NodeKey::load_or_create(key_dir, &config.instance, &config.node_id)?;
         let bodies = if config.keep_bodies { Some(Arc::new(body_keys(&config, key_dir)?)) } else { None };
         let log = log::MessageLog::start(store.clone(), key, config.log_queue, config.log_batch_max, bodies).await?;
@@ -135,6 +141,15 @@ impl Gateway {
             expires_in: self.tokens.ttl.as_secs(),
         })
     }
+}
+
+/// TLS to providers: the web's public roots (Mozilla's list), with aws-lc-rs.
+fn provider_tls() -> Result<rustls::ClientConfig, rustls::Error> {
+    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 /// The body keys named by the settings: the current one (by default created in `key_dir`) and

@@ -184,7 +184,7 @@ async fn run(
         metrics::histogram!("cqs_exchange_log_batch_records").record(jobs.len() as f64);
         let mut result = Err(());
         for _attempt in 0..3 {
-            let (batch, next) = seal(&key, &key_hex, head, &jobs, bodies.as_deref());
+            let (batch, next) = seal(&key, &key_hex, head, &mut jobs, bodies.as_deref());
             match store.append_log_batch(&batch).await {
                 Ok(()) => {
                     head = next;
@@ -221,14 +221,19 @@ fn drain(rx: &mut mpsc::Receiver<Job>, jobs: &mut Vec<Job>, max: usize) {
 }
 
 /// Numbers, chains and signs a batch after `head`.
-fn seal(key: &NodeKey, key_hex: &str, head: Head, jobs: &[Job], keys: Option<&BodyKeys>) -> (LogBatch, Head) {
+fn seal(key: &NodeKey, key_hex: &str, head: Head, jobs: &mut [Job], keys: Option<&BodyKeys>) -> (LogBatch, Head) {
     let (mut seq, batch, prev) = (head.0, head.1 + 1, head.2);
     let mut h = prev;
     let mut rows = Vec::with_capacity(jobs.len());
-    for (entry, kept, _) in jobs {
+    for (record, kept, _) in jobs.iter_mut() {
         seq += 1;
-        let record = LogRecord { v: 1, node: key.node.clone(), seq, ..entry.clone() };
-        let bytes = serde_json::to_vec(&record).expect("records serialize");
+        // Numbered in place: a batch sealed again after a conflict renumbers the same entries.
+        record.v = 1;
+        record.seq = seq;
+        if record.node != key.node {
+            record.node.clone_from(&key.node);
+        }
+        let bytes = serde_json::to_vec(&*record).expect("records serialize");
         let digest = chain::digest(&bytes);
         h = chain::link(&h, &digest);
         rows.push(LogRow {

@@ -15,6 +15,7 @@ use base64::Engine;
 use cqs_domain::exchange::chain::request_hash;
 use cqs_domain::exchange::endpoint::segments;
 use cqs_domain::exchange::{ClientId, ServiceId};
+use http_body_util::Full;
 use sha2::Digest;
 
 use crate::Gateway;
@@ -22,6 +23,7 @@ use crate::credentials::{CredentialKind, authenticate};
 use crate::error::XRoadError;
 use crate::federation::{Peer, PeerIdentity};
 use crate::registry::RegistryView;
+use crate::upstream::FetchError;
 
 /// Headers never forwarded in either direction: hop-by-hop ones, and those that leak the origin.
 const FILTERED: [&str; 11] = [
@@ -49,13 +51,20 @@ struct Seen {
     remote_error: Option<String>,
 }
 
-/// What the gateway knows about a call once it is parsed (also what the message log records).
+/// What the gateway knows about a call once it is parsed and its client known (also what the
+/// message log records).
 #[derive(Debug, Clone)]
 pub struct Call {
     pub service: ServiceId,
+    /// `service` and `client` as text, made once: they go into headers, the request hash, the
+    /// log record and the counts, and formatting them each time was a measurable cost.
+    pub service_text: String,
+    pub client: ClientId,
+    pub client_text: String,
     /// The path after the service code, starting with `/`.
     pub path: String,
-    pub query: Option<String>,
+    /// `path?query` as the provider receives it.
+    pub target: String,
     pub method: Method,
     pub message_id: String,
     pub request_id: uuid::Uuid,
@@ -66,27 +75,35 @@ pub struct Call {
 impl Call {
     /// The call a request makes, with the X-Road headers its client chose.
     fn read(
-        service: ServiceId,
+        (service, service_text): (ServiceId, String),
+        (client, client_text): (ClientId, String),
         path: String,
         parts: &axum::http::request::Parts,
         request_id: uuid::Uuid,
     ) -> Result<Self, XRoadError> {
+        let target = match parts.uri.query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path.clone(),
+        };
         Ok(Call {
             // Time-ordered when made here, so the log's message-id index grows at its end.
             message_id: client_value(&parts.headers, "x-road-id")?.unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
             user_id: client_value(&parts.headers, "x-road-userid")?,
             issue: client_value(&parts.headers, "x-road-issue")?,
             service,
+            service_text,
+            client,
+            client_text,
             path,
-            query: parts.uri.query().map(str::to_owned),
+            target,
             method: parts.method.clone(),
             request_id,
         })
     }
 
-    /// `path?query` as the provider receives it.
-    fn target(&self) -> String {
-        format!("{}{}", self.path, self.query.as_ref().map(|q| format!("?{q}")).unwrap_or_default())
+    /// The query string, if the call has one.
+    fn query(&self) -> Option<&str> {
+        self.target.split_once('?').map(|(_, q)| q)
     }
 }
 
@@ -129,22 +146,19 @@ async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes,
     axum::body::to_bytes(body, max).await.map_err(|_| too_large(max))
 }
 
-/// The request the gateway sends on (to a provider or a peer node) for `call`.
-fn outgoing(
-    call: &Call,
-    url: &str,
-    timeout: std::time::Duration,
-    headers: HeaderMap,
-    body: &Bytes,
-) -> Result<reqwest::Request, XRoadError> {
-    let method = reqwest::Method::from_bytes(call.method.as_str().as_bytes())
-        .map_err(|_| XRoadError::bad_request("Phương thức không hợp lệ"))?;
-    let mut out = reqwest::Request::new(method, reqwest::Url::parse(url).map_err(|_| XRoadError::internal())?);
-    *out.timeout_mut() = Some(timeout);
+/// The request the gateway sends on (to a provider or a peer node) for `call`, to `base`
+/// followed by the call's path and query.
+fn outgoing(call: &Call, base: &str, headers: HeaderMap, body: &Bytes) -> Result<Request<Full<Bytes>>, XRoadError> {
+    let uri = crate::upstream::target_uri(base, &call.target).or_else(|_| {
+        // A host that is not plain ASCII (an internationalised name) needs the WHATWG parser.
+        let url = reqwest::Url::parse(&format!("{}{}", base.trim_end_matches('/'), call.target))
+            .map_err(|_| XRoadError::internal())?;
+        url.as_str().parse().map_err(|_| XRoadError::internal())
+    })?;
+    let mut out = Request::new(Full::new(body.clone()));
+    *out.method_mut() = call.method.clone();
+    *out.uri_mut() = uri;
     *out.headers_mut() = headers;
-    if !body.is_empty() {
-        *out.body_mut() = Some(body.clone().into());
-    }
     Ok(out)
 }
 
@@ -262,11 +276,18 @@ impl Gateway {
     ) -> Result<Response, XRoadError> {
         let (parts, body) = req.into_parts();
         let (service, path) = parse_target(&parts.uri)?;
-        seen.service = service.to_string();
+        let service_text = service.to_string();
         let view = self.registry.view();
+        // A caller not yet authenticated is counted under the service it named only if that
+        // service exists: a stranger must not be able to make new monitoring series at will.
+        if view.services.contains_key(&service) {
+            seen.service.clone_from(&service_text);
+        }
         let (client, credential) = authenticate(&view, &self.tokens, &parts.headers)?;
+        seen.service = service_text;
         seen.client = client.to_string();
-        let call = Call::read(service, path, &parts, request_id)?;
+        let call =
+            Call::read((service, seen.service.clone()), (client, seen.client.clone()), path, &parts, request_id)?;
         let now = chrono::Utc::now();
         let headers = forwardable(&parts.headers, Some(credential));
         if call.service.instance() != self.config.instance {
@@ -278,16 +299,16 @@ impl Gateway {
                 )
             })?;
             if !call.service.is_metaservice() {
-                self.admit(&view, &client, &call.service, now).await?;
+                self.admit(&view, &call.client, &call.service, now).await?;
             }
             let body = read_body(&parts.headers, body, self.max_body()).await?;
             seen.bytes_in = body.len() as u64;
-            return self.forward(peer, &call, &client, headers, body, seen).await;
+            return self.forward(peer, &call, headers, body, seen).await;
         }
         if call.service.is_metaservice() {
-            return crate::metaservices::answer(&view, &call.service, &client, call.query.as_deref(), now);
+            return crate::metaservices::answer(&view, &call.service, &call.client, call.query(), now);
         }
-        self.provide(&view, &call, &client, &parts.headers, headers, body, seen, None).await
+        self.provide(&view, &call, &parts.headers, headers, body, seen, None).await
     }
 
     async fn serve_peer_inner(
@@ -320,14 +341,15 @@ impl Gateway {
                 peer.name, peer.instance
             )));
         }
-        let call = Call::read(service, path, &parts, request_id)?;
+        let call =
+            Call::read((service, seen.service.clone()), (client, seen.client.clone()), path, &parts, request_id)?;
         let view = self.registry.view();
         if call.service.is_metaservice() {
             let now = chrono::Utc::now();
-            return crate::metaservices::answer(&view, &call.service, &client, call.query.as_deref(), now);
+            return crate::metaservices::answer(&view, &call.service, &call.client, call.query(), now);
         }
         let headers = forwardable(&parts.headers, None);
-        self.provide(&view, &call, &client, &parts.headers, headers, body, seen, Some(&peer.name)).await
+        self.provide(&view, &call, &parts.headers, headers, body, seen, Some(&peer.name)).await
     }
 
     /// Checks the client's call limits for `service` (shared by every node through the store).
@@ -366,7 +388,6 @@ impl Gateway {
         &self,
         view: &RegistryView,
         call: &Call,
-        client: &ClientId,
         incoming: &HeaderMap,
         mut headers: HeaderMap,
         body: Body,
@@ -374,6 +395,7 @@ impl Gateway {
         via: Option<&str>,
     ) -> Result<Response, XRoadError> {
         let started = Instant::now();
+        let client = &call.client;
         let now = chrono::Utc::now();
         let svc = view
             .services
@@ -405,18 +427,16 @@ impl Gateway {
         let max = self.max_body();
         let body = read_body(incoming, body, max).await?;
         seen.bytes_in = body.len() as u64;
-        let hash = self.request_hash(call, client, incoming.get(header::CONTENT_TYPE), &body);
-        let url = format!("{}{}", svc.base_url, call.target());
-        self.xroad_headers(&mut headers, call, client, None);
+        let hash = request_hash_of(call, incoming.get(header::CONTENT_TYPE), &body);
+        xroad_headers(&mut headers, call, None);
         let timeout = std::time::Duration::from_millis(svc.timeout_ms as u64);
-        let out = outgoing(call, &url, timeout, headers, &body)?;
-        let res = self.http.execute(out).await.map_err(provider_error)?;
-        let status = res.status();
-        let mut headers = returnable(res.headers());
-        let resp_body = read_limited(res, max).await?;
+        let out = outgoing(call, &svc.base_url, headers, &body)?;
+        let answer = self.http.fetch(out, timeout, max).await.map_err(|e| provider_error(e, max))?;
+        let (status, resp_body) = (answer.status, answer.body);
+        let mut headers = returnable(&answer.headers);
         seen.bytes_out = resp_body.len() as u64;
-        self.record(call, client, &hash, &body, status, &resp_body, started, via).await?;
-        self.xroad_headers(&mut headers, call, client, Some(&hash));
+        self.record(call, &hash, &body, status, &resp_body, started, via).await?;
+        xroad_headers(&mut headers, call, Some(&hash));
         tracing::debug!(service = %call.service, status = status.as_u16(), us = started.elapsed().as_micros() as u64, "mediated");
         Ok(response(status, headers, resp_body))
     }
@@ -428,22 +448,24 @@ impl Gateway {
         &self,
         peer: &Peer,
         call: &Call,
-        client: &ClientId,
         mut headers: HeaderMap,
         body: Bytes,
         seen: &mut Seen,
     ) -> Result<Response, XRoadError> {
         let started = Instant::now();
-        let hash = self.request_hash(call, client, headers.get(header::CONTENT_TYPE), &body);
-        let url = format!("{}/r1/{}{}", peer.config.url.trim_end_matches('/'), call.service, call.target());
-        self.xroad_headers(&mut headers, call, client, None);
-        let out = outgoing(call, &url, self.federation.timeout, headers, &body)?;
-        let res = peer.http.execute(out).await.map_err(|e| peer_error(e, &peer.config.name))?;
-        let status = res.status();
-        let remote_error = res.headers().get("x-road-error").and_then(error_type);
-        let remote_hash = res.headers().get("x-road-request-hash").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let mut headers = returnable(res.headers());
-        let resp_body = read_limited(res, self.max_body()).await?;
+        let hash = request_hash_of(call, headers.get(header::CONTENT_TYPE), &body);
+        let base = format!("{}/r1/{}", peer.config.url.trim_end_matches('/'), call.service_text);
+        xroad_headers(&mut headers, call, None);
+        let out = outgoing(call, &base, headers, &body)?;
+        let answer = peer
+            .http
+            .fetch(out, self.federation.timeout, self.max_body())
+            .await
+            .map_err(|e| peer_error(e, &peer.config.name, self.max_body()))?;
+        let (status, resp_body) = (answer.status, answer.body);
+        let remote_error = answer.headers.get("x-road-error").and_then(error_type);
+        let remote_hash = answer.headers.get("x-road-request-hash").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let mut headers = returnable(&answer.headers);
         seen.bytes_out = resp_body.len() as u64;
         if let Some(kind) = remote_error {
             if let Ok(v) = HeaderValue::from_str(&kind) {
@@ -463,8 +485,8 @@ impl Gateway {
                 format!("Nút {} xác nhận một yêu cầu khác với yêu cầu đã gửi", peer.config.name),
             ));
         }
-        self.record(call, client, &hash, &body, status, &resp_body, started, Some(&peer.config.name)).await?;
-        self.xroad_headers(&mut headers, call, client, Some(&hash));
+        self.record(call, &hash, &body, status, &resp_body, started, Some(&peer.config.name)).await?;
+        xroad_headers(&mut headers, call, Some(&hash));
         Ok(response(status, headers, resp_body))
     }
 
@@ -474,7 +496,6 @@ impl Gateway {
     async fn record(
         &self,
         call: &Call,
-        client: &ClientId,
         hash: &str,
         body: &Bytes,
         status: StatusCode,
@@ -489,9 +510,9 @@ impl Gateway {
             at: crate::log::record_time(chrono::Utc::now()),
             message_id: call.message_id.clone(),
             request_id: call.request_id.to_string(),
-            client: client.to_string(),
-            service: call.service.to_string(),
-            method: call.method.to_string(),
+            client: call.client_text.clone(),
+            service: call.service_text.clone(),
+            method: call.method.as_str().to_owned(),
             path: call.path.clone(),
             user_id: call.user_id.clone(),
             issue: call.issue.clone(),
@@ -507,51 +528,47 @@ impl Gateway {
         let kept = self.log.bodies.as_ref().map(|_| (body.clone(), resp_body.clone()));
         self.log.append(entry, kept).await.map_err(|_| XRoadError::database())
     }
+}
 
-    /// `X-Road-Request-Hash` of a call: see `domain::exchange::chain::request_hash`.
-    pub fn request_hash(
-        &self,
-        call: &Call,
-        client: &ClientId,
-        content_type: Option<&HeaderValue>,
-        body: &[u8],
-    ) -> String {
-        let line = format!("{} {}", call.method, call.target());
-        let client = client.to_string();
-        let service = call.service.to_string();
-        let mut hs: Vec<(&str, &str)> =
-            vec![("x-road-client", &client), ("x-road-service", &service), ("x-road-id", &call.message_id)];
-        if let Some(u) = &call.user_id {
-            hs.push(("x-road-userid", u));
-        }
-        if let Some(i) = &call.issue {
-            hs.push(("x-road-issue", i));
-        }
-        if let Some(ct) = content_type.and_then(|v| v.to_str().ok()) {
-            hs.push(("content-type", ct));
-        }
-        base64::engine::general_purpose::STANDARD.encode(request_hash(&line, &hs, body))
+/// `X-Road-Request-Hash` of a call: see `domain::exchange::chain::request_hash`.
+fn request_hash_of(call: &Call, content_type: Option<&HeaderValue>, body: &[u8]) -> String {
+    let line = format!("{} {}", call.method, call.target);
+    let mut hs: Vec<(&str, &str)> = vec![
+        ("x-road-client", &call.client_text),
+        ("x-road-service", &call.service_text),
+        ("x-road-id", &call.message_id),
+    ];
+    if let Some(u) = &call.user_id {
+        hs.push(("x-road-userid", u));
     }
+    if let Some(i) = &call.issue {
+        hs.push(("x-road-issue", i));
+    }
+    if let Some(ct) = content_type.and_then(|v| v.to_str().ok()) {
+        hs.push(("content-type", ct));
+    }
+    base64::engine::general_purpose::STANDARD.encode(request_hash(&line, &hs, body))
+}
 
-    fn xroad_headers(&self, h: &mut HeaderMap, call: &Call, client: &ClientId, hash: Option<&str>) {
-        let mut set = |name: &'static str, v: &str| {
-            if let Ok(v) = HeaderValue::from_str(v) {
-                h.insert(HeaderName::from_static(name), v);
-            }
-        };
-        set("x-road-client", &client.to_string());
-        set("x-road-service", &call.service.to_string());
-        set("x-road-id", &call.message_id);
-        if let Some(u) = &call.user_id {
-            set("x-road-userid", u);
+/// Sets the X-Road headers of a call: on the request sent on, and with `hash` on the answer.
+fn xroad_headers(h: &mut HeaderMap, call: &Call, hash: Option<&str>) {
+    let mut set = |name: &'static str, v: &str| {
+        if let Ok(v) = HeaderValue::from_str(v) {
+            h.insert(HeaderName::from_static(name), v);
         }
-        if let Some(i) = &call.issue {
-            set("x-road-issue", i);
-        }
-        if let Some(hash) = hash {
-            set("x-road-request-id", &call.request_id.to_string());
-            set("x-road-request-hash", hash);
-        }
+    };
+    set("x-road-client", &call.client_text);
+    set("x-road-service", &call.service_text);
+    set("x-road-id", &call.message_id);
+    if let Some(u) = &call.user_id {
+        set("x-road-userid", u);
+    }
+    if let Some(i) = &call.issue {
+        set("x-road-issue", i);
+    }
+    if let Some(hash) = hash {
+        set("x-road-request-id", &call.request_id.to_string());
+        set("x-road-request-hash", hash);
     }
 }
 
@@ -574,60 +591,50 @@ fn too_large(max: usize) -> XRoadError {
     )
 }
 
-fn peer_error(e: reqwest::Error, peer: &str) -> XRoadError {
-    if e.is_timeout() {
-        XRoadError::new(
+fn response_too_large(max: usize) -> XRoadError {
+    XRoadError::new(
+        StatusCode::BAD_GATEWAY,
+        "Server.ServerProxy.ServiceFailed.ResponseTooLarge",
+        format!("Câu trả lời của hệ thống cung cấp vượt quá {} KB", max / 1024),
+    )
+}
+
+fn peer_error(e: FetchError, peer: &str, max: usize) -> XRoadError {
+    match e {
+        FetchError::Timeout => XRoadError::new(
             StatusCode::GATEWAY_TIMEOUT,
             "Server.ClientProxy.Timeout",
             format!("Nút {peer} không trả lời kịp"),
-        )
-    } else {
-        tracing::warn!(error = %e, peer, "federation peer unreachable");
-        XRoadError::new(
-            StatusCode::BAD_GATEWAY,
-            "Server.ClientProxy.NetworkError",
-            format!("Không kết nối được nút {peer}"),
-        )
+        ),
+        FetchError::TooLarge => response_too_large(max),
+        FetchError::Network(e) => {
+            tracing::warn!(error = %e, peer, "federation peer unreachable");
+            XRoadError::new(
+                StatusCode::BAD_GATEWAY,
+                "Server.ClientProxy.NetworkError",
+                format!("Không kết nối được nút {peer}"),
+            )
+        }
     }
 }
 
-fn provider_error(e: reqwest::Error) -> XRoadError {
-    if e.is_timeout() {
-        XRoadError::new(
+fn provider_error(e: FetchError, max: usize) -> XRoadError {
+    match e {
+        FetchError::Timeout => XRoadError::new(
             StatusCode::GATEWAY_TIMEOUT,
             "Server.ServerProxy.ServiceFailed.Timeout",
             "Hệ thống cung cấp không trả lời kịp",
-        )
-    } else {
-        tracing::warn!(error = %e, "provider unreachable");
-        XRoadError::new(
-            StatusCode::BAD_GATEWAY,
-            "Server.ServerProxy.NetworkError",
-            "Không kết nối được hệ thống cung cấp",
-        )
-    }
-}
-
-/// Reads a provider's answer, refusing one larger than `max`.
-async fn read_limited(mut res: reqwest::Response, max: usize) -> Result<Bytes, XRoadError> {
-    let big = || {
-        XRoadError::new(
-            StatusCode::BAD_GATEWAY,
-            "Server.ServerProxy.ServiceFailed.ResponseTooLarge",
-            format!("Câu trả lời của hệ thống cung cấp vượt quá {} KB", max / 1024),
-        )
-    };
-    if res.content_length().is_some_and(|n| n as usize > max) {
-        return Err(big());
-    }
-    let mut buf = Vec::with_capacity(res.content_length().unwrap_or(0) as usize);
-    while let Some(chunk) = res.chunk().await.map_err(provider_error)? {
-        if buf.len() + chunk.len() > max {
-            return Err(big());
+        ),
+        FetchError::TooLarge => response_too_large(max),
+        FetchError::Network(e) => {
+            tracing::warn!(error = %e, "provider unreachable");
+            XRoadError::new(
+                StatusCode::BAD_GATEWAY,
+                "Server.ServerProxy.NetworkError",
+                "Không kết nối được hệ thống cung cấp",
+            )
         }
-        buf.extend_from_slice(&chunk);
     }
-    Ok(Bytes::from(buf))
 }
 
 #[cfg(test)]

@@ -4,24 +4,55 @@
 //! monitoring API adds up the calls of every node. A node killed outright loses at most its
 //! last few seconds of counts; the calls themselves are in the message log.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use cqs_domain::exchange::monitor::Tally;
 use cqs_store::Store;
 use cqs_store::exchange_stats::StatRow;
+use metrics::{Counter, Histogram};
 
 /// How often a node writes its counts.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(10);
 
-/// Minute, service, client, outcome.
-type Key = (DateTime<Utc>, String, String, String);
+/// One service and client: its metric handles and its open minutes. Made on the pair's first
+/// call and kept, so counting a call copies no label and looks up no metric.
+struct Series {
+    service: String,
+    client: String,
+    duration: Histogram,
+    bytes_in: Counter,
+    bytes_out: Counter,
+    outcomes: Mutex<Vec<Outcome>>,
+}
+
+/// One outcome of a pair: its request counter and its tallies by minute.
+struct Outcome {
+    name: String,
+    requests: Counter,
+    minutes: BTreeMap<DateTime<Utc>, Tally>,
+}
+
+impl Series {
+    fn new(service: &str, client: &str) -> Self {
+        let labels = [("service", service.to_owned()), ("client", client.to_owned())];
+        Self {
+            service: service.to_owned(),
+            client: client.to_owned(),
+            duration: metrics::histogram!("cqs_exchange_request_duration_seconds", &labels),
+            bytes_in: metrics::counter!("cqs_exchange_request_bytes_total", &labels),
+            bytes_out: metrics::counter!("cqs_exchange_response_bytes_total", &labels),
+            outcomes: Mutex::default(),
+        }
+    }
+}
 
 pub struct Monitor {
     node: String,
-    open: Mutex<BTreeMap<Key, Tally>>,
+    /// By service, then client.
+    series: RwLock<HashMap<String, HashMap<String, Arc<Series>>>>,
 }
 
 /// What became of a call, as counted: `ok`, `provider_error` (the provider answered 4xx or 5xx,
@@ -34,9 +65,29 @@ pub fn outcome(status: u16, platform_error: Option<&str>) -> &str {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Monitor {
     pub fn new(node: &str) -> Self {
-        Self { node: node.to_owned(), open: Mutex::default() }
+        Self { node: node.to_owned(), series: RwLock::default() }
+    }
+
+    /// The series of a pair, made on its first call.
+    fn series(&self, service: &str, client: &str) -> Arc<Series> {
+        let found = {
+            let all = self.series.read().unwrap_or_else(|e| e.into_inner());
+            all.get(service).and_then(|m| m.get(client)).cloned()
+        };
+        found.unwrap_or_else(|| {
+            let mut all = self.series.write().unwrap_or_else(|e| e.into_inner());
+            all.entry(service.to_owned())
+                .or_default()
+                .entry(client.to_owned())
+                .or_insert_with(|| Arc::new(Series::new(service, client)))
+                .clone()
+        })
     }
 
     /// Counts one call. `service` and `client` are empty when the call got no further than
@@ -52,48 +103,76 @@ impl Monitor {
         bytes_in: u64,
         bytes_out: u64,
     ) {
-        let labels = [("service", service.to_owned()), ("client", client.to_owned())];
-        metrics::counter!("cqs_exchange_requests_total", &[&labels[..], &[("outcome", outcome.to_owned())]].concat())
-            .increment(1);
-        metrics::histogram!("cqs_exchange_request_duration_seconds", &labels).record(latency.as_secs_f64());
-        metrics::counter!("cqs_exchange_request_bytes_total", &labels).increment(bytes_in);
-        metrics::counter!("cqs_exchange_response_bytes_total", &labels).increment(bytes_out);
+        let series = self.series(service, client);
+        series.duration.record(latency.as_secs_f64());
+        series.bytes_in.increment(bytes_in);
+        series.bytes_out.increment(bytes_out);
         let minute = at.duration_trunc(TimeDelta::minutes(1)).unwrap_or(at);
-        let key = (minute, service.to_owned(), client.to_owned(), outcome.to_owned());
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        open.entry(key).or_default().record(latency.as_micros() as i64, bytes_in as i64, bytes_out as i64);
+        let mut outcomes = lock(&series.outcomes);
+        let i = match outcomes.iter().position(|o| o.name == outcome) {
+            Some(i) => i,
+            None => {
+                let labels =
+                    [("service", service.to_owned()), ("client", client.to_owned()), ("outcome", outcome.to_owned())];
+                let requests = metrics::counter!("cqs_exchange_requests_total", &labels);
+                outcomes.push(Outcome { name: outcome.to_owned(), requests, minutes: BTreeMap::new() });
+                outcomes.len() - 1
+            }
+        };
+        let o = &mut outcomes[i];
+        o.requests.increment(1);
+        o.minutes.entry(minute).or_default().record(latency.as_micros() as i64, bytes_in as i64, bytes_out as i64);
+    }
+
+    fn all_series(&self) -> Vec<Arc<Series>> {
+        let all = self.series.read().unwrap_or_else(|e| e.into_inner());
+        all.values().flat_map(|m| m.values().cloned()).collect()
     }
 
     /// Writes every open minute (absolute values: writing again is harmless), then forgets the
     /// minutes before `now`'s that did not change meanwhile.
     pub async fn flush(&self, store: &dyn Store, now: DateTime<Utc>) -> cqs_store::Result<()> {
-        let snapshot: Vec<(Key, Tally)> = {
-            let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-            open.iter().map(|(k, t)| (k.clone(), t.clone())).collect()
-        };
-        if snapshot.is_empty() {
+        let series = self.all_series();
+        let mut rows = Vec::new();
+        for s in &series {
+            for o in lock(&s.outcomes).iter() {
+                for (minute, tally) in &o.minutes {
+                    rows.push(StatRow {
+                        minute: *minute,
+                        node: self.node.clone(),
+                        service: s.service.clone(),
+                        client: s.client.clone(),
+                        outcome: o.name.clone(),
+                        tally: tally.clone(),
+                    });
+                }
+            }
+        }
+        if rows.is_empty() {
             return Ok(());
         }
-        let rows: Vec<StatRow> = snapshot
-            .iter()
-            .map(|((minute, service, client, outcome), tally)| StatRow {
-                minute: *minute,
-                node: self.node.clone(),
-                service: service.clone(),
-                client: client.clone(),
-                outcome: outcome.clone(),
-                tally: tally.clone(),
-            })
-            .collect();
         store.put_exchange_stats(&rows).await?;
         let current = now.duration_trunc(TimeDelta::minutes(1)).unwrap_or(now);
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        for (key, written) in snapshot {
-            if key.0 < current && open.get(&key).is_some_and(|t| t.requests == written.requests) {
-                open.remove(&key);
+        let written: HashMap<(&str, &str, &str, DateTime<Utc>), i64> = rows
+            .iter()
+            .map(|r| ((r.service.as_str(), r.client.as_str(), r.outcome.as_str(), r.minute), r.tally.requests))
+            .collect();
+        for s in &series {
+            for o in lock(&s.outcomes).iter_mut() {
+                o.minutes.retain(|minute, t| {
+                    let unchanged = written.get(&(s.service.as_str(), s.client.as_str(), o.name.as_str(), *minute))
+                        == Some(&t.requests);
+                    !(*minute < current && unchanged)
+                });
             }
         }
         Ok(())
+    }
+
+    /// Minutes not yet let go, for tests.
+    #[cfg(test)]
+    fn open_minutes(&self) -> usize {
+        self.all_series().iter().map(|s| lock(&s.outcomes).iter().map(|o| o.minutes.len()).sum::<usize>()).sum()
     }
 
     /// Flushes every [`FLUSH_EVERY`] for as long as the process runs.
@@ -150,6 +229,6 @@ mod tests {
         let ok = rows.iter().find(|r| r.outcome == "ok").unwrap();
         assert_eq!((ok.tally.requests, ok.tally.bytes_in, ok.tally.bytes_out), (3, 11, 106));
         assert_eq!(ok.minute, "2026-12-02T03:04:00Z".parse::<DateTime<Utc>>().unwrap());
-        assert!(m.open.lock().unwrap().is_empty(), "the closed minute is let go once written");
+        assert_eq!(m.open_minutes(), 0, "the closed minute is let go once written");
     }
 }

@@ -1,5 +1,6 @@
 //! SQLite backend: the embedded default. WAL mode; one writer connection (SQLite allows one
-//! writer at a time, so a single connection avoids lock retries) and a pool of readers.
+//! writer at a time, so a single connection avoids lock retries), a pool of readers, and a
+//! connection of its own that checkpoints the WAL in the background.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -13,6 +14,38 @@ pub struct SqliteStore {
     writer: SqlitePool,
     readers: SqlitePool,
     batches: Batches,
+    checkpoints: tokio::task::AbortHandle,
+}
+
+/// How often the WAL is copied back into the database, off the writer's path.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// WAL pages after which the writer checkpoints by itself (SQLite's own rule, by default at
+/// 1,000 pages): kept only as a backstop should the background checkpoints fall behind.
+const WRITER_CHECKPOINT_PAGES: &str = "10000";
+
+/// Checkpoints the WAL (passive: never waits for the writer or readers, copies what it can)
+/// every [`CHECKPOINT_EVERY`]. SQLite's automatic checkpoint runs inside the commit that crosses
+/// its threshold, so that commit, and every caller waiting on the writer, stalled for it; the
+/// exchange gateway's profile showed it (docs/benchmarks.md).
+fn spawn_checkpoints(conn: SqlitePool) -> tokio::task::AbortHandle {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&conn).await {
+                tracing::warn!(error = %e, "WAL checkpoint failed; the next one retries");
+            }
+        }
+    })
+    .abort_handle()
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.checkpoints.abort();
+    }
 }
 
 impl SqliteStore {
@@ -25,14 +58,18 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-8000");
-        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(base.clone()).await?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(base.clone().pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES))
+            .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        let checkpointer = SqlitePoolOptions::new().max_connections(1).connect_with(base.clone()).await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(opts.max_connections.max(1))
             .connect_with(base.read_only(true))
             .await?;
         let batches = spawn_batcher(writer.clone());
-        Ok(Self { writer, readers, batches })
+        Ok(Self { writer, readers, batches, checkpoints: spawn_checkpoints(checkpointer) })
     }
 
     fn read_pool(&self) -> &SqlitePool {

@@ -225,16 +225,16 @@ async fn two_federated_nodes_carry_granted_calls_and_refuse_the_rest() {
     )
     .unwrap();
     let direct = |fed: &cqs_exchange::federation::Federation, client: &str| {
-        fed.peer("VN-LH")
-            .unwrap()
-            .http
-            .get(format!("https://{addr_lh}/r1/{SERVICE}/khai-sinh/1"))
+        let req = axum::http::Request::get(format!("https://{addr_lh}/r1/{SERVICE}/khai-sinh/1"))
             .header("x-road-client", client)
-            .send()
+            .body(http_body_util::Full::new(axum::body::Bytes::new()))
+            .unwrap();
+        let peer = fed.peer("VN-LH").unwrap();
+        async move { peer.http.fetch(req, std::time::Duration::from_secs(10), 1 << 20).await }
     };
     let spoof = direct(&as_tw, CLIENT).await.unwrap();
-    assert_eq!(spoof.status(), StatusCode::FORBIDDEN);
-    assert_eq!(spoof.headers()["x-road-error"], "Server.ServerProxy.AccessDenied");
+    assert_eq!(spoof.status, StatusCode::FORBIDDEN);
+    assert_eq!(spoof.headers["x-road-error"], "Server.ServerProxy.AccessDenied");
     // A certificate from the same CA, of a node that is not the configured peer, gets no answer.
     let stranger = cqs_exchange::federation::Federation::load(
         &federation(&certs, "node-la", "127.0.0.1:0".parse().unwrap(), vec![peer("VN-LH", "node-lh", addr_lh)]),
