@@ -224,14 +224,19 @@ async fn two_federated_nodes_carry_granted_calls_and_refuse_the_rest() {
         TW,
     )
     .unwrap();
-    let direct = |fed: &cqs_exchange::federation::Federation, client: &str| {
-        let req = axum::http::Request::get(format!("https://{addr_lh}/r1/{SERVICE}/khai-sinh/1"))
+    /// A call sent straight to the province's node with `fed`'s certificate.
+    async fn direct_to(
+        fed: &cqs_exchange::federation::Federation,
+        addr: std::net::SocketAddr,
+        client: &str,
+    ) -> Result<cqs_exchange::upstream::Answer, cqs_exchange::upstream::FetchError> {
+        let req = axum::http::Request::get(format!("https://{addr}/r1/{SERVICE}/khai-sinh/1"))
             .header("x-road-client", client)
             .body(http_body_util::Full::new(axum::body::Bytes::new()))
             .unwrap();
-        let peer = fed.peer("VN-LH").unwrap();
-        async move { peer.http.fetch(req, std::time::Duration::from_secs(10), 1 << 20).await }
-    };
+        fed.peer("VN-LH").unwrap().http.fetch(req, std::time::Duration::from_secs(10), 1 << 20).await
+    }
+    let direct = |fed, client| direct_to(fed, addr_lh, client);
     let spoof = direct(&as_tw, CLIENT).await.unwrap();
     assert_eq!(spoof.status, StatusCode::FORBIDDEN);
     assert_eq!(spoof.headers["x-road-error"], "Server.ServerProxy.AccessDenied");
